@@ -1,0 +1,72 @@
+#!/bin/sh
+# bulletin's set-up on a fresh Debian 12 machine, as root:
+#   sh contrib/setup.sh demo   install what is missing, build, run the demo
+#   sh contrib/setup.sh test   install what is missing, build, run every
+#                              test, then again under ASan and UBSan
+# Both are idempotent: a second run installs nothing and rebuilds only
+# what changed.
+set -eu
+
+mode=${1:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+build_packages="meson ninja-build pkg-config gcc libc6-dev libuv1-dev
+libcurl4-gnutls-dev libetpan-dev libsqlite3-dev libxml2-dev libjansson-dev
+libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev libmicrohttpd-dev"
+# Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
+# a lock, curl as an HTTP client, util-linux for mount (disk-full test),
+# python3 to read the delivered messages with its email parser.
+test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3"
+
+case "$mode" in
+demo) packages=$build_packages ;;
+test) packages="$build_packages $test_packages" ;;
+*)
+	echo "usage: sh contrib/setup.sh demo|test" >&2
+	exit 2
+	;;
+esac
+
+missing=""
+for p in $packages; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing:$missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: run this as root to install packages" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Creates the build directory once; later runs reuse it.
+setup_build() {
+	dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@"
+	fi
+	meson compile -C "$dir"
+}
+
+case "$mode" in
+demo)
+	setup_build build
+	exec sh contrib/demo.sh
+	;;
+test)
+	setup_build build -Dtests=enabled -Dwerror=true
+	meson test -C build --print-errorlogs
+	setup_build build-san -Dtests=enabled -Dwerror=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	meson test -C build-san --print-errorlogs
+	;;
+esac

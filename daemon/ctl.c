@@ -1,0 +1,830 @@
+/*
+ * bulletinctl: the admin tool. Works on the same database as the daemon,
+ * through its own connection (WAL lets both run). Each command is one
+ * function in the table below; every error names what is at fault and
+ * what to do. Exit status: 0 ok, 1 runtime failure, 2 usage or config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "bulletin-config.h"
+#include "buf.h"
+#include "config.h"
+#include "feed.h"
+#include "log.h"
+#include "outbox.h"
+#include "poller.h"
+#include "store.h"
+#include "theme.h"
+#include "token.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define DEFAULT_CONFIG "/etc/bulletin/bulletin.conf"
+#define PARSE_MAX_BYTES (64 << 20)
+
+struct ctl {
+	const char *config_path;
+	struct config *cfg;
+	struct store *store;
+	struct theme_set *themes;
+	struct token_keys *keys;
+	struct outbox *outbox;
+	size_t config_errors;
+};
+
+static void ctl_config_error(const char *file, int line, const char *msg,
+			     void *arg)
+{
+	struct ctl *ctl = arg;
+
+	ctl->config_errors++;
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+static void ctl_finish(struct ctl *ctl)
+{
+	outbox_destroy(ctl->outbox);
+	token_keys_destroy(ctl->keys);
+	theme_set_destroy(ctl->themes);
+	store_close(ctl->store);
+	config_destroy(ctl->cfg);
+}
+
+/* What a command needs. */
+enum need {
+	NEED_CONFIG = 1,
+	NEED_STORE = 2,
+	NEED_OUTBOX = 4,
+};
+
+static int ctl_open(struct ctl *ctl, int need)
+{
+	struct err err = {{0}};
+
+	if (config_load(ctl->config_path, ctl_config_error, ctl, &ctl->cfg))
+		return EXIT_USAGE;
+	setenv("TZ", ctl->cfg->timezone, 1);
+	tzset();
+	log_set_level(ctl->cfg->log_level);
+	if (!(need & (NEED_STORE | NEED_OUTBOX)))
+		return 0;
+	ctl->store = store_open(ctl->cfg->database, &err);
+	if (!ctl->store || store_sync_config(ctl->store, ctl->cfg, &err)) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	if (!(need & NEED_OUTBOX))
+		return 0;
+	ctl->themes = theme_set_create(ctl->cfg);
+	ctl->keys = token_keys_load(ctl->cfg->secret_file, NULL, &err);
+	if (!ctl->keys) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	ctl->outbox = outbox_create(ctl->store, ctl->cfg, ctl->keys, &err);
+	if (!ctl->themes || !ctl->outbox) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct config_list *need_list(struct ctl *ctl, const char *name)
+{
+	const struct config_list *list = config_list_find(ctl->cfg, name);
+	size_t i;
+
+	if (list)
+		return list;
+	fprintf(stderr, "bulletinctl: no list named '%s' in %s; lists:", name,
+		ctl->config_path);
+	for (i = 0; i < ctl->cfg->n_lists; i++)
+		fprintf(stderr, " %s", ctl->cfg->lists[i].name);
+	fprintf(stderr, "%s\n", ctl->cfg->n_lists ? "" : " (none)");
+	return NULL;
+}
+
+static void format_time(int64_t t, char *out, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0) {
+		snprintf(out, len, "never");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* ---- check-config ---- */
+
+static int cmd_check_config(struct ctl *ctl, int argc, char **argv)
+{
+	struct err err = {{0}};
+	struct token_keys *keys;
+	struct outbox *ob;
+	int ret;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: bulletinctl check-config\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_CONFIG);
+	if (ret) {
+		fprintf(stderr, "%s: %zu problem%s found\n", ctl->config_path,
+			ctl->config_errors, ctl->config_errors == 1 ? "" : "s");
+		return ret;
+	}
+	/* Templates compile now, so that an error shows before a send. */
+	keys = token_keys_from("check-config", 12);
+	ob = keys ? outbox_create(NULL, ctl->cfg, keys, &err) : NULL;
+	if (!ob) {
+		fprintf(stderr, "%s\n", err.msg[0] ? err.msg : "out of memory");
+		token_keys_destroy(keys);
+		return EXIT_USAGE;
+	}
+	outbox_destroy(ob);
+	token_keys_destroy(keys);
+	printf("%s: ok (%zu sources, %zu lists, %zu themes)\n",
+	       ctl->config_path, ctl->cfg->n_sources, ctl->cfg->n_lists,
+	       ctl->cfg->n_themes);
+	return 0;
+}
+
+/* ---- sources ---- */
+
+static int print_source(const struct store_source *s, void *arg)
+{
+	struct ctl *ctl = arg;
+	char last[32], next[32];
+
+	if (!config_source_find(ctl->cfg, s->name))
+		return 0;
+	format_time(s->last_success, last, sizeof(last));
+	format_time(s->next_poll, next, sizeof(next));
+	printf("%-20s %-16s %6d %6lld %-16s %s\n", s->name, last,
+	       s->last_status, (long long)s->items, s->next_poll ? next : "now",
+	       s->last_error ? s->last_error : "ok");
+	return 0;
+}
+
+static int cmd_sources(struct ctl *ctl, int argc, char **argv)
+{
+	struct err err = {{0}};
+	int ret;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: bulletinctl sources\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	printf("%-20s %-16s %6s %6s %-16s %s\n", "SOURCE", "LAST SUCCESS",
+	       "STATUS", "ITEMS", "NEXT POLL", "LAST ERROR");
+	if (store_sources_each(ctl->store, print_source, ctl, &err)) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* ---- fetch ---- */
+
+struct fetch_wait {
+	size_t fetched, failed;
+};
+
+static void on_fetched(size_t fetched, size_t failed, void *arg)
+{
+	struct fetch_wait *w = arg;
+
+	w->fetched = fetched;
+	w->failed = failed;
+}
+
+static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
+{
+	struct fetch_wait w = {0, 0};
+	struct poller *p;
+	uv_loop_t loop;
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int ret, started;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: bulletinctl fetch [SOURCE]\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	if (only && !config_source_find(ctl->cfg, only)) {
+		fprintf(stderr, "bulletinctl: no source named '%s' in %s\n",
+			only, ctl->config_path);
+		return EXIT_USAGE;
+	}
+	ctl->themes = theme_set_create(ctl->cfg);
+	if (!ctl->themes)
+		return EXIT_RUNTIME;
+	uv_loop_init(&loop);
+	p = poller_create(&loop, ctl->store, ctl->cfg, ctl->themes);
+	if (!p) {
+		uv_loop_close(&loop);
+		return EXIT_RUNTIME;
+	}
+	started = poller_start(p, only, true, (int64_t)time(NULL), on_fetched,
+			       &w);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	poller_destroy(p);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	printf("fetched %zu source%s, %zu failed\n", w.fetched,
+	       w.fetched == 1 ? "" : "s", w.failed);
+	(void)started;
+	return w.failed ? EXIT_RUNTIME : 0;
+}
+
+/* ---- parse ---- */
+
+static json_t *json_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *json_date(int64_t t)
+{
+	char out[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == FEED_DATE_NONE)
+		return json_null();
+	gmtime_r(&tt, &tm);
+	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(out);
+}
+
+static void print_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	json_decref(o);
+}
+
+static int read_file(const char *path, struct buf *out, struct err *err)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			err_set(err, "cannot read %s: %s", path,
+				strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		ret = buf_add(out, chunk, (size_t)n);
+		if (ret) {
+			err_set(err, "%s is larger than %d MiB", path,
+				PARSE_MAX_BYTES >> 20);
+			break;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static int cmd_parse(struct ctl *ctl, int argc, char **argv)
+{
+	struct err err = {{0}};
+	struct feed *feed = NULL;
+	struct buf data;
+	json_t *o, *cats;
+	size_t i, k;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bulletinctl parse FILE\n");
+		return EXIT_USAGE;
+	}
+	buf_init(&data, PARSE_MAX_BYTES);
+	if (read_file(argv[1], &data, &err)) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	if (feed_parse(buf_str(&data), data.len, NULL, NULL, &feed, &err)) {
+		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1], err.msg);
+		buf_free(&data);
+		return EXIT_RUNTIME;
+	}
+	buf_free(&data);
+	o = json_object();
+	json_object_set_new(o, "title", json_str(feed->title));
+	json_object_set_new(o, "link", json_str(feed->link));
+	json_object_set_new(o, "format",
+			    json_string(feed_format_name(feed->format)));
+	print_json(o);
+	for (i = 0; i < feed->n_items; i++) {
+		const struct feed_item *it = &feed->items[i];
+
+		o = json_object();
+		json_object_set_new(o, "id", json_str(it->id));
+		json_object_set_new(o, "link", json_str(it->link));
+		json_object_set_new(o, "title", json_str(it->title));
+		json_object_set_new(o, "author", json_str(it->author));
+		json_object_set_new(o, "published", json_date(it->published));
+		json_object_set_new(o, "updated", json_date(it->updated));
+		json_object_set_new(o, "summary", json_str(it->summary));
+		json_object_set_new(o, "content", json_str(it->content));
+		cats = json_array();
+		for (k = 0; k < it->n_categories; k++)
+			json_array_append_new(cats,
+					      json_str(it->categories[k]));
+		json_object_set_new(o, "categories", cats);
+		print_json(o);
+	}
+	feed_destroy(feed);
+	return 0;
+}
+
+/* ---- items ---- */
+
+struct items_ctx {
+	bool json;
+};
+
+static int print_item(const struct store_item *it, void *arg)
+{
+	struct items_ctx *ctx = arg;
+	char when[32];
+	json_t *o;
+
+	if (ctx->json) {
+		o = json_object();
+		json_object_set_new(o, "id", json_integer(it->id));
+		json_object_set_new(o, "source", json_str(it->source));
+		json_object_set_new(o, "title", json_str(it->title));
+		json_object_set_new(o, "link", json_str(it->link));
+		json_object_set_new(o, "published", json_date(it->published));
+		json_object_set_new(o, "theme", json_str(it->theme));
+		json_object_set_new(o, "duplicate_of",
+				    it->duplicate_of
+					    ? json_integer(it->duplicate_of)
+					    : json_null());
+		print_json(o);
+		return 0;
+	}
+	format_time(it->published, when, sizeof(when));
+	printf("%6lld  %-16s  %-12s  %-14s  %s", (long long)it->id, when,
+	       it->theme, it->source, it->title ? it->title : "(untitled)");
+	if (it->duplicate_of)
+		printf("  [repeats %lld]", (long long)it->duplicate_of);
+	putchar('\n');
+	return 0;
+}
+
+static int cmd_items(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"list", required_argument, NULL, 'l'},
+		{"since", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct items_ctx ctx = {false};
+	const struct config_list *list = NULL;
+	const char *list_name = NULL;
+	struct err err = {{0}};
+	int64_t since = 0;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			list_name = optarg;
+			break;
+		case 's':
+			if (feed_parse_date(optarg, &since)) {
+				fprintf(stderr,
+					"bulletinctl: --since %s: not a date; "
+					"use YYYY-MM-DD\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			ctx.json = true;
+			break;
+		default:
+			fprintf(stderr, "usage: bulletinctl items [--list L] "
+					"[--since DATE] [--json]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: bulletinctl items [--list L] "
+				"[--since DATE] [--json]\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	if (list_name) {
+		list = need_list(ctl, list_name);
+		if (!list)
+			return EXIT_USAGE;
+	}
+	/* --since filters on first-seen time: what arrived since then. */
+	ret = store_items_each(ctl->store,
+			       list ? (const char *const *)list->sources : NULL,
+			       list ? list->n_sources : 0, since - 1, INT64_MAX,
+			       print_item, &ctx, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* ---- preview and send ---- */
+
+static int cmd_preview(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"to", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	const struct config_list *list;
+	const char *to = "subscriber@example.org";
+	struct err err = {{0}};
+	struct buf msg;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 't') {
+			fprintf(stderr, "usage: bulletinctl preview LIST [--to "
+					"ADDR]\n");
+			return EXIT_USAGE;
+		}
+		to = optarg;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr,
+			"usage: bulletinctl preview LIST [--to ADDR]\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_OUTBOX);
+	if (ret)
+		return ret;
+	list = need_list(ctl, argv[optind]);
+	if (!list)
+		return EXIT_USAGE;
+	buf_init(&msg, BUF_MAX_TEXT);
+	ret = outbox_preview(ctl->outbox, list, to, (int64_t)time(NULL), &msg,
+			     &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		buf_free(&msg);
+		return EXIT_RUNTIME;
+	}
+	/* The message uses CRLF on the wire; show it with plain LF. */
+	for (size_t i = 0; i < msg.len; i++) {
+		if (msg.ptr[i] != '\r')
+			putchar(msg.ptr[i]);
+	}
+	buf_free(&msg);
+	return 0;
+}
+
+static int count_item(const struct store_item *it, void *arg)
+{
+	size_t *n = arg;
+
+	if (!it->duplicate_of)
+		(*n)++;
+	return 0;
+}
+
+static int count_active(const struct store_subscriber *s, void *arg)
+{
+	size_t *n = arg;
+
+	if (strcmp(s->state, "active") == 0)
+		(*n)++;
+	return 0;
+}
+
+static int cmd_send(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	const struct config_list *list;
+	struct outbox_stats stats;
+	struct store_digest sd;
+	struct err err = {{0}};
+	int64_t now = (int64_t)time(NULL), start = 0;
+	size_t n = 0, items = 0, subs = 0;
+	bool dry = false;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'n') {
+			fprintf(stderr,
+				"usage: bulletinctl send LIST [--dry-run]\n");
+			return EXIT_USAGE;
+		}
+		dry = true;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: bulletinctl send LIST [--dry-run]\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_OUTBOX);
+	if (ret)
+		return ret;
+	list = need_list(ctl, argv[optind]);
+	if (!list)
+		return EXIT_USAGE;
+	if (dry) {
+		ret = store_digest_last(ctl->store, list->name, &start, NULL,
+					&err);
+		if (!ret)
+			ret = store_items_each(
+				ctl->store, (const char *const *)list->sources,
+				list->n_sources, start, now, count_item, &items,
+				&err);
+		if (!ret)
+			ret = store_subscribers_each(ctl->store, list->name,
+						     count_active, &subs, &err);
+		if (ret) {
+			fprintf(stderr, "bulletinctl: %s\n", err.msg);
+			return EXIT_RUNTIME;
+		}
+		printf("list %s: a digest now would carry %zu stories to %zu "
+		       "subscribers (dry run: nothing sent)\n",
+		       list->name, items, subs);
+		return 0;
+	}
+	if (!config_maildir(ctl->cfg)) {
+		fprintf(stderr,
+			"bulletinctl: %s: [smtp] url %s: only maildir delivery "
+			"is available in this version; set url = "
+			"maildir:PATH\n",
+			ctl->config_path, ctl->cfg->smtp_url);
+		return EXIT_USAGE;
+	}
+	ret = outbox_compose(ctl->outbox, list, 0, now, &sd, &n, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	if (sd.items == 0) {
+		printf("list %s: nothing new since the last digest; nothing "
+		       "sent\n",
+		       list->name);
+		return 0;
+	}
+	ret = outbox_send(ctl->outbox, sd.id, now, &stats, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	printf("list %s: digest %lld with %lld stories: %zu sent, %zu "
+	       "failed\n",
+	       list->name, (long long)sd.id, (long long)sd.items, stats.sent,
+	       stats.failed);
+	return stats.failed ? EXIT_RUNTIME : 0;
+}
+
+/* ---- subscribers ---- */
+
+/* Checks and normalises an address: local@domain, RFC 5321 lengths, no
+ * spaces or controls, domain lower-cased. */
+static int normalise_address(const char *in, struct buf *out)
+{
+	const char *at = strrchr(in, '@');
+	size_t len = strlen(in), i;
+
+	if (!at || at == in || !at[1] || len > 254 || at - in > 64)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>' ||
+		    ch == '(' || ch == ')' || ch == ',' || ch == ';' ||
+		    ch == '"' || ch == '\\')
+			return -EINVAL;
+	}
+	if (strchr(in, '@') != at || !strchr(at + 1, '.') || at[1] == '.' ||
+	    in[len - 1] == '.')
+		return -EINVAL;
+	if (buf_add(out, in, (size_t)(at - in + 1)))
+		return -ENOMEM;
+	for (i = (size_t)(at - in + 1); i < len; i++) {
+		char ch = in[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (buf_addc(out, ch))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int print_subscriber(const struct store_subscriber *s, void *arg)
+{
+	printf("%s %s\n", s->address, s->state);
+	return 0;
+}
+
+static int cmd_subscribers(struct ctl *ctl, int argc, char **argv)
+{
+	const struct config_list *list;
+	const char *action = argc > 2 ? argv[2] : "list";
+	struct err err = {{0}};
+	struct buf addr;
+	int ret;
+
+	bool is_list = strcmp(action, "list") == 0;
+	bool is_change =
+		strcmp(action, "add") == 0 || strcmp(action, "remove") == 0;
+
+	if (argc < 2 || !((is_list && argc <= 3) || (is_change && argc == 4))) {
+		fprintf(stderr, "usage: bulletinctl subscribers LIST "
+				"[list|add ADDR|remove ADDR]\n");
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	list = need_list(ctl, argv[1]);
+	if (!list)
+		return EXIT_USAGE;
+	if (strcmp(action, "list") == 0) {
+		if (store_subscribers_each(ctl->store, list->name,
+					   print_subscriber, NULL, &err)) {
+			fprintf(stderr, "bulletinctl: %s\n", err.msg);
+			return EXIT_RUNTIME;
+		}
+		return 0;
+	}
+	buf_init(&addr, BUF_MAX_LINE);
+	if (normalise_address(argv[3], &addr)) {
+		fprintf(stderr,
+			"bulletinctl: '%s' is not a valid email address "
+			"(expected local@domain, at most 254 characters)\n",
+			argv[3]);
+		buf_free(&addr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(action, "add") == 0)
+		ret = store_subscriber_put(ctl->store, list->name,
+					   buf_str(&addr), "active",
+					   (int64_t)time(NULL), NULL, &err);
+	else
+		ret = store_subscriber_set_state(ctl->store, list->name,
+						 buf_str(&addr), "unsubscribed",
+						 (int64_t)time(NULL), &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		buf_free(&addr);
+		return ret == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	printf("%s: %s %s\n", list->name, buf_str(&addr),
+	       strcmp(action, "add") == 0 ? "active" : "unsubscribed");
+	buf_free(&addr);
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"check-config", cmd_check_config,
+	 "check-config                  validate the config; list every "
+	 "problem"},
+	{"sources", cmd_sources,
+	 "sources                       each source's last fetch, status and "
+	 "items"},
+	{"fetch", cmd_fetch,
+	 "fetch [SOURCE]                poll every source (or one) now"},
+	{"parse", cmd_parse,
+	 "parse FILE                    parse a feed file; print JSON lines"},
+	{"items", cmd_items,
+	 "items [--list L] [--since DATE] [--json]   stored items"},
+	{"preview", cmd_preview,
+	 "preview LIST [--to ADDR]      print the digest ADDR would get now"},
+	{"send", cmd_send,
+	 "send LIST [--dry-run]         compose and send the digest now"},
+	{"subscribers", cmd_subscribers,
+	 "subscribers LIST [list|add ADDR|remove ADDR]"},
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: bulletinctl [-c FILE] COMMAND [ARGS]\n\n"
+		   "The bulletin admin tool. Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f,
+		"\nOptions:\n"
+		"  -c, --config FILE  config file (default %s)\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\nExit status: 0 ok, 1 runtime failure, 2 usage or config "
+		"error.\n",
+		DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ctl ctl;
+	size_t i;
+	int c, ret;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.config_path = DEFAULT_CONFIG;
+	log_init("bulletinctl", LOG_LEVEL_WARNING);
+	/* "+": stop at the command so that its own options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctl.config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("bulletinctl %s\n", BULLETIN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			break;
+	}
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "bulletinctl: unknown command '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ret = commands[i].run(&ctl, argc - optind, argv + optind);
+	ctl_finish(&ctl);
+	return ret;
+}

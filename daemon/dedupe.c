@@ -1,0 +1,199 @@
+/*
+ * dedupe: canonical URLs and text fingerprints. The URL rules remove what
+ * differs between two links to one page (case, default ports, fragments,
+ * tracking parameters, Blogger's mobile and country variants); the
+ * fingerprint hashes the folded words so that spacing, punctuation and
+ * case do not matter.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "dedupe.h"
+#include "text.h"
+
+/* Query parameters that track the reader and never change the page. */
+static const char *const tracking_prefixes[] = {
+	"utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
+};
+
+static bool is_tracking(const char *param, size_t len)
+{
+	size_t i, n;
+
+	/* Blogger serves the same post to phones under ?m=1. */
+	if ((len == 3 && memcmp(param, "m=1", 3) == 0) ||
+	    (len == 3 && memcmp(param, "m=0", 3) == 0))
+		return true;
+	for (i = 0; i < sizeof(tracking_prefixes) / sizeof(*tracking_prefixes);
+	     i++) {
+		n = strlen(tracking_prefixes[i]);
+		if (len >= n &&
+		    strncasecmp(param, tracking_prefixes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int add_lower(struct buf *out, const char *s, size_t n)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = buf_addc(out, (char)tolower((unsigned char)s[i]));
+	return ret;
+}
+
+/* Blogger publishes one blog under country domains (.blogspot.co.uk,
+ * .blogspot.fr ...): they all name the .blogspot.com page. */
+static size_t blogspot_base(const char *host, size_t n)
+{
+	const char *p;
+	size_t i;
+
+	for (i = 0; i + 10 <= n; i++) {
+		p = host + i;
+		if (strncasecmp(p, ".blogspot.", 10) == 0)
+			return i + 9; /* up to and including "blogspot" */
+	}
+	return 0;
+}
+
+int dedupe_canon_url(const char *url, struct buf *out)
+{
+	const char *scheme_end, *host, *host_end, *path, *query, *frag, *p;
+	const char *port = NULL;
+	size_t scheme_len, host_len, path_len, base;
+	bool https, first = true;
+	int ret;
+
+	scheme_end = strstr(url, "://");
+	if (!scheme_end)
+		return buf_adds(out, url);
+	scheme_len = (size_t)(scheme_end - url);
+	if (scheme_len == 4 && strncasecmp(url, "http", 4) == 0)
+		https = false;
+	else if (scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
+		https = true;
+	else
+		return buf_adds(out, url);
+
+	host = scheme_end + 3;
+	host_end = host + strcspn(host, "/?#");
+	p = memchr(host, '@', (size_t)(host_end - host));
+	if (p)
+		host = p + 1; /* credentials never belong to the key */
+	for (p = host_end; p > host; p--) {
+		if (p[-1] == ':') {
+			port = p;
+			break;
+		}
+		if (!isdigit((unsigned char)p[-1]))
+			break;
+	}
+	host_len = (size_t)((port ? port - 1 : host_end) - host);
+
+	frag = strchr(host_end, '#');
+	if (!frag)
+		frag = host_end + strlen(host_end);
+	query = memchr(host_end, '?', (size_t)(frag - host_end));
+	path = host_end;
+	path_len = (size_t)((query ? query : frag) - path);
+
+	ret = buf_adds(out, https ? "https://" : "http://");
+	base = blogspot_base(host, host_len);
+	if (!ret && base) {
+		ret = add_lower(out, host, base);
+		if (!ret)
+			ret = buf_adds(out, ".com");
+	} else if (!ret)
+		ret = add_lower(out, host, host_len);
+	if (!ret && port && (size_t)(host_end - port) > 0) {
+		size_t plen = (size_t)(host_end - port);
+
+		if (!((https && plen == 3 && memcmp(port, "443", 3) == 0) ||
+		      (!https && plen == 2 && memcmp(port, "80", 2) == 0))) {
+			ret = buf_addc(out, ':');
+			if (!ret)
+				ret = buf_add(out, port, plen);
+		}
+	}
+	while (path_len > 0 && path[path_len - 1] == '/')
+		path_len--;
+	if (!ret && path_len)
+		ret = buf_add(out, path, path_len);
+
+	if (query) {
+		const char *q = query + 1, *amp;
+
+		while (!ret && q < frag) {
+			amp = memchr(q, '&', (size_t)(frag - q));
+			if (!amp)
+				amp = frag;
+			if (amp > q && !is_tracking(q, (size_t)(amp - q))) {
+				ret = buf_addc(out, first ? '?' : '&');
+				if (!ret)
+					ret = buf_add(out, q,
+						      (size_t)(amp - q));
+				first = false;
+			}
+			q = amp + 1;
+		}
+	}
+	return ret;
+}
+
+struct fp_state {
+	crypto_generichash_state h;
+	size_t words;
+};
+
+static int fp_word(const char *word, size_t len, void *arg)
+{
+	struct fp_state *st = arg;
+
+	crypto_generichash_update(&st->h, (const unsigned char *)word, len);
+	crypto_generichash_update(&st->h, (const unsigned char *)" ", 1);
+	st->words++;
+	return 0;
+}
+
+/* Fewer words than this cannot tell two stories apart reliably. */
+#define FINGERPRINT_MIN_WORDS 8
+
+int dedupe_fingerprint(const char *title, const char *text,
+		       char out[DEDUPE_FINGERPRINT_LEN])
+{
+	struct fp_state st;
+	unsigned char hash[16];
+	const char *parts[2] = {title, text};
+	char *folded;
+	size_t i;
+
+	out[0] = '\0';
+	crypto_generichash_init(&st.h, NULL, 0, sizeof(hash));
+	st.words = 0;
+	for (i = 0; i < 2; i++) {
+		if (!parts[i])
+			continue;
+		folded = text_fold(parts[i]);
+		if (!folded)
+			return -ENOMEM;
+		text_words(folded, fp_word, &st);
+		free(folded);
+		/* Keep title and text apart in the hash. */
+		crypto_generichash_update(&st.h, (const unsigned char *)"\n",
+					  1);
+	}
+	crypto_generichash_final(&st.h, hash, sizeof(hash));
+	if (st.words < FINGERPRINT_MIN_WORDS)
+		return -ENODATA;
+	sodium_bin2hex(out, DEDUPE_FINGERPRINT_LEN, hash, sizeof(hash));
+	return 0;
+}

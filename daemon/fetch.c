@@ -1,0 +1,450 @@
+/*
+ * fetch: curl multi on libuv, after curl's docs/examples/multi-uv.c with
+ * the departures in STYLE.md section 3: messages are always drained, the
+ * timer carries its owner in .data, socket structs are checked, and every
+ * easy handle is limited to http, https and file with a size cap counted
+ * in the write callback and a total timeout. Runs on the loop thread.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "bulletin-config.h"
+#include "buf.h"
+#include "fetch.h"
+#include "log.h"
+
+struct fetch_socket {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct fetch *f;
+	struct fetch_socket *prev, *next; /* in f->sockets */
+};
+
+struct fetch_job {
+	struct fetch *f;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;
+	char *etag;	     /* owned: from the response */
+	char *last_modified; /* owned: from the response */
+	bool too_big;
+	int64_t max_bytes;
+	fetch_done_fn *done;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+	struct fetch_job *prev, *next; /* in f->jobs */
+};
+
+struct fetch {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	struct fetch_job *jobs;
+	struct fetch_socket *sockets;
+	size_t active;
+	bool closing;
+};
+
+static void drain(struct fetch *f);
+
+static void fetch_on_socket_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void socket_close(struct fetch *f, struct fetch_socket *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		f->sockets = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	curl_multi_assign(f->multi, s->fd, NULL);
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, fetch_on_socket_close);
+}
+
+static void fetch_on_poll(uv_poll_t *poll, int status, int events)
+{
+	struct fetch_socket *s = poll->data;
+	int running = 0, flags = 0;
+
+	if (!s || s->f->closing)
+		return;
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(s->f->multi, s->fd, flags, &running);
+	/* Always drain: this action may have finished the last transfer. */
+	drain(s->f);
+}
+
+static void fetch_on_timer(uv_timer_t *t)
+{
+	struct fetch *f = t->data;
+	int running = 0;
+
+	if (!f || f->closing)
+		return;
+	curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain(f);
+}
+
+static int fetch_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct fetch *f = userp;
+
+	if (timeout_ms < 0) {
+		uv_timer_stop(&f->timer);
+		return 0;
+	}
+	/* 0 means "soon": the next loop turn, never re-entering curl. */
+	uv_timer_start(&f->timer, fetch_on_timer, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+static int fetch_curl_socket_cb(CURL *easy, curl_socket_t fd, int action,
+				void *userp, void *socketp)
+{
+	struct fetch *f = userp;
+	struct fetch_socket *s = socketp;
+	int events = 0;
+
+	if (action == CURL_POLL_REMOVE) {
+		if (s)
+			socket_close(f, s);
+		return 0;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->fd = fd;
+		s->f = f;
+		if (uv_poll_init_socket(f->loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		s->poll.data = s;
+		s->next = f->sockets;
+		if (f->sockets)
+			f->sockets->prev = s;
+		f->sockets = s;
+		curl_multi_assign(f->multi, fd, s);
+	}
+	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+		events |= UV_READABLE;
+	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, fetch_on_poll);
+	return 0;
+}
+
+static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
+				  void *userp)
+{
+	struct fetch_job *job = userp;
+	size_t n = size * nmemb;
+
+	/* Counted here, after decompression: CURLOPT_MAXFILESIZE alone does
+	 * not hold for compressed bodies (RELIABILITY D1, D2). */
+	if ((int64_t)(job->body.len + n) > job->max_bytes) {
+		job->too_big = true;
+		return 0;
+	}
+	if (buf_add(&job->body, data, n))
+		return 0;
+	return n;
+}
+
+/* Keeps the server's own validator strings, unchanged but for the line
+ * end; a value with a control character is dropped, never sent back. */
+static char *header_value(const char *line, size_t len, const char *name)
+{
+	size_t nlen = strlen(name), i;
+	char *v;
+
+	if (len <= nlen || strncasecmp(line, name, nlen) != 0)
+		return NULL;
+	line += nlen;
+	len -= nlen;
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+		       line[len - 1] == ' '))
+		len--;
+	if (!len)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			return NULL;
+	}
+	v = strndup(line, len);
+	return v;
+}
+
+static size_t fetch_curl_header_cb(char *data, size_t size, size_t nmemb,
+				   void *userp)
+{
+	struct fetch_job *job = userp;
+	size_t n = size * nmemb;
+	char *v;
+
+	/* A new response (after a redirect) starts with its status line. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		free(job->etag);
+		free(job->last_modified);
+		job->etag = NULL;
+		job->last_modified = NULL;
+		return n;
+	}
+	v = header_value(data, n, "ETag:");
+	if (v) {
+		free(job->etag);
+		job->etag = v;
+		return n;
+	}
+	v = header_value(data, n, "Last-Modified:");
+	if (v) {
+		free(job->last_modified);
+		job->last_modified = v;
+	}
+	return n;
+}
+
+static void job_free(struct fetch_job *job)
+{
+	if (!job)
+		return;
+	if (job->easy)
+		curl_easy_cleanup(job->easy);
+	curl_slist_free_all(job->headers);
+	buf_free(&job->body);
+	free(job->etag);
+	free(job->last_modified);
+	free(job);
+}
+
+static void job_unlink(struct fetch *f, struct fetch_job *job)
+{
+	if (job->prev)
+		job->prev->next = job->next;
+	else
+		f->jobs = job->next;
+	if (job->next)
+		job->next->prev = job->prev;
+	job->prev = job->next = NULL;
+}
+
+/* Reports one finished transfer. The easy handle is removed from the
+ * multi first: never from inside a libcurl callback. */
+static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
+{
+	struct fetch_result r = {0};
+	char error[CURL_ERROR_SIZE + 128];
+	long status = 0;
+	char *url = NULL;
+
+	curl_multi_remove_handle(f->multi, job->easy);
+	job_unlink(f, job);
+	f->active--;
+	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(job->easy, CURLINFO_EFFECTIVE_URL, &url);
+	r.status = (int)status;
+	r.effective_url = url;
+	r.etag = job->etag;
+	r.last_modified = job->last_modified;
+	if (job->too_big) {
+		snprintf(error, sizeof(error),
+			 "response larger than the %lld-byte limit ([fetch] "
+			 "max_size)",
+			 (long long)job->max_bytes);
+		r.error = error;
+	} else if (result != CURLE_OK) {
+		snprintf(error, sizeof(error), "%s",
+			 job->errbuf[0] ? job->errbuf
+					: curl_easy_strerror(result));
+		r.error = error;
+	} else if (status == 304) {
+		r.ok = true;
+		r.not_modified = true;
+	} else if (status != 0 && (status < 200 || status > 299)) {
+		snprintf(error, sizeof(error), "HTTP status %ld", status);
+		r.error = error;
+	} else {
+		r.ok = true;
+		r.body = buf_str(&job->body);
+		r.len = job->body.len;
+	}
+	job->done(&r, job->arg);
+	job_free(job);
+}
+
+static void drain(struct fetch *f)
+{
+	struct fetch_job *job = NULL;
+	CURLMsg *msg;
+	int left;
+
+	if (f->closing)
+		return;
+	while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &job);
+		if (job)
+			job_finish(f, job, msg->data.result);
+		/* A done callback may have destroyed the fetcher. */
+		if (f->closing)
+			return;
+	}
+}
+
+struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
+{
+	struct fetch *f;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->loop = loop;
+	f->multi = curl_multi_init();
+	if (!f->multi) {
+		free(f);
+		return NULL;
+	}
+	uv_timer_init(loop, &f->timer);
+	f->timer.data = f;
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION,
+			  fetch_curl_socket_cb);
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION,
+			  fetch_curl_timer_cb);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)(max_connections > 0 ? max_connections : 8));
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	return f;
+}
+
+int fetch_start(struct fetch *f, const struct fetch_request *req,
+		fetch_done_fn *done, void *arg)
+{
+	struct fetch_job *job;
+	struct curl_slist *h;
+	char line[1024];
+	CURL *e;
+
+	if (f->closing)
+		return -EINVAL;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	job->f = f;
+	job->done = done;
+	job->arg = arg;
+	job->max_bytes = req->max_bytes > 0 ? req->max_bytes : 10 << 20;
+	buf_init(&job->body, (size_t)job->max_bytes);
+	e = job->easy = curl_easy_init();
+	if (!e)
+		goto nomem;
+	if (req->etag) {
+		snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
+		h = curl_slist_append(job->headers, line);
+		if (!h)
+			goto nomem;
+		job->headers = h;
+	}
+	if (req->last_modified) {
+		snprintf(line, sizeof(line), "If-Modified-Since: %s",
+			 req->last_modified);
+		h = curl_slist_append(job->headers, line);
+		if (!h)
+			goto nomem;
+		job->headers = h;
+	}
+	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK)
+		goto nomem;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, job);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->errbuf);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)job->max_bytes);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT,
+			 (long)(req->timeout > 0 ? req->timeout : 30));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT,
+			 "bulletin/" BULLETIN_VERSION " (+" BULLETIN_URL ")");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_curl_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_curl_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
+	if (job->headers)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
+	if (curl_multi_add_handle(f->multi, e) != CURLM_OK)
+		goto nomem;
+	job->next = f->jobs;
+	if (f->jobs)
+		f->jobs->prev = job;
+	f->jobs = job;
+	f->active++;
+	return 0;
+nomem:
+	job_free(job);
+	return -ENOMEM;
+}
+
+size_t fetch_active(const struct fetch *f)
+{
+	return f->active;
+}
+
+static void fetch_on_timer_close(uv_handle_t *h)
+{
+	struct fetch *f = h->data;
+
+	free(f);
+}
+
+void fetch_destroy(struct fetch *f)
+{
+	struct fetch_result r = {0};
+	struct fetch_job *job;
+
+	if (!f)
+		return;
+	f->closing = true;
+	r.error = "cancelled";
+	while ((job = f->jobs) != NULL) {
+		curl_multi_remove_handle(f->multi, job->easy);
+		job_unlink(f, job);
+		f->active--;
+		job->done(&r, job->arg);
+		job_free(job);
+	}
+	/* Close our poll handles before curl closes the sockets: a cached
+	 * connection may be closed without a CURL_POLL_REMOVE. */
+	while (f->sockets)
+		socket_close(f, f->sockets);
+	curl_multi_cleanup(f->multi);
+	f->multi = NULL;
+	uv_timer_stop(&f->timer);
+	uv_close((uv_handle_t *)&f->timer, fetch_on_timer_close);
+}

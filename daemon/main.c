@@ -1,0 +1,445 @@
+/*
+ * bulletind: the daemon. One libuv loop owns all state: the config, the
+ * store, the poller (feeds) and the outbox (digests). A single timer tick
+ * polls due sources, then composes and delivers due digests. SIGHUP
+ * reloads the config (keeping the old one when the new one is invalid);
+ * SIGTERM and SIGINT stop after cancelling fetches in flight, which store
+ * nothing half-way. --once runs one full cycle and exits.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "bulletin-config.h"
+#include "config.h"
+#include "log.h"
+#include "outbox.h"
+#include "poller.h"
+#include "schedule.h"
+#include "store.h"
+#include "theme.h"
+#include "token.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define TICK_MAX_MS (60 * 1000)
+#define DEFAULT_CONFIG "/etc/bulletin/bulletin.conf"
+
+/* Everything built from one config; swapped whole on reload. */
+struct generation {
+	struct config *cfg;
+	struct theme_set *themes;
+	struct token_keys *keys;
+	struct outbox *outbox;
+};
+
+struct daemon {
+	uv_loop_t loop;
+	uv_timer_t tick;
+	uv_signal_t sigterm, sigint, sighup;
+	const char *config_path;
+	bool once;
+	bool stopping;
+	int status; /* exit status of --once */
+
+	struct store *store;
+	struct poller *poller;
+	struct generation gen;
+};
+
+static void print_config_error(const char *file, int line, const char *msg,
+			       void *arg)
+{
+	if (line > 0)
+		log_errorx("%s:%d: %s", file, line, msg);
+	else
+		log_errorx("%s: %s", file, msg);
+}
+
+static void generation_finish(struct generation *g)
+{
+	outbox_destroy(g->outbox);
+	token_keys_destroy(g->keys);
+	theme_set_destroy(g->themes);
+	config_destroy(g->cfg);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Loads and builds everything a config needs. Returns 0, or EXIT_USAGE
+ * for a bad config and EXIT_RUNTIME for anything else (logged). */
+static int generation_load(struct daemon *d, struct generation *g)
+{
+	struct err err = {{0}};
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	ret = config_load(d->config_path, print_config_error, NULL, &g->cfg);
+	if (ret)
+		return EXIT_USAGE;
+	g->themes = theme_set_create(g->cfg);
+	if (!g->themes) {
+		log_errorx("out of memory compiling themes");
+		goto fail_runtime;
+	}
+	g->keys = token_keys_load(g->cfg->secret_file, NULL, &err);
+	if (!g->keys) {
+		log_errorx("%s", err.msg);
+		goto fail_usage;
+	}
+	if (!config_maildir(g->cfg)) {
+		log_errorx("%s: [smtp] url %s: only maildir delivery is "
+			   "available in this version; set url = maildir:PATH",
+			   g->cfg->path, g->cfg->smtp_url);
+		goto fail_usage;
+	}
+	return 0;
+fail_usage:
+	generation_finish(g);
+	return EXIT_USAGE;
+fail_runtime:
+	generation_finish(g);
+	return EXIT_RUNTIME;
+}
+
+/* The part that needs the store (templates are compiled here too, so a
+ * template error stops start-up, not a send). */
+static int generation_attach(struct daemon *d, struct generation *g)
+{
+	struct err err = {{0}};
+
+	if (store_sync_config(d->store, g->cfg, &err)) {
+		log_errorx("%s", err.msg);
+		return EXIT_RUNTIME;
+	}
+	g->outbox = outbox_create(d->store, g->cfg, g->keys, &err);
+	if (!g->outbox) {
+		log_errorx("%s", err.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void apply_settings(const struct config *cfg)
+{
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
+	log_set_level(cfg->log_level);
+}
+
+/* Composes and delivers whatever is due. Returns the number of
+ * failures (logged). */
+static size_t run_digests(struct daemon *d, int64_t now)
+{
+	const struct config *cfg = d->gen.cfg;
+	struct outbox_stats stats;
+	struct store_digest sd;
+	struct err err = {{0}};
+	size_t i, failures = 0, n;
+	int64_t slot;
+	bool due;
+	int ret;
+
+	for (i = 0; i < cfg->n_lists; i++) {
+		const struct config_list *list = &cfg->lists[i];
+
+		ret = outbox_due(d->gen.outbox, list, now, &due, &slot, &err);
+		if (ret) {
+			log_errorx("list %s: %s", list->name, err.msg);
+			failures++;
+			continue;
+		}
+		if (!due)
+			continue;
+		n = 0;
+		ret = outbox_compose(d->gen.outbox, list, slot, now, &sd, &n,
+				     &err);
+		if (ret == -EEXIST)
+			continue;
+		if (ret) {
+			log_errorx("list %s: %s", list->name, err.msg);
+			failures++;
+			continue;
+		}
+		if (sd.items == 0)
+			log_info("list %s: nothing new since the last digest; "
+				 "nothing to send",
+				 list->name);
+		else
+			log_info("list %s: digest %lld composed: %lld stories "
+				 "for %zu subscribers",
+				 list->name, (long long)sd.id,
+				 (long long)sd.items, n);
+	}
+	ret = outbox_send(d->gen.outbox, 0, now, &stats, &err);
+	if (ret) {
+		log_errorx("%s", err.msg);
+		failures++;
+	}
+	return failures + stats.failed;
+}
+
+static void stop(struct daemon *d);
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	stop(t->data);
+}
+
+static void on_once_fetched(size_t fetched, size_t failed, void *arg)
+{
+	struct daemon *d = arg;
+	size_t failures;
+
+	failures = run_digests(d, (int64_t)time(NULL));
+	if (failed || failures) {
+		log_warnx("cycle finished with %zu failed sources and %zu "
+			  "failed deliveries or digests",
+			  failed, failures);
+		d->status = EXIT_RUNTIME;
+	}
+	/* We are inside the poller's callback: stop on the next turn. */
+	uv_timer_start(&d->tick, on_stop_timer, 0, 0);
+}
+
+static void schedule_tick(struct daemon *d);
+
+static void on_round_fetched(size_t fetched, size_t failed, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	run_digests(d, (int64_t)time(NULL));
+	schedule_tick(d);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	int64_t now = (int64_t)time(NULL);
+
+	if (d->stopping)
+		return;
+	if (poller_active(d->poller) > 0) {
+		/* A round is still in flight; its end runs the digests. */
+		schedule_tick(d);
+		return;
+	}
+	poller_start(d->poller, NULL, false, now, on_round_fetched, d);
+}
+
+/* Re-arms the tick for the earliest of: a source due, the next scheduled
+ * digest, or a minute from now (retries, clock changes). */
+static void schedule_tick(struct daemon *d)
+{
+	int64_t now = (int64_t)time(NULL), next = now + TICK_MAX_MS / 1000;
+	int64_t due;
+	size_t i;
+
+	due = poller_next_due(d->poller);
+	if (due < next)
+		next = due;
+	for (i = 0; i < d->gen.cfg->n_lists; i++) {
+		due = (int64_t)schedule_next(&d->gen.cfg->lists[i].schedule,
+					     (time_t)now);
+		if (due < next)
+			next = due;
+	}
+	uv_timer_start(&d->tick, on_tick,
+		       next > now ? (uint64_t)(next - now) * 1000 : 0, 0);
+}
+
+static void reload(struct daemon *d)
+{
+	struct generation g;
+	int ret;
+
+	log_info("reloading %s", d->config_path);
+	ret = generation_load(d, &g);
+	if (!ret)
+		ret = generation_attach(d, &g);
+	if (ret) {
+		generation_finish(&g);
+		log_errorx("%s: the new config has errors (above); keeping the "
+			   "running config",
+			   d->config_path);
+		return;
+	}
+	poller_reconfigure(d->poller, g.cfg, g.themes);
+	generation_finish(&d->gen);
+	d->gen = g;
+	apply_settings(d->gen.cfg);
+	log_info("reloaded %s: %zu sources, %zu lists, %zu themes",
+		 d->config_path, d->gen.cfg->n_sources, d->gen.cfg->n_lists,
+		 d->gen.cfg->n_themes);
+	schedule_tick(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("received %s: stopping", strsignal(signum));
+	stop(d);
+}
+
+static void stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	/* Fetches in flight are cancelled and store nothing; deliveries
+	 * run synchronously, so none is in flight here. */
+	poller_destroy(d->poller);
+	d->poller = NULL;
+	uv_close((uv_handle_t *)&d->tick, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bulletind [-c FILE] [--once] [--foreground]\n"
+		"\n"
+		"The bulletin daemon: polls the configured sources, groups "
+		"new\n"
+		"stories by theme and delivers each list's digest on "
+		"schedule.\n"
+		"\n"
+		"  -c, --config FILE  config file (default %s)\n"
+		"      --once         run one full cycle (poll every source,\n"
+		"                     send every digest that is due) and exit\n"
+		"      --foreground   accepted for compatibility: bulletind\n"
+		"                     never forks (run it under systemd)\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime failure, 2 usage or config "
+		"error.\n",
+		DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"once", no_argument, NULL, 'o'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daemon d;
+	struct err err = {{0}};
+	size_t recovered = 0;
+	int c, ret;
+
+	memset(&d, 0, sizeof(d));
+	d.config_path = DEFAULT_CONFIG;
+	log_init("bulletind", LOG_LEVEL_INFO);
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'o':
+			d.once = true;
+			break;
+		case 'f':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("bulletind %s\n", BULLETIN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "bulletind: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = generation_load(&d, &d.gen);
+	if (ret)
+		return ret;
+	apply_settings(d.gen.cfg);
+	d.store = store_open(d.gen.cfg->database, &err);
+	if (!d.store) {
+		log_errorx("%s", err.msg);
+		generation_finish(&d.gen);
+		return EXIT_RUNTIME;
+	}
+	ret = generation_attach(&d, &d.gen);
+	if (!ret && store_deliveries_recover(d.store, &recovered, &err)) {
+		log_errorx("%s", err.msg);
+		ret = EXIT_RUNTIME;
+	}
+	if (ret) {
+		generation_finish(&d.gen);
+		store_close(d.store);
+		return ret;
+	}
+	if (recovered)
+		log_info("%zu deliveries interrupted by a stop are pending "
+			 "again",
+			 recovered);
+
+	uv_loop_init(&d.loop);
+	d.poller = poller_create(&d.loop, d.store, d.gen.cfg, d.gen.themes);
+	if (!d.poller) {
+		log_errorx("cannot start the fetcher (out of memory?)");
+		generation_finish(&d.gen);
+		store_close(d.store);
+		uv_loop_close(&d.loop);
+		return EXIT_RUNTIME;
+	}
+	uv_timer_init(&d.loop, &d.tick);
+	d.tick.data = &d;
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sighup);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+
+	log_info("bulletind %s started with %s: %zu sources, %zu lists, "
+		 "database %s",
+		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
+		 d.gen.cfg->n_lists, d.gen.cfg->database);
+	if (d.once)
+		poller_start(d.poller, NULL, true, (int64_t)time(NULL),
+			     on_once_fetched, &d);
+	else
+		poller_start(d.poller, NULL, false, (int64_t)time(NULL),
+			     on_round_fetched, &d);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	/* Close anything left (nothing, normally) and drain the closes. */
+	if (uv_loop_close(&d.loop) == UV_EBUSY) {
+		log_warnx("handles still open at exit");
+	}
+	generation_finish(&d.gen);
+	store_close(d.store);
+	log_info("stopped");
+	return d.once ? d.status : 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * poller: one fetch job per source in flight at most. A job holds the
+ * source's name, not a pointer into the config, so a reload while it is
+ * in flight is safe. The next poll is the source's interval after the
+ * fetch on success, and an exponential backoff (capped at a day) after
+ * consecutive failures.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "fetch.h"
+#include "ingest.h"
+#include "log.h"
+#include "poller.h"
+
+#define BACKOFF_MAX (24 * 3600)
+
+struct poll_job {
+	struct poller *p;
+	char *source;
+	char *url;
+	struct poll_job *next;
+};
+
+struct poller {
+	uv_loop_t *loop;
+	struct store *st;
+	const struct config *cfg;
+	const struct theme_set *ts;
+	struct fetch *fetch;
+	struct poll_job *jobs;
+	size_t active;
+
+	/* The current round, for its done callback. */
+	poller_done_fn *done;
+	void *done_arg;
+	size_t round_fetched, round_failed;
+	uv_idle_t idle; /* reports an empty round on a later turn */
+	bool closing;
+};
+
+struct poller *poller_create(uv_loop_t *loop, struct store *st,
+			     const struct config *cfg,
+			     const struct theme_set *ts)
+{
+	struct poller *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->loop = loop;
+	p->st = st;
+	p->cfg = cfg;
+	p->ts = ts;
+	p->fetch = fetch_create(loop, cfg->fetch_connections);
+	if (!p->fetch) {
+		free(p);
+		return NULL;
+	}
+	uv_idle_init(loop, &p->idle);
+	p->idle.data = p;
+	return p;
+}
+
+static bool in_flight(const struct poller *p, const char *name)
+{
+	const struct poll_job *j;
+
+	for (j = p->jobs; j; j = j->next) {
+		if (strcmp(j->source, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void round_maybe_done(struct poller *p)
+{
+	poller_done_fn *done = p->done;
+
+	if (p->active > 0 || !done)
+		return;
+	p->done = NULL;
+	done(p->round_fetched, p->round_failed, p->done_arg);
+}
+
+static void poller_on_idle(uv_idle_t *idle)
+{
+	struct poller *p = idle->data;
+
+	uv_idle_stop(idle);
+	if (p->closing)
+		return;
+	round_maybe_done(p);
+}
+
+static void job_remove(struct poller *p, struct poll_job *job)
+{
+	struct poll_job **pp;
+
+	for (pp = &p->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	p->active--;
+	free(job->source);
+	free(job->url);
+	free(job);
+}
+
+/* Seconds to wait after `failures` consecutive failures. */
+static int64_t backoff(int64_t interval, int failures)
+{
+	int64_t wait = interval;
+	int i;
+
+	for (i = 1; i < failures && wait < BACKOFF_MAX; i++)
+		wait *= 2;
+	if (wait > BACKOFF_MAX)
+		wait = BACKOFF_MAX;
+	return wait;
+}
+
+/* A little jitter keeps sources with one interval from moving in step. */
+static int64_t jitter(int64_t interval)
+{
+	uint32_t span = (uint32_t)(interval / 10);
+
+	return span ? (int64_t)randombytes_uniform(span) : 0;
+}
+
+static void poller_on_fetched(const struct fetch_result *r, void *arg)
+{
+	struct poll_job *job = arg;
+	struct poller *p = job->p;
+	const struct config_source *src;
+	struct store_fetch_outcome o = {0};
+	struct store_source prev = {0};
+	struct ingest_result res = {0};
+	struct err err = {{0}};
+	int64_t now = (int64_t)time(NULL);
+	char why[600];
+	int ret;
+
+	src = config_source_find(p->cfg, job->source);
+	if (p->closing || !src) {
+		/* Cancelled at shutdown, or the source left the config
+		 * while in flight: store nothing. */
+		goto out;
+	}
+	o.when = now;
+	o.status = r->status;
+	if (!r->ok) {
+		snprintf(why, sizeof(why), "%s",
+			 r->error ? r->error : "failed");
+		o.error = why;
+	} else if (!r->not_modified) {
+		ret = ingest_feed(p->st, p->ts, src, r->body, r->len,
+				  r->effective_url ? r->effective_url
+						   : job->url,
+				  now, &res, &err);
+		if (ret) {
+			snprintf(why, sizeof(why), "%s", err.msg);
+			o.error = why;
+		}
+	}
+	o.success = o.error == NULL;
+	if (o.success) {
+		o.etag = r->etag;
+		o.last_modified = r->last_modified;
+		o.next_poll = now + src->interval + jitter(src->interval);
+		if (r->not_modified)
+			log_info("source %s: not modified", src->name);
+		else
+			log_info("source %s: %zu items, %zu new, %zu "
+				 "repeats of earlier stories",
+				 src->name, res.parsed, res.added,
+				 res.duplicates);
+	} else {
+		int failures = 1;
+
+		if (store_source_get(p->st, src->name, &prev, NULL) == 0)
+			failures = prev.failures + 1;
+		store_source_finish(&prev);
+		o.next_poll = now + backoff(src->interval, failures);
+		log_warnx("source %s (%s): %s; next try in %lld s", src->name,
+			  job->url, o.error, (long long)(o.next_poll - now));
+		p->round_failed++;
+	}
+	p->round_fetched++;
+	if (store_source_record(p->st, src->name, &o, &err))
+		log_errorx("source %s: %s", src->name, err.msg);
+out:
+	job_remove(p, job);
+	if (!p->closing)
+		round_maybe_done(p);
+}
+
+static int start_one(struct poller *p, const struct config_source *src)
+{
+	struct store_source row = {0};
+	struct fetch_request req = {0};
+	struct poll_job *job;
+	int ret;
+
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	job->p = p;
+	job->source = strdup(src->name);
+	job->url = strdup(src->url);
+	if (!job->source || !job->url) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	/* Validators only when the stored URL is still the configured one:
+	 * they belong to the resource they came from. */
+	store_source_get(p->st, src->name, &row, NULL);
+	req.url = src->url;
+	if (row.url && strcmp(row.url, src->url) == 0) {
+		req.etag = row.etag;
+		req.last_modified = row.last_modified;
+	}
+	req.timeout = p->cfg->fetch_timeout;
+	req.max_bytes = p->cfg->fetch_max_bytes;
+	ret = fetch_start(p->fetch, &req, poller_on_fetched, job);
+	store_source_finish(&row);
+	if (ret)
+		goto fail;
+	job->next = p->jobs;
+	p->jobs = job;
+	p->active++;
+	log_debug("source %s: fetching %s", src->name, src->url);
+	return 0;
+fail:
+	free(job->source);
+	free(job->url);
+	free(job);
+	return ret;
+}
+
+int poller_start(struct poller *p, const char *only, bool force, int64_t now,
+		 poller_done_fn *done, void *arg)
+{
+	struct store_source row;
+	const struct config_source *src;
+	int started = 0, ret;
+	size_t i;
+
+	p->done = done;
+	p->done_arg = arg;
+	p->round_fetched = 0;
+	p->round_failed = 0;
+	for (i = 0; i < p->cfg->n_sources; i++) {
+		src = &p->cfg->sources[i];
+		if (src->type != SOURCE_FEED)
+			continue;
+		if (only && strcmp(only, src->name) != 0)
+			continue;
+		if (in_flight(p, src->name))
+			continue;
+		if (!force && !only) {
+			memset(&row, 0, sizeof(row));
+			if (store_source_get(p->st, src->name, &row, NULL) ==
+				    0 &&
+			    row.next_poll > now && row.url &&
+			    strcmp(row.url, src->url) == 0) {
+				store_source_finish(&row);
+				continue;
+			}
+			store_source_finish(&row);
+		}
+		ret = start_one(p, src);
+		if (ret) {
+			log_errorx("source %s: cannot start a fetch: %s",
+				   src->name, strerror(-ret));
+			continue;
+		}
+		started++;
+	}
+	if (done && p->active == 0)
+		uv_idle_start(&p->idle, poller_on_idle);
+	return started;
+}
+
+int64_t poller_next_due(struct poller *p)
+{
+	int64_t min = INT64_MAX;
+	size_t i;
+
+	/* A configured source the store has not seen yet is due now. */
+	for (i = 0; i < p->cfg->n_sources; i++) {
+		struct store_source row = {0};
+
+		if (p->cfg->sources[i].type != SOURCE_FEED)
+			continue;
+		if (store_source_get(p->st, p->cfg->sources[i].name, &row,
+				     NULL) != 0) {
+			min = 0;
+			continue;
+		}
+		if (row.next_poll < min)
+			min = row.next_poll;
+		store_source_finish(&row);
+	}
+	return min;
+}
+
+size_t poller_active(const struct poller *p)
+{
+	return p->active;
+}
+
+void poller_reconfigure(struct poller *p, const struct config *cfg,
+			const struct theme_set *ts)
+{
+	p->cfg = cfg;
+	p->ts = ts;
+}
+
+static void poller_on_idle_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void poller_destroy(struct poller *p)
+{
+	if (!p)
+		return;
+	p->closing = true;
+	p->done = NULL;
+	/* Each in-flight job's callback runs now with "cancelled". */
+	fetch_destroy(p->fetch);
+	uv_idle_stop(&p->idle);
+	uv_close((uv_handle_t *)&p->idle, poller_on_idle_close);
+}

@@ -1,0 +1,1243 @@
+/*
+ * store: SQLite in WAL mode. Every statement lives in stmt_sql[] below,
+ * indexed by enum stmt and prepared once in store_open(); step() binds,
+ * steps and always resets. Migrations run forward from PRAGMA
+ * user_version, each in BEGIN IMMEDIATE..COMMIT. Errors are translated
+ * here into messages naming the database and what to do.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SOURCE_UPSERT,
+	ST_LIST_UPSERT,
+	ST_THEME_UPSERT,
+	ST_SOURCE_GET,
+	ST_SOURCES_ALL,
+	ST_SOURCE_RECORD,
+	ST_SOURCE_ID,
+	ST_ITEM_INSERT,
+	ST_ITEM_FIND_DUP,
+	ST_ITEM_SET_DUP,
+	ST_ITEM_TAKE_OVER,
+	ST_SOURCE_COUNT_ITEMS,
+	ST_ITEMS_RANGE,
+	ST_DIGEST_ITEMS,
+	ST_LIST_ID,
+	ST_SUB_PUT,
+	ST_SUB_SET_STATE,
+	ST_SUB_CANCEL_DELIVERIES,
+	ST_SUB_GET,
+	ST_SUBS_ALL,
+	ST_DIGEST_LAST_END,
+	ST_DIGEST_INSERT,
+	ST_DIGEST_ADD_ITEM,
+	ST_DIGEST_ADD_DELIVERIES,
+	ST_DIGEST_COUNT_ITEMS,
+	ST_DIGEST_GET,
+	ST_DELIVERIES_CLAIM,
+	ST_SUB_BY_ID,
+	ST_DELIVERY_SENT,
+	ST_DELIVERY_FAILED,
+	ST_DELIVERIES_RECOVER,
+	ST_DELIVERY_COUNTS,
+	ST__COUNT,
+};
+
+#define ITEM_COLUMNS                                                           \
+	"i.id, s.name, i.guid, i.title, i.link, i.author, i.text, i.theme, "   \
+	"i.published, i.first_seen, i.duplicate_of"
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SOURCE_UPSERT] =
+		"INSERT INTO sources(name, url) VALUES (?1, ?2) "
+		"ON CONFLICT(name) DO UPDATE SET url = excluded.url",
+	[ST_LIST_UPSERT] = "INSERT INTO lists(name, title) VALUES (?1, ?2) "
+			   "ON CONFLICT(name) DO UPDATE SET title = "
+			   "excluded.title",
+	[ST_THEME_UPSERT] = "INSERT INTO themes(name, title) VALUES (?1, ?2) "
+			    "ON CONFLICT(name) DO UPDATE SET title = "
+			    "excluded.title",
+	[ST_SOURCE_GET] =
+		"SELECT id, name, url, etag, last_modified, last_error, "
+		"last_fetch, last_success, next_poll, last_status, failures, "
+		"(SELECT count(*) FROM items WHERE source_id = sources.id) "
+		"FROM sources WHERE name = ?1",
+	[ST_SOURCES_ALL] =
+		"SELECT id, name, url, etag, last_modified, last_error, "
+		"last_fetch, last_success, next_poll, last_status, failures, "
+		"(SELECT count(*) FROM items WHERE source_id = sources.id) "
+		"FROM sources ORDER BY name",
+	[ST_SOURCE_RECORD] =
+		"UPDATE sources SET last_fetch = ?2, "
+		"last_success = CASE WHEN ?3 THEN ?2 ELSE last_success END, "
+		"last_status = ?4, last_error = ?5, "
+		"etag = CASE WHEN ?3 AND ?6 IS NOT NULL THEN ?6 ELSE etag END, "
+		"last_modified = CASE WHEN ?3 AND ?7 IS NOT NULL THEN ?7 "
+		"ELSE last_modified END, "
+		"next_poll = ?8, "
+		"failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END "
+		"WHERE name = ?1",
+	[ST_SOURCE_ID] = "SELECT id FROM sources WHERE name = ?1",
+	[ST_ITEM_INSERT] =
+		"INSERT INTO items(source_id, guid, link, canon_link, title, "
+		"author, text, theme, fingerprint, published, first_seen) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+		"ON CONFLICT(source_id, guid) DO NOTHING",
+	[ST_ITEM_FIND_DUP] = "SELECT id, published FROM items WHERE id != ?1 "
+			     "AND duplicate_of IS NULL "
+			     "AND ((?2 IS NOT NULL AND canon_link = ?2) OR "
+			     "(?3 IS NOT NULL AND fingerprint = ?3)) "
+			     "ORDER BY first_seen, id LIMIT 1",
+	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2 WHERE id = ?1",
+	[ST_ITEM_TAKE_OVER] = "UPDATE items SET duplicate_of = ?2 "
+			      "WHERE id = ?1 OR duplicate_of = ?1",
+	[ST_SOURCE_COUNT_ITEMS] =
+		"SELECT count(*) FROM items WHERE source_id = ?1",
+	[ST_ITEMS_RANGE] =
+		"SELECT " ITEM_COLUMNS " FROM items i "
+		"JOIN sources s ON s.id = i.source_id "
+		"WHERE i.first_seen > ?1 AND i.first_seen <= ?2 "
+		"AND (?3 IS NULL OR s.name IN (SELECT value FROM "
+		"json_each(?3))) ORDER BY i.published DESC, i.id DESC",
+	[ST_DIGEST_ITEMS] = "SELECT " ITEM_COLUMNS " FROM digest_items d "
+			    "JOIN items i ON i.id = d.item_id "
+			    "JOIN sources s ON s.id = i.source_id "
+			    "WHERE d.digest_id = ?1 "
+			    "ORDER BY i.published DESC, i.id DESC",
+	[ST_LIST_ID] = "SELECT id FROM lists WHERE name = ?1",
+	[ST_SUB_PUT] =
+		"INSERT INTO subscribers(list_id, address, state, created, "
+		"updated) VALUES (?1, ?2, ?3, ?4, ?4) "
+		"ON CONFLICT(list_id, address) DO UPDATE SET "
+		"state = excluded.state, updated = excluded.updated "
+		"RETURNING id",
+	[ST_SUB_SET_STATE] = "UPDATE subscribers SET state = ?3, updated = ?4 "
+			     "WHERE list_id = ?1 AND address = ?2 "
+			     "RETURNING id",
+	[ST_SUB_CANCEL_DELIVERIES] =
+		"UPDATE deliveries SET state = 'failed', "
+		"last_error = 'unsubscribed' "
+		"WHERE subscriber_id = ?1 AND state = 'pending'",
+	[ST_SUB_GET] = "SELECT s.id, l.name, s.address, s.state, s.created, "
+		       "s.updated FROM subscribers s "
+		       "JOIN lists l ON l.id = s.list_id "
+		       "WHERE l.name = ?1 AND s.address = ?2",
+	[ST_SUBS_ALL] = "SELECT s.id, l.name, s.address, s.state, s.created, "
+			"s.updated FROM subscribers s "
+			"JOIN lists l ON l.id = s.list_id "
+			"WHERE l.name = ?1 ORDER BY s.address",
+	[ST_DIGEST_LAST_END] = "SELECT coalesce(max(d.period_end), 0), "
+			       "coalesce(max(d.slot), 0) FROM digests d "
+			       "JOIN lists l ON l.id = d.list_id "
+			       "WHERE l.name = ?1",
+	[ST_DIGEST_INSERT] =
+		"INSERT INTO digests(list_id, period_start, period_end, "
+		"created, items, slot) VALUES (?1, ?2, ?3, ?4, 0, ?5) "
+		"ON CONFLICT(list_id, slot) DO NOTHING RETURNING id",
+	[ST_DIGEST_ADD_ITEM] =
+		"INSERT INTO digest_items(digest_id, item_id) "
+		"SELECT ?1, i.id FROM items i "
+		"JOIN sources s ON s.id = i.source_id "
+		"WHERE i.first_seen > ?2 AND i.first_seen <= ?3 "
+		"AND (?4 IS NULL OR s.name IN (SELECT value FROM "
+		"json_each(?4)))",
+	[ST_DIGEST_ADD_DELIVERIES] =
+		"INSERT INTO deliveries(digest_id, subscriber_id, state, "
+		"attempts, next_try) SELECT ?1, id, 'pending', 0, 0 "
+		"FROM subscribers WHERE list_id = ?2 AND state = 'active' "
+		"AND (SELECT items FROM digests WHERE id = ?1) > 0",
+	[ST_DIGEST_COUNT_ITEMS] =
+		"UPDATE digests SET items = (SELECT count(*) FROM digest_items "
+		"WHERE digest_id = ?1) WHERE id = ?1 RETURNING items",
+	[ST_DIGEST_GET] = "SELECT d.id, l.name, d.period_start, d.period_end, "
+			  "d.created, d.items FROM digests d "
+			  "JOIN lists l ON l.id = d.list_id WHERE d.id = ?1",
+	[ST_DELIVERIES_CLAIM] =
+		"UPDATE deliveries SET state = 'sending', "
+		"attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+		"deliveries WHERE state = 'pending' AND next_try <= ?2 "
+		"AND (?1 = 0 OR digest_id = ?1) ORDER BY id LIMIT ?3) "
+		"RETURNING id, digest_id, subscriber_id, attempts",
+	[ST_SUB_BY_ID] = "SELECT l.name, s.address FROM subscribers s "
+			 "JOIN lists l ON l.id = s.list_id WHERE s.id = ?1",
+	[ST_DELIVERY_SENT] = "UPDATE deliveries SET state = 'sent', "
+			     "sent_at = ?2, last_error = NULL WHERE id = ?1",
+	[ST_DELIVERY_FAILED] =
+		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
+		"ELSE 'pending' END, next_try = ?3, last_error = ?4 "
+		"WHERE id = ?1",
+	[ST_DELIVERIES_RECOVER] = "UPDATE deliveries SET state = 'pending' "
+				  "WHERE state = 'sending'",
+	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
+			       "coalesce(sum(state = 'sending'), 0), "
+			       "coalesce(sum(state = 'sent'), 0), "
+			       "coalesce(sum(state = 'failed'), 0) "
+			       "FROM deliveries WHERE digest_id = ?1",
+};
+
+/* Schema steps: migrations[v] takes the database from version v to v+1. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE sources ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  url TEXT,"
+	"  etag TEXT,"
+	"  last_modified TEXT,"
+	"  last_fetch INTEGER NOT NULL DEFAULT 0,"
+	"  last_success INTEGER NOT NULL DEFAULT 0,"
+	"  last_status INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  next_poll INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE items ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source_id INTEGER NOT NULL REFERENCES sources(id),"
+	"  guid TEXT NOT NULL,"
+	"  link TEXT,"
+	"  canon_link TEXT,"
+	"  title TEXT,"
+	"  author TEXT,"
+	"  text TEXT,"
+	"  theme TEXT NOT NULL DEFAULT 'other',"
+	"  fingerprint TEXT,"
+	"  published INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  duplicate_of INTEGER REFERENCES items(id),"
+	"  UNIQUE (source_id, guid));"
+	"CREATE INDEX items_canon_link ON items(canon_link);"
+	"CREATE INDEX items_fingerprint ON items(fingerprint);"
+	"CREATE INDEX items_first_seen ON items(first_seen);"
+	"CREATE TABLE lists ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  title TEXT);"
+	"CREATE TABLE themes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  title TEXT);"
+	"CREATE TABLE subscribers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id),"
+	"  address TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('pending', 'active', 'suspended', 'unsubscribed')),"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (list_id, address));"
+	"CREATE TABLE digests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id),"
+	"  period_start INTEGER NOT NULL,"
+	"  period_end INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  items INTEGER NOT NULL DEFAULT 0,"
+	"  slot INTEGER,"
+	"  UNIQUE (list_id, slot));"
+	"CREATE TABLE digest_items ("
+	"  digest_id INTEGER NOT NULL REFERENCES digests(id),"
+	"  item_id INTEGER NOT NULL REFERENCES items(id),"
+	"  PRIMARY KEY (digest_id, item_id));"
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  digest_id INTEGER NOT NULL REFERENCES digests(id),"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('pending', 'sending', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  sent_at INTEGER,"
+	"  UNIQUE (digest_id, subscriber_id));"
+	"CREATE INDEX deliveries_state ON deliveries(state, next_try);",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[ST__COUNT];
+	bool in_tx;
+};
+
+/* Translates the connection's last error into an admin-facing message
+ * and a negative errno. */
+static int store_fail(struct store *st, struct err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(st->db);
+	const char *msg = sqlite3_errmsg(st->db);
+
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err_set(err,
+			"database %s is locked by another process (waited "
+			"%d s) while %s; nothing was changed: try again, or "
+			"stop whatever holds the lock",
+			st->path, STORE_BUSY_TIMEOUT_MS / 1000, what);
+		return -EBUSY;
+	case SQLITE_FULL:
+		err_set(err,
+			"database %s: disk full while %s; nothing was changed: "
+			"free some space and try again",
+			st->path, what);
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		err_set(err,
+			"database %s is read-only while %s; check the file's "
+			"and its directory's permissions",
+			st->path, what);
+		return -EROFS;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		err_set(err,
+			"database %s is damaged or not a bulletin database "
+			"(%s) while %s; restore it from a backup",
+			st->path, msg, what);
+		return -EIO;
+	default:
+		err_set(err, "database %s: %s while %s", st->path, msg, what);
+		return -EIO;
+	}
+}
+
+static void unbind(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_int(sqlite3_stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(s, i, v);
+}
+
+/* Binds a list of names as a JSON array (for json_each), or NULL. */
+static int bind_names(sqlite3_stmt *s, int i, const char *const *names,
+		      size_t n)
+{
+	size_t len = 3, k, j;
+	char *json, *p;
+
+	if (n == 0) {
+		sqlite3_bind_null(s, i);
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		len += 2 * strlen(names[k]) + 3;
+	json = malloc(len);
+	if (!json)
+		return -ENOMEM;
+	p = json;
+	*p++ = '[';
+	for (k = 0; k < n; k++) {
+		if (k)
+			*p++ = ',';
+		*p++ = '"';
+		for (j = 0; names[k][j]; j++) {
+			if (names[k][j] == '"' || names[k][j] == '\\')
+				*p++ = '\\';
+			*p++ = names[k][j];
+		}
+		*p++ = '"';
+	}
+	*p++ = ']';
+	*p = '\0';
+	sqlite3_bind_text(s, i, json, -1, free);
+	return 0;
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const char *t = col_text(s, i);
+
+	return t ? strdup(t) : NULL;
+}
+
+/* Runs a statement that returns no rows (or whose rows are ignored). */
+static int exec_stmt(struct store *st, enum stmt k, struct err *err,
+		     const char *what)
+{
+	sqlite3_stmt *s = st->stmt[k];
+	int rc, ret = 0;
+
+	do {
+		rc = sqlite3_step(s);
+	} while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, err, what);
+	unbind(s);
+	return ret;
+}
+
+static int tx_begin(struct store *st, struct err *err)
+{
+	int ret = exec_stmt(st, ST_BEGIN, err, "starting a transaction");
+
+	if (!ret)
+		st->in_tx = true;
+	return ret;
+}
+
+static int tx_commit(struct store *st, struct err *err)
+{
+	int ret = exec_stmt(st, ST_COMMIT, err, "committing");
+
+	if (ret) {
+		/* A failed COMMIT (disk full) leaves the transaction open:
+		 * roll it back so that nothing half-written stays. */
+		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+	}
+	st->in_tx = false;
+	return ret;
+}
+
+static void tx_rollback(struct store *st)
+{
+	if (st->in_tx)
+		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+	st->in_tx = false;
+}
+
+static int exec_sql(struct store *st, const char *sql, struct err *err,
+		    const char *what)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(st, err, what);
+	return 0;
+}
+
+static int migrate(struct store *st, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0, ret;
+	size_t v;
+	char pragma[64];
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		ret = store_fail(st, err, "reading the schema version");
+		sqlite3_finalize(s);
+		return ret;
+	}
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > STORE_SCHEMA_VERSION) {
+		err_set(err,
+			"database %s has schema version %d, newer than this "
+			"bulletin understands (%d): run a newer bulletin, or "
+			"restore a backup",
+			st->path, version, STORE_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	for (v = (size_t)version; v < STORE_SCHEMA_VERSION; v++) {
+		ret = exec_sql(st, "BEGIN IMMEDIATE", err, "migrating");
+		if (ret)
+			return ret;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu",
+			 v + 1);
+		ret = exec_sql(st, migrations[v], err, "migrating the schema");
+		if (!ret)
+			ret = exec_sql(st, pragma, err, "migrating the schema");
+		if (!ret)
+			ret = exec_sql(st, "COMMIT", err, "migrating");
+		if (ret) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return ret;
+		}
+		log_info("database %s: schema migrated to version %zu",
+			 st->path, v + 1);
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, struct err *err)
+{
+	struct store *st;
+	int rc, k;
+
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		err_set(err, "out of memory opening %s", path);
+		return NULL;
+	}
+	st->path = strdup(path);
+	if (!st->path) {
+		free(st);
+		err_set(err, "out of memory opening %s", path);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		if (st->db)
+			err_set(err,
+				"cannot open database %s: %s; check that its "
+				"directory exists and is writable",
+				path, sqlite3_errmsg(st->db));
+		else
+			err_set(err, "cannot open database %s: out of memory",
+				path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* WAL lets bulletinctl read and write beside the daemon; FULL
+	 * makes each commit durable across power loss (RELIABILITY G7). */
+	if (exec_sql(st, "PRAGMA journal_mode = WAL", err,
+		     "switching to WAL mode") ||
+	    exec_sql(st, "PRAGMA synchronous = FULL", err, "setting up") ||
+	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
+		goto fail;
+	if (migrate(st, err))
+		goto fail;
+	for (k = 0; k < ST__COUNT; k++) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[k], -1,
+					SQLITE_PREPARE_PERSISTENT, &st->stmt[k],
+					NULL);
+		if (rc != SQLITE_OK) {
+			err_set(err, "database %s: internal statement %d: %s",
+				path, k, sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void store_close(struct store *st)
+{
+	int k;
+
+	if (!st)
+		return;
+	for (k = 0; k < ST__COUNT; k++)
+		sqlite3_finalize(st->stmt[k]);
+	if (st->db)
+		sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_sync_config(struct store *st, const struct config *cfg,
+		      struct err *err)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int ret;
+
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg->n_sources && !ret; i++) {
+		s = st->stmt[ST_SOURCE_UPSERT];
+		bind_text(s, 1, cfg->sources[i].name);
+		bind_text(s, 2, cfg->sources[i].url);
+		ret = exec_stmt(st, ST_SOURCE_UPSERT, err, "adding sources");
+	}
+	for (i = 0; i < cfg->n_lists && !ret; i++) {
+		s = st->stmt[ST_LIST_UPSERT];
+		bind_text(s, 1, cfg->lists[i].name);
+		bind_text(s, 2, cfg->lists[i].title);
+		ret = exec_stmt(st, ST_LIST_UPSERT, err, "adding lists");
+	}
+	for (i = 0; i < cfg->n_themes && !ret; i++) {
+		s = st->stmt[ST_THEME_UPSERT];
+		bind_text(s, 1, cfg->themes[i].name);
+		bind_text(s, 2, cfg->themes[i].title);
+		ret = exec_stmt(st, ST_THEME_UPSERT, err, "adding themes");
+	}
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	return tx_commit(st, err);
+}
+
+/* ---- sources ---- */
+
+void store_source_finish(struct store_source *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->url);
+	free(s->etag);
+	free(s->last_modified);
+	free(s->last_error);
+	memset(s, 0, sizeof(*s));
+}
+
+static int source_from_row(sqlite3_stmt *s, struct store_source *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(s, 0);
+	out->name = col_dup(s, 1);
+	out->url = col_dup(s, 2);
+	out->etag = col_dup(s, 3);
+	out->last_modified = col_dup(s, 4);
+	out->last_error = col_dup(s, 5);
+	out->last_fetch = sqlite3_column_int64(s, 6);
+	out->last_success = sqlite3_column_int64(s, 7);
+	out->next_poll = sqlite3_column_int64(s, 8);
+	out->last_status = sqlite3_column_int(s, 9);
+	out->failures = sqlite3_column_int(s, 10);
+	out->items = sqlite3_column_int64(s, 11);
+	if (!out->name) {
+		store_source_finish(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int store_source_get(struct store *st, const char *name,
+		     struct store_source *out, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SOURCE_GET];
+	int rc, ret = 0;
+
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = source_from_row(s, out);
+	else if (rc == SQLITE_DONE) {
+		err_set(err, "source %s is not in the database", name);
+		ret = -ENOENT;
+	} else
+		ret = store_fail(st, err, "reading a source");
+	unbind(s);
+	return ret;
+}
+
+int store_sources_each(struct store *st, store_source_fn *fn, void *arg,
+		       struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SOURCES_ALL];
+	struct store_source src;
+	int rc, ret = 0;
+
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "listing sources");
+			break;
+		}
+		ret = source_from_row(s, &src);
+		if (ret)
+			break;
+		ret = fn(&src, arg);
+		store_source_finish(&src);
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_source_record(struct store *st, const char *name,
+			const struct store_fetch_outcome *o, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SOURCE_RECORD];
+
+	bind_text(s, 1, name);
+	bind_int(s, 2, o->when);
+	bind_int(s, 3, o->success);
+	bind_int(s, 4, o->status);
+	bind_text(s, 5, o->error);
+	bind_text(s, 6, o->etag);
+	bind_text(s, 7, o->last_modified);
+	bind_int(s, 8, o->next_poll);
+	return exec_stmt(st, ST_SOURCE_RECORD, err, "recording a fetch");
+}
+
+/* ---- items ---- */
+
+static int lookup_id(struct store *st, enum stmt k, const char *name,
+		     int64_t *id, struct err *err, const char *what)
+{
+	sqlite3_stmt *s = st->stmt[k];
+	int rc, ret = 0;
+
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE) {
+		err_set(err, "%s %s is not in the database", what, name);
+		ret = -ENOENT;
+	} else
+		ret = store_fail(st, err, "looking up a name");
+	unbind(s);
+	return ret;
+}
+
+static int item_insert(struct store *st, int64_t source_id,
+		       const struct store_item_new *it, int64_t now,
+		       struct store_ingest_result *res, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
+	int64_t id, dup = 0, dup_published = 0;
+	int64_t published = it->published > 0 ? it->published : now;
+	int rc, ret;
+
+	bind_int(s, 1, source_id);
+	bind_text(s, 2, it->guid);
+	bind_text(s, 3, it->link);
+	bind_text(s, 4, it->canon_link);
+	bind_text(s, 5, it->title);
+	bind_text(s, 6, it->author);
+	bind_text(s, 7, it->text);
+	bind_text(s, 8, it->theme ? it->theme : "other");
+	bind_text(s, 9, it->fingerprint);
+	bind_int(s, 10, published);
+	bind_int(s, 11, now);
+	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
+	if (ret)
+		return ret;
+	if (sqlite3_changes(st->db) == 0) {
+		res->known++;
+		return 0;
+	}
+	id = sqlite3_last_insert_rowid(st->db);
+	res->added++;
+
+	s = st->stmt[ST_ITEM_FIND_DUP];
+	bind_int(s, 1, id);
+	bind_text(s, 2, it->canon_link);
+	bind_text(s, 3, it->fingerprint);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		dup = sqlite3_column_int64(s, 0);
+		dup_published = sqlite3_column_int64(s, 1);
+	} else if (rc != SQLITE_DONE)
+		ret = store_fail(st, err, "looking for duplicates");
+	unbind(s);
+	if (ret || !dup)
+		return ret;
+	if (published < dup_published) {
+		/* The new copy is the original (a repost was seen first):
+		 * it becomes the kept item, and the story's other copies
+		 * point at it. */
+		s = st->stmt[ST_ITEM_TAKE_OVER];
+		bind_int(s, 1, dup);
+		bind_int(s, 2, id);
+		ret = exec_stmt(st, ST_ITEM_TAKE_OVER, err,
+				"marking a duplicate");
+	} else {
+		s = st->stmt[ST_ITEM_SET_DUP];
+		bind_int(s, 1, id);
+		bind_int(s, 2, dup);
+		ret = exec_stmt(st, ST_ITEM_SET_DUP, err,
+				"marking a duplicate");
+	}
+	if (!ret)
+		res->duplicates++;
+	return ret;
+}
+
+int store_items_ingest(struct store *st, const char *source,
+		       const struct store_item_new *items, size_t n,
+		       int64_t now, struct store_ingest_result *res,
+		       struct err *err)
+{
+	int64_t source_id;
+	size_t i;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	ret = lookup_id(st, ST_SOURCE_ID, source, &source_id, err, "source");
+	for (i = 0; i < n && !ret; i++)
+		ret = item_insert(st, source_id, &items[i], now, res, err);
+	if (ret) {
+		tx_rollback(st);
+		memset(res, 0, sizeof(*res));
+		return ret;
+	}
+	ret = tx_commit(st, err);
+	if (ret)
+		memset(res, 0, sizeof(*res));
+	return ret;
+}
+
+static int items_walk(struct store *st, sqlite3_stmt *s, store_item_fn *fn,
+		      void *arg, struct err *err)
+{
+	struct store_item it;
+	int rc, ret = 0;
+
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading items");
+			break;
+		}
+		it.id = sqlite3_column_int64(s, 0);
+		it.source = col_text(s, 1);
+		it.guid = col_text(s, 2);
+		it.title = col_text(s, 3);
+		it.link = col_text(s, 4);
+		it.author = col_text(s, 5);
+		it.text = col_text(s, 6);
+		it.theme = col_text(s, 7);
+		it.published = sqlite3_column_int64(s, 8);
+		it.first_seen = sqlite3_column_int64(s, 9);
+		it.duplicate_of = sqlite3_column_int64(s, 10);
+		ret = fn(&it, arg);
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_items_each(struct store *st, const char *const *sources,
+		     size_t n_sources, int64_t since, int64_t until,
+		     store_item_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEMS_RANGE];
+
+	bind_int(s, 1, since);
+	bind_int(s, 2, until);
+	if (bind_names(s, 3, sources, n_sources)) {
+		unbind(s);
+		err_set(err, "out of memory reading items");
+		return -ENOMEM;
+	}
+	return items_walk(st, s, fn, arg, err);
+}
+
+int store_digest_items_each(struct store *st, int64_t digest_id,
+			    store_item_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DIGEST_ITEMS];
+
+	bind_int(s, 1, digest_id);
+	return items_walk(st, s, fn, arg, err);
+}
+
+/* ---- subscribers ---- */
+
+int store_subscriber_put(struct store *st, const char *list,
+			 const char *address, const char *state, int64_t now,
+			 int64_t *id, struct err *err)
+{
+	sqlite3_stmt *s;
+	int64_t list_id, row = 0;
+	int rc, ret;
+
+	ret = lookup_id(st, ST_LIST_ID, list, &list_id, err, "list");
+	if (ret)
+		return ret;
+	s = st->stmt[ST_SUB_PUT];
+	bind_int(s, 1, list_id);
+	bind_text(s, 2, address);
+	bind_text(s, 3, state);
+	bind_int(s, 4, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		row = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, err, "adding a subscriber");
+	unbind(s);
+	if (!ret && id)
+		*id = row;
+	return ret;
+}
+
+int store_subscriber_set_state(struct store *st, const char *list,
+			       const char *address, const char *state,
+			       int64_t now, struct err *err)
+{
+	sqlite3_stmt *s;
+	int64_t list_id, row = 0;
+	int rc, ret;
+
+	ret = lookup_id(st, ST_LIST_ID, list, &list_id, err, "list");
+	if (ret)
+		return ret;
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	s = st->stmt[ST_SUB_SET_STATE];
+	bind_int(s, 1, list_id);
+	bind_text(s, 2, address);
+	bind_text(s, 3, state);
+	bind_int(s, 4, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		row = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE) {
+		err_set(err, "%s is not on list %s", address, list);
+		ret = -ENOENT;
+	} else
+		ret = store_fail(st, err, "changing a subscriber");
+	unbind(s);
+	if (!ret && strcmp(state, "active") != 0) {
+		s = st->stmt[ST_SUB_CANCEL_DELIVERIES];
+		bind_int(s, 1, row);
+		ret = exec_stmt(st, ST_SUB_CANCEL_DELIVERIES, err,
+				"cancelling deliveries");
+	}
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	return tx_commit(st, err);
+}
+
+static void subscriber_from_row(sqlite3_stmt *s, struct store_subscriber *o)
+{
+	o->id = sqlite3_column_int64(s, 0);
+	o->list = col_text(s, 1);
+	o->address = col_text(s, 2);
+	o->state = col_text(s, 3);
+	o->created = sqlite3_column_int64(s, 4);
+	o->updated = sqlite3_column_int64(s, 5);
+}
+
+int store_subscriber_get(struct store *st, const char *list,
+			 const char *address, struct store_subscriber *out,
+			 struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SUB_GET];
+	int rc, ret = 0;
+
+	bind_text(s, 1, list);
+	bind_text(s, 2, address);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		/* Strings stay valid until the statement is next used, as
+		 * the header promises: reset only, keep the row. */
+		subscriber_from_row(s, out);
+		return 0;
+	}
+	if (rc == SQLITE_DONE) {
+		err_set(err, "%s is not on list %s", address, list);
+		ret = -ENOENT;
+	} else
+		ret = store_fail(st, err, "reading a subscriber");
+	unbind(s);
+	return ret;
+}
+
+int store_subscribers_each(struct store *st, const char *list,
+			   store_subscriber_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SUBS_ALL];
+	struct store_subscriber sub;
+	int rc, ret = 0;
+
+	/* Release a row kept by store_subscriber_get. */
+	unbind(st->stmt[ST_SUB_GET]);
+	bind_text(s, 1, list);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "listing subscribers");
+			break;
+		}
+		subscriber_from_row(s, &sub);
+		ret = fn(&sub, arg);
+	}
+	unbind(s);
+	return ret;
+}
+
+/* ---- digests and deliveries ---- */
+
+int store_digest_last(struct store *st, const char *list, int64_t *end,
+		      int64_t *slot, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DIGEST_LAST_END];
+	int rc, ret = 0;
+
+	bind_text(s, 1, list);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*end = sqlite3_column_int64(s, 0);
+		if (slot)
+			*slot = sqlite3_column_int64(s, 1);
+	} else
+		ret = store_fail(st, err, "reading the last digest");
+	unbind(s);
+	return ret;
+}
+
+static int digest_from_stmt(struct store *st, int64_t id,
+			    struct store_digest *out, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DIGEST_GET];
+	int rc, ret = 0;
+
+	unbind(s);
+	bind_int(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->list = col_text(s, 1);
+		out->period_start = sqlite3_column_int64(s, 2);
+		out->period_end = sqlite3_column_int64(s, 3);
+		out->created = sqlite3_column_int64(s, 4);
+		out->items = sqlite3_column_int64(s, 5);
+		return 0; /* the row stays until the next call */
+	}
+	if (rc == SQLITE_DONE) {
+		err_set(err, "digest %lld is not in the database",
+			(long long)id);
+		ret = -ENOENT;
+	} else
+		ret = store_fail(st, err, "reading a digest");
+	unbind(s);
+	return ret;
+}
+
+int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
+		     struct err *err)
+{
+	return digest_from_stmt(st, id, out, err);
+}
+
+int store_digest_create(struct store *st, const char *list,
+			const char *const *sources, size_t n_sources,
+			int64_t start, int64_t end, int64_t slot, int64_t now,
+			struct store_digest *out, size_t *n_deliveries,
+			struct err *err)
+{
+	sqlite3_stmt *s;
+	int64_t list_id, id = 0;
+	int rc, ret;
+
+	unbind(st->stmt[ST_DIGEST_GET]);
+	ret = lookup_id(st, ST_LIST_ID, list, &list_id, err, "list");
+	if (ret)
+		return ret;
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	s = st->stmt[ST_DIGEST_INSERT];
+	bind_int(s, 1, list_id);
+	bind_int(s, 2, start);
+	bind_int(s, 3, end);
+	bind_int(s, 4, now);
+	if (slot)
+		bind_int(s, 5, slot);
+	else
+		sqlite3_bind_null(s, 5);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(st, err, "creating a digest");
+	unbind(s);
+	if (!ret && id == 0) {
+		err_set(err,
+			"list %s already has the digest for this "
+			"scheduled time",
+			list);
+		ret = -EEXIST;
+	}
+	if (!ret) {
+		s = st->stmt[ST_DIGEST_ADD_ITEM];
+		bind_int(s, 1, id);
+		bind_int(s, 2, start);
+		bind_int(s, 3, end);
+		if (bind_names(s, 4, sources, n_sources)) {
+			unbind(s);
+			ret = -ENOMEM;
+			err_set(err, "out of memory composing a digest");
+		} else
+			ret = exec_stmt(st, ST_DIGEST_ADD_ITEM, err,
+					"recording a digest's items");
+	}
+	if (!ret) {
+		s = st->stmt[ST_DIGEST_COUNT_ITEMS];
+		bind_int(s, 1, id);
+		ret = exec_stmt(st, ST_DIGEST_COUNT_ITEMS, err,
+				"counting a digest's items");
+	}
+	if (!ret) {
+		s = st->stmt[ST_DIGEST_ADD_DELIVERIES];
+		bind_int(s, 1, id);
+		bind_int(s, 2, list_id);
+		ret = exec_stmt(st, ST_DIGEST_ADD_DELIVERIES, err,
+				"queueing deliveries");
+		if (!ret && n_deliveries)
+			*n_deliveries = (size_t)sqlite3_changes(st->db);
+	}
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	ret = tx_commit(st, err);
+	if (ret)
+		return ret;
+	return out ? digest_from_stmt(st, id, out, err) : 0;
+}
+
+struct claimed {
+	int64_t id, digest_id, subscriber_id;
+	int attempts;
+};
+
+int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
+			   size_t max, store_delivery_fn *fn, void *arg,
+			   struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
+	struct claimed *rows = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	int rc, ret = 0;
+
+	/* Claim first, in one statement, then act: the rows are ours
+	 * before any message is composed (RELIABILITY G9). */
+	bind_int(s, 1, digest_id);
+	bind_int(s, 2, now);
+	bind_int(s, 3, (int64_t)max);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "claiming deliveries");
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			tmp = realloc(rows, cap * sizeof(*rows));
+			if (!tmp) {
+				ret = -ENOMEM;
+				err_set(err, "out of memory claiming rows");
+				break;
+			}
+			rows = tmp;
+		}
+		rows[n].id = sqlite3_column_int64(s, 0);
+		rows[n].digest_id = sqlite3_column_int64(s, 1);
+		rows[n].subscriber_id = sqlite3_column_int64(s, 2);
+		rows[n].attempts = sqlite3_column_int(s, 3);
+		n++;
+	}
+	unbind(s);
+	for (i = 0; i < n && !ret; i++) {
+		struct store_delivery d;
+
+		s = st->stmt[ST_SUB_BY_ID];
+		bind_int(s, 1, rows[i].subscriber_id);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading a recipient");
+			unbind(s);
+			break;
+		}
+		d.id = rows[i].id;
+		d.digest_id = rows[i].digest_id;
+		d.subscriber_id = rows[i].subscriber_id;
+		d.attempts = rows[i].attempts;
+		d.list = col_text(s, 0);
+		d.address = col_text(s, 1);
+		ret = fn(&d, arg);
+		unbind(s);
+	}
+	free(rows);
+	return ret;
+}
+
+int store_delivery_sent(struct store *st, int64_t id, int64_t now,
+			struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_SENT];
+
+	bind_int(s, 1, id);
+	bind_int(s, 2, now);
+	return exec_stmt(st, ST_DELIVERY_SENT, err, "recording a delivery");
+}
+
+int store_delivery_failed(struct store *st, int64_t id, bool permanent,
+			  int64_t next_try, const char *error, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_FAILED];
+
+	bind_int(s, 1, id);
+	bind_int(s, 2, permanent);
+	bind_int(s, 3, next_try);
+	bind_text(s, 4, error);
+	return exec_stmt(st, ST_DELIVERY_FAILED, err, "recording a failure");
+}
+
+int store_deliveries_recover(struct store *st, size_t *n, struct err *err)
+{
+	int ret = exec_stmt(st, ST_DELIVERIES_RECOVER, err,
+			    "recovering deliveries");
+
+	if (!ret && n)
+		*n = (size_t)sqlite3_changes(st->db);
+	return ret;
+}
+
+int store_delivery_counts(struct store *st, int64_t digest_id,
+			  struct store_delivery_counts *out, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_COUNTS];
+	int rc, ret = 0;
+
+	bind_int(s, 1, digest_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(s, 0);
+		out->sending = sqlite3_column_int64(s, 1);
+		out->sent = sqlite3_column_int64(s, 2);
+		out->failed = sqlite3_column_int64(s, 3);
+	} else
+		ret = store_fail(st, err, "counting deliveries");
+	unbind(s);
+	return ret;
+}

@@ -1,0 +1,204 @@
+/*
+ * theme: keyword matching on stemmed words. A keyword is a sequence of
+ * stems (one for a word, several for a phrase); matching slides each
+ * sequence over the item's stems. Stemming uses one sb_stemmer per call
+ * because libstemmer's stemmers are not thread-safe and this is cheap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libstemmer.h>
+
+#include "text.h"
+#include "theme.h"
+
+struct stems {
+	char **v;
+	size_t n, cap;
+};
+
+struct keyword {
+	struct stems stems;
+};
+
+struct theme_entry {
+	const struct config_theme *theme;
+	struct keyword *keywords;
+	size_t n_keywords;
+};
+
+struct theme_set {
+	struct theme_entry *entries;
+	size_t n_entries;
+};
+
+static void stems_finish(struct stems *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+struct stem_ctx {
+	struct sb_stemmer *stemmer;
+	struct stems *out;
+};
+
+static int stem_word(const char *word, size_t len, void *arg)
+{
+	struct stem_ctx *ctx = arg;
+	const sb_symbol *stem;
+	char **v;
+	char *copy;
+
+	stem = sb_stemmer_stem(ctx->stemmer, (const sb_symbol *)word, (int)len);
+	if (!stem)
+		return -ENOMEM;
+	copy = strndup((const char *)stem,
+		       (size_t)sb_stemmer_length(ctx->stemmer));
+	if (!copy)
+		return -ENOMEM;
+	if (ctx->out->n == ctx->out->cap) {
+		size_t cap = ctx->out->cap ? ctx->out->cap * 2 : 16;
+
+		v = realloc(ctx->out->v, cap * sizeof(*v));
+		if (!v) {
+			free(copy);
+			return -ENOMEM;
+		}
+		ctx->out->v = v;
+		ctx->out->cap = cap;
+	}
+	ctx->out->v[ctx->out->n++] = copy;
+	return 0;
+}
+
+/* Folds, splits and stems text into out. */
+static int stem_text(struct sb_stemmer *stemmer, const char *text,
+		     struct stems *out)
+{
+	struct stem_ctx ctx = {stemmer, out};
+	char *folded;
+	int ret;
+
+	if (!text)
+		return 0;
+	folded = text_fold(text);
+	if (!folded)
+		return -ENOMEM;
+	ret = text_words(folded, stem_word, &ctx);
+	free(folded);
+	return ret;
+}
+
+void theme_set_destroy(struct theme_set *ts)
+{
+	size_t i, k;
+
+	if (!ts)
+		return;
+	for (i = 0; i < ts->n_entries; i++) {
+		for (k = 0; k < ts->entries[i].n_keywords; k++)
+			stems_finish(&ts->entries[i].keywords[k].stems);
+		free(ts->entries[i].keywords);
+	}
+	free(ts->entries);
+	free(ts);
+}
+
+struct theme_set *theme_set_create(const struct config *cfg)
+{
+	struct sb_stemmer *stemmer;
+	struct theme_set *ts;
+	struct theme_entry *e;
+	size_t i, k;
+
+	stemmer = sb_stemmer_new("english", "UTF_8");
+	if (!stemmer)
+		return NULL;
+	ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		goto fail;
+	ts->entries =
+		calloc(cfg->n_themes ? cfg->n_themes : 1, sizeof(*ts->entries));
+	if (!ts->entries)
+		goto fail;
+	for (i = 0; i < cfg->n_themes; i++) {
+		e = &ts->entries[ts->n_entries++];
+		e->theme = &cfg->themes[i];
+		e->keywords = calloc(cfg->themes[i].n_keywords + 1,
+				     sizeof(*e->keywords));
+		if (!e->keywords)
+			goto fail;
+		for (k = 0; k < cfg->themes[i].n_keywords; k++) {
+			if (stem_text(stemmer, cfg->themes[i].keywords[k],
+				      &e->keywords[e->n_keywords].stems))
+				goto fail;
+			if (e->keywords[e->n_keywords].stems.n > 0)
+				e->n_keywords++;
+		}
+	}
+	sb_stemmer_delete(stemmer);
+	return ts;
+fail:
+	sb_stemmer_delete(stemmer);
+	theme_set_destroy(ts);
+	return NULL;
+}
+
+static int count_hits(const struct stems *words, const struct keyword *kw)
+{
+	size_t i, j, n = kw->stems.n;
+	int hits = 0;
+
+	if (words->n < n)
+		return 0;
+	for (i = 0; i + n <= words->n; i++) {
+		for (j = 0; j < n; j++) {
+			if (strcmp(words->v[i + j], kw->stems.v[j]) != 0)
+				break;
+		}
+		if (j == n)
+			hits++;
+	}
+	return hits;
+}
+
+int theme_classify(const struct theme_set *ts, const char *title,
+		   const char *text, struct theme_result *res)
+{
+	struct stems t = {0}, b = {0};
+	struct sb_stemmer *stemmer;
+	int best = 0, score, ret;
+	size_t i, k;
+
+	res->name = THEME_OTHER;
+	res->score = 0;
+	stemmer = sb_stemmer_new("english", "UTF_8");
+	if (!stemmer)
+		return -ENOMEM;
+	ret = stem_text(stemmer, title, &t);
+	if (!ret)
+		ret = stem_text(stemmer, text, &b);
+	sb_stemmer_delete(stemmer);
+	for (i = 0; i < ts->n_entries && !ret; i++) {
+		score = 0;
+		for (k = 0; k < ts->entries[i].n_keywords; k++) {
+			score += THEME_TITLE_WEIGHT *
+				 count_hits(&t, &ts->entries[i].keywords[k]);
+			score += count_hits(&b, &ts->entries[i].keywords[k]);
+		}
+		if (score > best) {
+			best = score;
+			res->name = ts->entries[i].theme->name;
+			res->score = score;
+		}
+	}
+	stems_finish(&t);
+	stems_finish(&b);
+	return ret;
+}

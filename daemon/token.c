@@ -1,0 +1,218 @@
+/*
+ * token: HMAC-SHA256 tokens with libsodium. Layout before encoding:
+ * version (1), purpose (1), subscriber id (8, big-endian), issued (8,
+ * big-endian), MAC (16: the first half of HMAC-SHA256 over the rest).
+ * The key is derived from the secret file with a keyed BLAKE2b so that
+ * any length of secret works. MACs are compared with sodium_memcmp only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "token.h"
+
+#define TOKEN_VERSION 1
+#define TOKEN_BODY 18
+#define TOKEN_MAC 16
+#define TOKEN_RAW (TOKEN_BODY + TOKEN_MAC)
+#define SECRET_MIN 16
+#define SECRET_MAX 4096
+
+struct token_keys {
+	unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
+	unsigned char prev[crypto_auth_hmacsha256_KEYBYTES];
+	int has_prev;
+};
+
+static void derive(const void *secret, size_t len, unsigned char *key)
+{
+	static const unsigned char label[] = "bulletin token key v1";
+
+	crypto_generichash(key, crypto_auth_hmacsha256_KEYBYTES, secret, len,
+			   label, sizeof(label) - 1);
+}
+
+struct token_keys *token_keys_from(const void *secret, size_t len)
+{
+	struct token_keys *k;
+
+	if (sodium_init() < 0)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	derive(secret, len, k->key);
+	return k;
+}
+
+static int read_secret(const char *path, unsigned char *out, size_t *len,
+		       struct err *err)
+{
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err,
+			"cannot read secret file %s: %s; create it with: "
+			"head -c 32 /dev/urandom > %s && chmod 600 %s",
+			path, strerror(errno), path, path);
+		return -errno;
+	}
+	while (got < SECRET_MAX) {
+		n = read(fd, out + got, SECRET_MAX - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got < SECRET_MIN) {
+		err_set(err,
+			"secret file %s holds %zu bytes, fewer than %d; "
+			"recreate it with: head -c 32 /dev/urandom > %s",
+			path, got, SECRET_MIN, path);
+		return -EINVAL;
+	}
+	*len = got;
+	return 0;
+}
+
+struct token_keys *token_keys_load(const char *secret_file,
+				   const char *previous_file, struct err *err)
+{
+	unsigned char secret[SECRET_MAX];
+	struct token_keys *k;
+	size_t len;
+
+	if (sodium_init() < 0) {
+		err_set(err, "libsodium failed to initialise");
+		return NULL;
+	}
+	if (read_secret(secret_file, secret, &len, err))
+		return NULL;
+	k = token_keys_from(secret, len);
+	if (k && previous_file) {
+		if (read_secret(previous_file, secret, &len, err)) {
+			token_keys_destroy(k);
+			k = NULL;
+		} else {
+			derive(secret, len, k->prev);
+			k->has_prev = 1;
+		}
+	}
+	sodium_memzero(secret, sizeof(secret));
+	if (!k && err && !err->msg[0])
+		err_set(err, "out of memory loading %s", secret_file);
+	return k;
+}
+
+void token_keys_destroy(struct token_keys *k)
+{
+	if (!k)
+		return;
+	sodium_memzero(k, sizeof(*k));
+	free(k);
+}
+
+static void put64(unsigned char *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(u & 0xff);
+		u >>= 8;
+	}
+}
+
+static int64_t get64(const unsigned char *p)
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		u = (u << 8) | p[i];
+	return (int64_t)u;
+}
+
+static void mac(const unsigned char *key, const unsigned char *body,
+		unsigned char *out)
+{
+	unsigned char full[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256(full, body, TOKEN_BODY, key);
+	memcpy(out, full, TOKEN_MAC);
+}
+
+int token_make(const struct token_keys *k, const struct token_claims *c,
+	       struct buf *out)
+{
+	unsigned char raw[TOKEN_RAW];
+	char text[sodium_base64_ENCODED_LEN(
+		TOKEN_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	raw[0] = TOKEN_VERSION;
+	raw[1] = (unsigned char)c->purpose;
+	put64(raw + 2, c->subscriber_id);
+	put64(raw + 10, c->issued);
+	mac(k->key, raw, raw + TOKEN_BODY);
+	sodium_bin2base64(text, sizeof(text), raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return buf_adds(out, text);
+}
+
+int token_verify(const struct token_keys *k, const char *token,
+		 enum token_purpose purpose, struct token_claims *out)
+{
+	unsigned char raw[TOKEN_RAW], want[TOKEN_MAC];
+	size_t len = 0;
+	const char *end = NULL;
+	int ok;
+
+	if (strlen(token) > 64)
+		return -EINVAL;
+	if (sodium_base642bin(raw, sizeof(raw), token, strlen(token), NULL,
+			      &len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    len != TOKEN_RAW || !end || *end != '\0')
+		return -EINVAL;
+	if (raw[0] != TOKEN_VERSION)
+		return -EINVAL;
+	mac(k->key, raw, want);
+	ok = sodium_memcmp(want, raw + TOKEN_BODY, TOKEN_MAC) == 0;
+	if (!ok && k->has_prev) {
+		mac(k->prev, raw, want);
+		ok = sodium_memcmp(want, raw + TOKEN_BODY, TOKEN_MAC) == 0;
+	}
+	/* The purpose is checked after the MAC so that timing says nothing
+	 * about which part was wrong. */
+	if (!ok || raw[1] != (unsigned char)purpose)
+		return -EINVAL;
+	out->purpose = purpose;
+	out->subscriber_id = get64(raw + 2);
+	out->issued = get64(raw + 10);
+	return 0;
+}
+
+int token_message_id(const struct token_keys *k, int64_t digest_id,
+		     int64_t subscriber_id, const char *domain, struct buf *out)
+{
+	unsigned char in[17], hash[12];
+	char hex[sizeof(hash) * 2 + 1];
+
+	in[0] = 'm';
+	put64(in + 1, digest_id);
+	put64(in + 9, subscriber_id);
+	crypto_generichash(hash, sizeof(hash), in, sizeof(in), k->key,
+			   sizeof(k->key));
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	return buf_printf(out, "digest-%lld.%s@%s", (long long)digest_id, hex,
+			  domain);
+}

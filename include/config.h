@@ -1,0 +1,146 @@
+/*
+ * config: reads the INI file with inih, validates every section and key,
+ * and builds struct config. Unknown sections and keys are errors; every
+ * problem is reported with file:line through the caller's callback, and
+ * loading goes on to find the rest. Relative paths are resolved against
+ * the config file's directory. The struct is immutable once loaded:
+ * reload builds a new one and swaps it in.
+ */
+#ifndef BULLETIN_CONFIG_H
+#define BULLETIN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "schedule.h"
+
+enum source_type {
+	SOURCE_FEED,
+	SOURCE_MAILBOX,
+};
+
+enum subscribe_policy {
+	SUBSCRIBE_OPEN,
+	SUBSCRIBE_CONFIRM,
+	SUBSCRIBE_APPROVE,
+};
+
+/* All strings below are owned by the struct config they belong to. */
+struct config_source {
+	char *name;  /* from "[source NAME]" */
+	char *title; /* "title", default: the name */
+	enum source_type type;
+	char *url;          /* feed: http(s):// or file:// (a relative path
+			       becomes file:// under the config dir) */
+	char *folder;       /* mailbox: IMAP folder */
+	char *from;         /* mailbox: allowed sender */
+	int64_t interval;   /* seconds; "interval", default 30m */
+	int priority;       /* "priority", default 0 */
+	int line;           /* line of the section header */
+};
+
+struct config_theme {
+	char *name;
+	char *title;     /* default: the name */
+	char **keywords; /* lower-case words or "quoted phrases" unquoted */
+	size_t n_keywords;
+	int line;
+};
+
+struct config_list {
+	char *name;
+	char *title;      /* default: the name */
+	char *address;    /* list address, e.g. staff-news@example.org */
+	char *from;       /* From header, default: the address */
+	char *schedule_text;
+	struct schedule schedule;
+	char *template_path; /* resolved path of the digest template */
+	char **sources;      /* names of [source] sections */
+	size_t n_sources;
+	char **themes; /* names of [theme] sections, plus "other" */
+	size_t n_themes;
+	enum subscribe_policy subscribe;
+	char **allow; /* "@domain" or full addresses */
+	size_t n_allow;
+	int line;
+};
+
+struct config {
+	char *path; /* the file as given */
+	char *dir;  /* its directory, for relative paths */
+
+	/* [daemon] */
+	char *database;      /* default /var/lib/bulletin/bulletin.db */
+	char *public_url;    /* required; no trailing slash */
+	char *secret_file;   /* default /etc/bulletin/secret */
+	char *timezone;      /* default UTC */
+	enum log_level log_level; /* default info */
+	char *templates_dir; /* default BULLETIN_TEMPLATE_DIR */
+
+	/* [fetch] */
+	int64_t fetch_timeout;      /* seconds, default 30s */
+	int64_t fetch_max_bytes;    /* default 10 MiB ("max_size = 10M") */
+	int fetch_connections;      /* default 8 */
+
+	/* [http] */
+	char *http_listen; /* default 127.0.0.1:8025 */
+
+	/* [smtp] */
+	char *smtp_url; /* smtp://, smtps:// or maildir:///path; default
+			   smtp://127.0.0.1:25 */
+	char *smtp_maildir; /* the maildir directory (absolute) when smtp_url
+			       is maildir:, else NULL; see config_maildir() */
+	char *smtp_username;
+	char *smtp_password_file;
+	bool smtp_starttls;
+	int smtp_connections; /* default 4 */
+
+	/* [imap] (optional section) */
+	char *imap_url;
+	char *imap_username;
+	char *imap_password_file;
+	int64_t imap_poll; /* default 2m */
+
+	struct config_source *sources;
+	size_t n_sources;
+	struct config_list *lists;
+	size_t n_lists;
+	struct config_theme *themes;
+	size_t n_themes;
+};
+
+/* Called once per problem, in file order. */
+typedef void config_error_fn(const char *file, int line, const char *msg,
+			     void *arg);
+
+/* Loads and validates path. On success returns 0 and *out owns a new
+ * config. Otherwise returns -EINVAL (problems reported through on_error,
+ * at least one) or -ENOENT/-EACCES (the file cannot be read: reported
+ * through on_error with line 0); *out is left NULL. */
+int config_load(const char *path, config_error_fn *on_error, void *arg,
+		struct config **out);
+
+/* Frees a config; accepts NULL. */
+void config_destroy(struct config *cfg);
+
+const struct config_source *config_source_find(const struct config *cfg,
+					       const char *name);
+const struct config_list *config_list_find(const struct config *cfg,
+					   const char *name);
+const struct config_theme *config_theme_find(const struct config *cfg,
+					     const char *name);
+
+/* "30s", "10m", "2h", "7d" (or a bare number of seconds) to seconds.
+ * Returns 0 or -EINVAL (empty, negative, overflow, unknown unit). */
+int config_parse_duration(const char *text, int64_t *out);
+
+/* "10M", "512K", "1G", or bytes. Returns 0 or -EINVAL. */
+int config_parse_size(const char *text, int64_t *out);
+
+/* If maildir transport is configured ("maildir:///path" or
+ * "maildir:relative/path"), returns the directory path, else NULL. */
+const char *config_maildir(const struct config *cfg);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * fetch: HTTP(S) and file:// fetching with libcurl's multi interface
+ * driven by the libuv loop (no thread per fetch). Owns the CURLM, its
+ * timer and per-socket poll handles, and each job until its completion
+ * callback returns. Sends the server's own validators back (conditional
+ * GET), caps the body in the write callback, and allows only http, https
+ * and file.
+ */
+#ifndef BULLETIN_FETCH_H
+#define BULLETIN_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct fetch;
+
+struct fetch_request {
+	const char *url;
+	const char *etag;	   /* sent as If-None-Match, or NULL */
+	const char *last_modified; /* sent as If-Modified-Since, or NULL */
+	int64_t timeout;	   /* seconds, whole transfer */
+	int64_t max_bytes;	   /* body cap */
+};
+
+/* What came back. Everything is borrowed for the callback's duration. */
+struct fetch_result {
+	bool ok;	   /* a usable response: 2xx with a body, or 304 */
+	bool not_modified; /* 304: nothing to parse */
+	int status;	   /* HTTP status, 0 for file:// or no response */
+	const char *error; /* why it failed, or NULL */
+	const char *body;
+	size_t len;
+	const char *etag; /* validators to store, or NULL */
+	const char *last_modified;
+	const char *effective_url; /* after redirects */
+};
+
+typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
+
+/* Creates the fetcher on loop. max_connections caps transfers at once.
+ * Returns NULL when out of memory or libcurl fails to start. */
+struct fetch *fetch_create(uv_loop_t *loop, int max_connections);
+
+/* Starts a fetch; done runs later on the loop thread, exactly once
+ * (with error "cancelled" when fetch_destroy runs first). If this returns
+ * an error, done is never called. Returns 0, -ENOMEM or -EINVAL. */
+int fetch_start(struct fetch *f, const struct fetch_request *req,
+		fetch_done_fn *done, void *arg);
+
+/* Transfers in flight. */
+size_t fetch_active(const struct fetch *f);
+
+/* Cancels what is in flight (each done is called with "cancelled"),
+ * closes every handle and frees the fetcher once the loop has run the
+ * close callbacks. Accepts NULL. */
+void fetch_destroy(struct fetch *f);
+
+#endif

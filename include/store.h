@@ -1,0 +1,250 @@
+/*
+ * store: the only module that speaks SQL. Owns the SQLite connection, the
+ * schema and its forward migrations (PRAGMA user_version), and every
+ * statement, prepared once with bound parameters. Exposes domain verbs;
+ * a change to several rows is one function with one transaction inside.
+ * Used from one thread per connection: bulletind's loop thread, or
+ * bulletinctl, each with its own connection (WAL lets them run side by
+ * side; busy_timeout absorbs short waits).
+ */
+#ifndef BULLETIN_STORE_H
+#define BULLETIN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "log.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+struct store;
+
+/* Opens (creating if needed) and migrates the database at path. Returns
+ * NULL with err naming the file, the problem and what to do. */
+struct store *store_open(const char *path, struct err *err);
+
+/* Closes; accepts NULL. */
+void store_close(struct store *st);
+
+/* The schema version of an open store. */
+int store_schema_version(struct store *st);
+
+/* Makes the sources, lists and themes tables match the config (adds the
+ * new, updates URLs and titles; never deletes stored items). */
+int store_sync_config(struct store *st, const struct config *cfg,
+		      struct err *err);
+
+/* ---- sources ---- */
+
+/* A source's fetch state. Strings are owned; free with
+ * store_source_finish. */
+struct store_source {
+	int64_t id;
+	char *name;
+	char *url;
+	char *etag;
+	char *last_modified;
+	char *last_error;
+	int64_t last_fetch;   /* 0 = never */
+	int64_t last_success; /* 0 = never */
+	int64_t next_poll;    /* 0 = as soon as possible */
+	int last_status;      /* last HTTP status, 0 = none */
+	int failures;	      /* consecutive failed fetches */
+	int64_t items;	      /* items stored from this source */
+};
+
+void store_source_finish(struct store_source *s);
+
+/* Returns 0, -ENOENT (no such source in the store) or -EIO. */
+int store_source_get(struct store *st, const char *name,
+		     struct store_source *out, struct err *err);
+
+/* Calls fn for each source in name order; a non-zero return from fn stops
+ * the walk and is returned. The struct is valid only during the call. */
+typedef int store_source_fn(const struct store_source *s, void *arg);
+int store_sources_each(struct store *st, store_source_fn *fn, void *arg,
+		       struct err *err);
+
+/* The outcome of one fetch, recorded on the source's row. */
+struct store_fetch_outcome {
+	int64_t when;
+	bool success;
+	int status;		   /* HTTP status, 0 for none */
+	const char *error;	   /* NULL on success */
+	const char *etag;	   /* validators to send next time, or NULL */
+	const char *last_modified; /* (kept as they were when NULL) */
+	int64_t next_poll;
+};
+
+int store_source_record(struct store *st, const char *name,
+			const struct store_fetch_outcome *o, struct err *err);
+
+/* ---- items ---- */
+
+/* An item ready to store. All strings are borrowed for the call. */
+struct store_item_new {
+	const char *guid; /* required: the feed's id, link or fingerprint */
+	const char *link;
+	const char *canon_link; /* canonical URL for exact dedupe, or NULL */
+	const char *title;
+	const char *author;
+	const char *text;	 /* plain text body */
+	const char *theme;	 /* theme name or "other" */
+	const char *fingerprint; /* of the normalised text, or NULL */
+	int64_t published;	 /* Unix time; 0 = use first-seen time */
+};
+
+struct store_ingest_result {
+	size_t added;	   /* new items */
+	size_t duplicates; /* of those, stored as duplicate_of another */
+	size_t known;	   /* already stored: unchanged */
+};
+
+/* Stores a batch of items from one source in one transaction. An item
+ * already stored (same source and guid) is left as it is. A new item
+ * whose canonical link or fingerprint matches a stored story is marked
+ * as a duplicate of it; when the new copy was published earlier (the
+ * stored one was a repost), the new copy becomes the kept item instead
+ * and the story's other copies point at it. */
+int store_items_ingest(struct store *st, const char *source,
+		       const struct store_item_new *items, size_t n,
+		       int64_t now, struct store_ingest_result *res,
+		       struct err *err);
+
+/* A stored item; strings valid only during the callback. */
+struct store_item {
+	int64_t id;
+	const char *source; /* source name */
+	const char *guid;
+	const char *title;
+	const char *link;
+	const char *author;
+	const char *text;
+	const char *theme;
+	int64_t published;
+	int64_t first_seen;
+	int64_t duplicate_of; /* 0 = none */
+};
+
+typedef int store_item_fn(const struct store_item *item, void *arg);
+
+/* Items of the given sources first seen in (since, until], newest first
+ * (by published). n_sources == 0 means every source. */
+int store_items_each(struct store *st, const char *const *sources,
+		     size_t n_sources, int64_t since, int64_t until,
+		     store_item_fn *fn, void *arg, struct err *err);
+
+/* The items recorded for a digest when it was composed. */
+int store_digest_items_each(struct store *st, int64_t digest_id,
+			    store_item_fn *fn, void *arg, struct err *err);
+
+/* ---- subscribers ---- */
+
+/* States: "pending", "active", "suspended", "unsubscribed". */
+struct store_subscriber {
+	int64_t id;
+	const char *list;
+	const char *address;
+	const char *state;
+	int64_t created;
+	int64_t updated;
+};
+
+/* Adds address to list with state, or sets the state of an existing row.
+ * *id (may be NULL) receives the row id. */
+int store_subscriber_put(struct store *st, const char *list,
+			 const char *address, const char *state, int64_t now,
+			 int64_t *id, struct err *err);
+
+/* Sets the state; "unsubscribed" also cancels the subscriber's pending
+ * deliveries, in the same transaction. Returns -ENOENT when the address
+ * is not on the list. */
+int store_subscriber_set_state(struct store *st, const char *list,
+			       const char *address, const char *state,
+			       int64_t now, struct err *err);
+
+/* Returns 0 with *out filled (strings valid until the next store call),
+ * or -ENOENT. */
+int store_subscriber_get(struct store *st, const char *list,
+			 const char *address, struct store_subscriber *out,
+			 struct err *err);
+
+typedef int store_subscriber_fn(const struct store_subscriber *s, void *arg);
+int store_subscribers_each(struct store *st, const char *list,
+			   store_subscriber_fn *fn, void *arg, struct err *err);
+
+/* ---- digests and deliveries ---- */
+
+/* The end of the list's latest digest period and the latest schedule
+ * slot it has a digest for; 0 when none. slot may be NULL. */
+int store_digest_last(struct store *st, const char *list, int64_t *end,
+		      int64_t *slot, struct err *err);
+
+struct store_digest {
+	int64_t id;
+	const char *list;
+	int64_t period_start;
+	int64_t period_end;
+	int64_t created;
+	int64_t items;
+};
+
+/* Composes a digest in one transaction: the digest row, its items (those
+ * of the sources first seen in (start, end]) and, when it has items, one
+ * pending delivery per active subscriber. slot is the scheduled time the
+ * digest is for (0 for one sent by hand): a list has at most one digest
+ * per slot, so a second compose for the same slot returns -EEXIST and
+ * changes nothing. *out (may be NULL) receives the digest (strings valid
+ * until the next store call). A digest with no items is still recorded,
+ * so that its period and slot are not covered twice. */
+int store_digest_create(struct store *st, const char *list,
+			const char *const *sources, size_t n_sources,
+			int64_t start, int64_t end, int64_t slot, int64_t now,
+			struct store_digest *out, size_t *n_deliveries,
+			struct err *err);
+
+int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
+		     struct err *err);
+
+/* States: "pending", "sending", "sent", "failed". */
+struct store_delivery {
+	int64_t id;
+	int64_t digest_id;
+	int64_t subscriber_id;
+	const char *list;
+	const char *address;
+	int attempts;
+};
+
+typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
+
+/* Claims up to max pending deliveries due at now (of digest_id, or of
+ * any digest when 0), marking them "sending" in one statement, then calls
+ * fn for each. */
+int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
+			   size_t max, store_delivery_fn *fn, void *arg,
+			   struct err *err);
+
+int store_delivery_sent(struct store *st, int64_t id, int64_t now,
+			struct err *err);
+
+/* A failed attempt: permanent marks it "failed", else it goes back to
+ * "pending" with next_try. */
+int store_delivery_failed(struct store *st, int64_t id, bool permanent,
+			  int64_t next_try, const char *error, struct err *err);
+
+/* At start-up: rows left "sending" by a crash go back to "pending".
+ * *n (may be NULL) receives how many. */
+int store_deliveries_recover(struct store *st, size_t *n, struct err *err);
+
+/* Counts deliveries of a digest by state. */
+struct store_delivery_counts {
+	int64_t pending, sending, sent, failed;
+};
+int store_delivery_counts(struct store *st, int64_t digest_id,
+			  struct store_delivery_counts *out, struct err *err);
+
+#endif

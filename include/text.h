@@ -1,0 +1,36 @@
+/*
+ * text: Unicode text handling shared by the pipeline: making any bytes
+ * valid UTF-8, folding case (utf8proc NFKC + case fold), splitting text
+ * into words, and checked number parsing. Pure; no I/O.
+ */
+#ifndef BULLETIN_TEXT_H
+#define BULLETIN_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Appends s (len bytes) to out as valid UTF-8: invalid sequences become
+ * U+FFFD, NUL and C0/C1 controls other than \n and \t are dropped. */
+int text_clean(const char *s, size_t len, struct buf *out);
+
+/* Returns a malloc'd NFKC case-folded copy of s (invalid UTF-8 is cleaned
+ * first), or NULL when out of memory. */
+char *text_fold(const char *s);
+
+/* Calls fn for each word of s: a run of letters, digits and marks, with
+ * inner apostrophes dropped ("don't" -> "dont"). Words are not copied:
+ * (word, len) points into s. A non-zero return from fn stops the walk and
+ * is returned. */
+typedef int text_word_fn(const char *word, size_t len, void *arg);
+int text_words(const char *s, text_word_fn *fn, void *arg);
+
+/* Parses a whole decimal integer in [min, max]. Returns 0 or -EINVAL. */
+int text_parse_int(const char *s, long long min, long long max, long long *out);
+
+/* True when s is non-empty printable ASCII with no spaces. */
+bool text_is_token(const char *s);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * token: signed, self-contained tokens for links in mail (unsubscribe,
+ * confirm) and stable Message-IDs, with libsodium. A token carries its
+ * purpose, the subscriber row and when it was issued, and an HMAC-SHA256
+ * over them, in unpadded base64url. Verification compares MACs in
+ * constant time and accepts a previous key after rotation.
+ */
+#ifndef BULLETIN_TOKEN_H
+#define BULLETIN_TOKEN_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "log.h"
+
+enum token_purpose {
+	TOKEN_UNSUBSCRIBE = 'u',
+	TOKEN_CONFIRM = 'c',
+};
+
+struct token_claims {
+	enum token_purpose purpose;
+	int64_t subscriber_id;
+	int64_t issued;
+};
+
+struct token_keys;
+
+/* Reads the secret (at least 16 bytes; a file written by
+ * `head -c 32 /dev/urandom`) and, when previous_file is not NULL, the
+ * previous one. Returns NULL with err naming the file and what to do. */
+struct token_keys *token_keys_load(const char *secret_file,
+				   const char *previous_file, struct err *err);
+
+/* Keys straight from bytes, for tests. */
+struct token_keys *token_keys_from(const void *secret, size_t len);
+
+void token_keys_destroy(struct token_keys *k); /* accepts NULL */
+
+/* Appends a token for the claims to out. Returns 0 or -ENOMEM. */
+int token_make(const struct token_keys *k, const struct token_claims *c,
+	       struct buf *out);
+
+/* Checks token for purpose. Returns 0 with *out filled, or -EINVAL for
+ * anything malformed, tampered, or made for another purpose. */
+int token_verify(const struct token_keys *k, const char *token,
+		 enum token_purpose purpose, struct token_claims *out);
+
+/* Appends a Message-ID (without <>) stable for (digest, subscriber): the
+ * same inputs always give the same id, and it reveals no address.
+ * domain is the right-hand side, e.g. the list address's domain. */
+int token_message_id(const struct token_keys *k, int64_t digest_id,
+		     int64_t subscriber_id, const char *domain,
+		     struct buf *out);
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Feeds over real HTTP (a private nginx): the first fetch stores items and
+# the server's validators; the second is a conditional GET answered 304
+# that stores nothing new; a source that answers 404 is reported with its
+# status and keeps what was stored.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/www"
+cp "$SOURCE_ROOT/config/demo/staff-news.xml" "$T/www/blog.xml"
+cp "$SOURCE_ROOT/config/demo/union-site.xml" "$T/www/union.xml"
+start_nginx "$T/www"
+make_workdir
+cfg="$T/work/demo.conf"
+sed -i -e "s#^url = demo/staff-news.xml#url = http://127.0.0.1:$NGINX_PORT/blog.xml#" \
+	-e "s#^url = demo/union-site.xml#url = http://127.0.0.1:$NGINX_PORT/union.xml#" "$cfg"
+
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch
+assert_contains "$T/out" "fetched 2 sources, 0 failed"
+assert_contains "$T/err" "source probation-notes: 18 items, 18 new"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
+assert_contains "$T/out" "probation-notes"
+grep -E '^probation-notes .* 200 +18 ' "$T/out" >/dev/null ||
+	fail "sources does not show status 200 and 18 items: $(cat "$T/out")"
+
+# Second fetch: nginx answers 304 to the stored ETag.
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch probation-notes
+assert_contains "$T/err" "source probation-notes: not modified"
+grep -c '"GET /blog.xml HTTP/1.1" 304' "$T/nginx/logs/access.log" >/dev/null ||
+	fail "no 304 in nginx's log"
+ua=$(grep -o 'bulletin/[0-9.]* (+[^)]*)' "$T/nginx/logs/access.log" | head -n 1)
+[ -n "$ua" ] || fail "User-Agent does not name bulletin"
+
+# The feed disappears: 404, reported, items kept, exit 1.
+rm "$T/www/blog.xml"
+expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch probation-notes
+assert_contains "$T/err" "probation-notes"
+assert_contains "$T/err" "404"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
+grep -E '^probation-notes .* 404 +18 .*HTTP status 404' "$T/out" >/dev/null ||
+	fail "sources does not show the 404 with the items kept: $(cat "$T/out")"
+echo PASS

@@ -1,0 +1,121 @@
+# Shared helpers for the integration tests (sourced, not run).
+# Each test gets a scratch directory that is removed on exit, and fails
+# with a message naming what it expected.
+
+BULLETIND=${BULLETIND:?run through meson test}
+BULLETINCTL=${BULLETINCTL:?run through meson test}
+SOURCE_ROOT=${SOURCE_ROOT:?run through meson test}
+BUILD_DIR=$(dirname "$BULLETIND")
+export BUILD_DIR
+
+T=$(mktemp -d /tmp/bulletin-test.XXXXXX)
+cleanup_hooks=""
+on_exit() {
+	for h in $cleanup_hooks; do
+		$h || true
+	done
+	rm -rf "$T"
+}
+trap on_exit EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# assert_contains FILE TEXT: fixed-string search.
+assert_contains() {
+	grep -qF -- "$2" "$1" || {
+		echo "--- $1:" >&2
+		cat "$1" >&2
+		fail "expected '$2' in $1"
+	}
+}
+
+assert_not_contains() {
+	if grep -qF -- "$2" "$1"; then
+		echo "--- $1:" >&2
+		cat "$1" >&2
+		fail "did not expect '$2' in $1"
+	fi
+}
+
+# expect_exit CODE CMD...: runs CMD, output in $T/out and $T/err.
+expect_exit() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	set -e
+	if [ "$got" -ne "$want" ]; then
+		echo "--- stdout:" >&2
+		cat "$T/out" >&2
+		echo "--- stderr:" >&2
+		cat "$T/err" >&2
+		fail "'$*' exited $got, expected $want"
+	fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Sets up a demo-like work dir in $T/work with the demo config.
+make_workdir() {
+	mkdir -p "$T/work"
+	cp "$SOURCE_ROOT/config/demo.conf" "$T/work/demo.conf"
+	cp -R "$SOURCE_ROOT/config/demo" "$T/work/demo"
+	cp -R "$SOURCE_ROOT/templates" "$T/work/templates"
+	head -c 32 /dev/urandom >"$T/work/demo-secret"
+	chmod 600 "$T/work/demo-secret"
+}
+
+# Starts a private nginx serving directory $1 on a free port; sets
+# NGINX_PORT. Stopped on exit.
+start_nginx() {
+	command -v nginx >/dev/null || skip "nginx is not installed"
+	NGINX_PORT=$(free_port)
+	p="$T/nginx"
+	mkdir -p "$p/logs" "$p/tmp"
+	cat >"$p/nginx.conf" <<NGX
+worker_processes 1;
+daemon on;
+pid $p/nginx.pid;
+error_log $p/logs/error.log;
+events { worker_connections 64; }
+http {
+	access_log $p/logs/access.log;
+	client_body_temp_path $p/tmp/body;
+	proxy_temp_path $p/tmp/proxy;
+	fastcgi_temp_path $p/tmp/fastcgi;
+	uwsgi_temp_path $p/tmp/uwsgi;
+	scgi_temp_path $p/tmp/scgi;
+	types { application/rss+xml xml; }
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		root $1;
+		etag on;
+	}
+}
+NGX
+	nginx -p "$p" -c "$p/nginx.conf" -e "$p/logs/error.log" ||
+		fail "nginx did not start"
+	cleanup_hooks="$cleanup_hooks stop_nginx"
+	i=0
+	while ! curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/"; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || fail "nginx not answering on $NGINX_PORT"
+		sleep 0.1
+	done
+}
+
+stop_nginx() {
+	[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")"
+}

@@ -1,0 +1,448 @@
+/*
+ * Tests for store: migrations, config sync, ingest with exact-duplicate
+ * resolution, digests unique per slot, the delivery state machine, and
+ * the errors an admin sees when the database is locked.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct config cfg;
+	struct config_source sources[2];
+	struct config_list lists[1];
+	char *list_sources[2];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct err err = {{0}};
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/b.db", f->dir);
+	f->sources[0].name = "blog";
+	f->sources[0].title = "The Blog";
+	f->sources[0].url = "http://blog.example.org/feed";
+	f->sources[1].name = "union";
+	f->sources[1].title = "The Union";
+	f->sources[1].url = "http://union.example.org/feed";
+	f->list_sources[0] = "blog";
+	f->list_sources[1] = "union";
+	f->lists[0].name = "news";
+	f->lists[0].title = "News";
+	f->lists[0].sources = f->list_sources;
+	f->lists[0].n_sources = 2;
+	f->cfg.sources = f->sources;
+	f->cfg.n_sources = 2;
+	f->cfg.lists = f->lists;
+	f->cfg.n_lists = 1;
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[256];
+
+	store_close(f->st);
+	snprintf(cmd, sizeof(cmd), "%s/b.db", f->dir);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/b.db-wal", f->dir);
+	unlink(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/b.db-shm", f->dir);
+	unlink(cmd);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_schema_is_current(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+}
+
+static void test_open_bad_directory_names_file(void **state)
+{
+	struct err err = {{0}};
+	struct store *st;
+
+	st = store_open("/nonexistent-dir/x/b.db", &err);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "/nonexistent-dir/x/b.db"));
+	assert_non_null(strstr(err.msg, "directory"));
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {{0}};
+	sqlite3 *db;
+	struct store *st;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	st = store_open(f->path, &err);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+}
+
+static struct store_item_new item(const char *guid, const char *link,
+				  const char *fp, int64_t published)
+{
+	struct store_item_new it = {
+		.guid = guid,
+		.link = link,
+		.canon_link = link,
+		.title = guid,
+		.text = "body",
+		.theme = "pay",
+		.fingerprint = fp,
+		.published = published,
+	};
+	return it;
+}
+
+struct collected {
+	int64_t ids[16];
+	int64_t dup[16];
+	char titles[16][32];
+	size_t n;
+};
+
+static int collect(const struct store_item *it, void *arg)
+{
+	struct collected *c = arg;
+
+	c->ids[c->n] = it->id;
+	c->dup[c->n] = it->duplicate_of;
+	snprintf(c->titles[c->n], sizeof(c->titles[0]), "%s", it->title);
+	c->n++;
+	return 0;
+}
+
+static void test_ingest_dedupes_exact(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[2], b[2];
+
+	a[0] = item("a1", "http://x.org/1", "fp1", 100);
+	a[1] = item("a2", "http://x.org/2", "fp2", 200);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 2, 1000, &res, &err), 0);
+	assert_int_equal(res.added, 2);
+	assert_int_equal(res.duplicates, 0);
+
+	/* Same guid again: known. Another source with the same link and
+	 * another with the same fingerprint: duplicates. */
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1001, &res, &err), 0);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(res.known, 1);
+	b[0] = item("b1", "http://x.org/1", "other", 300);
+	b[1] = item("b2", "http://y.org/9", "fp2", 400);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 2, 1002, &res, &err), 0);
+	assert_int_equal(res.added, 2);
+	assert_int_equal(res.duplicates, 2);
+
+	assert_int_equal(
+		store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err),
+		0);
+	assert_int_equal(c.n, 4);
+	/* Newest first: b2 (400) repeats a2, b1 (300) repeats a1. */
+	assert_string_equal(c.titles[0], "b2");
+	assert_int_equal(c.dup[0], c.ids[2]);
+	assert_string_equal(c.titles[1], "b1");
+	assert_int_equal(c.dup[1], c.ids[3]);
+	assert_int_equal(c.dup[2], 0);
+}
+
+static void test_original_published_earlier_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[1], b[1];
+
+	/* The blog's repost (published 500) is seen first; the union's
+	 * original (published 100) arrives later and is kept. */
+	a[0] = item("repost", "http://blog.org/r", "story", 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err), 0);
+	b[0] = item("original", "http://union.org/o", "story", 100);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1001, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	assert_int_equal(
+		store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err),
+		0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.titles[0], "repost");
+	assert_int_equal(c.dup[0], c.ids[1]);
+	assert_string_equal(c.titles[1], "original");
+	assert_int_equal(c.dup[1], 0);
+}
+
+static void test_ingest_unknown_source_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[1];
+
+	a[0] = item("z", "http://z.org/", NULL, 1);
+	assert_int_equal(
+		store_items_ingest(f->st, "nope", a, 1, 10, &res, &err),
+		-ENOENT);
+	assert_non_null(strstr(err.msg, "nope"));
+	store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err);
+	assert_int_equal(c.n, 0);
+}
+
+static int count_deliveries(const struct store_delivery *d, void *arg)
+{
+	size_t *n = arg;
+
+	(*n)++;
+	return 0;
+}
+
+static void test_digest_once_per_slot(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog", "union"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	int64_t end = 0, slot = 0;
+	size_t n = 0;
+
+	assert_int_equal(store_subscriber_put(f->st, "news", "a@example.org",
+					      "active", 1, NULL, &err),
+			 0);
+	assert_int_equal(store_subscriber_put(f->st, "news", "b@example.org",
+					      "pending", 1, NULL, &err),
+			 0);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err), 0);
+
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 0, 2000,
+					     1500, 2000, &sd, &n, &err),
+			 0);
+	assert_int_equal(sd.items, 1);
+	assert_int_equal(sd.period_end, 2000);
+	assert_int_equal(n, 1); /* only the active subscriber */
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 2000, 3000,
+					     1500, 3000, &sd, &n, &err),
+			 -EEXIST);
+	assert_int_equal(store_digest_last(f->st, "news", &end, &slot, &err),
+			 0);
+	assert_int_equal(end, 2000);
+	assert_int_equal(slot, 1500);
+
+	/* Nothing new: recorded, but nobody gets an empty digest. */
+	n = 99;
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 2000, 3000,
+					     2500, 3000, &sd, &n, &err),
+			 0);
+	assert_int_equal(sd.items, 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_delivery_state_machine(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_delivery_counts c;
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	size_t n = 0, recovered = 0;
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "b@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "c@example.org", "active", 1, NULL,
+			     &err);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
+					     2000, &sd, &n, &err),
+			 0);
+	assert_int_equal(n, 3);
+
+	/* Claim two: they are "sending"; a crash leaves them so. */
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 2,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
+	assert_int_equal(c.sending, 2);
+	assert_int_equal(c.pending, 1);
+	assert_int_equal(store_deliveries_recover(f->st, &recovered, &err), 0);
+	assert_int_equal(recovered, 2);
+
+	/* Unsubscribing cancels b's pending row at once. */
+	assert_int_equal(store_subscriber_set_state(f->st, "news",
+						    "b@example.org",
+						    "unsubscribed", 5, &err),
+			 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(c.sending, 2);
+	assert_int_equal(store_subscriber_set_state(f->st, "news",
+						    "nobody@example.org",
+						    "unsubscribed", 5, &err),
+			 -ENOENT);
+	assert_non_null(strstr(err.msg, "nobody@example.org"));
+}
+
+static void test_retry_waits_for_next_try(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	struct store_delivery_counts c;
+	size_t n = 0;
+	int64_t id;
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 1, &id,
+			     &err);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, &sd, &n,
+			    &err);
+	n = 0;
+	store_deliveries_claim(f->st, 0, 2000, 10, count_deliveries, &n, &err);
+	assert_int_equal(n, 1);
+	/* The only row is sending; fail it temporarily until 2300. */
+	assert_int_equal(store_delivery_failed(f->st, 1, false, 2300,
+					       "421 try later", &err),
+			 0);
+	n = 0;
+	store_deliveries_claim(f->st, 0, 2299, 10, count_deliveries, &n, &err);
+	assert_int_equal(n, 0);
+	store_deliveries_claim(f->st, 0, 2300, 10, count_deliveries, &n, &err);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_delivery_sent(f->st, 1, 2301, &err), 0);
+	store_delivery_counts(f->st, sd.id, &c, &err);
+	assert_int_equal(c.sent, 1);
+}
+
+static void test_locked_database_is_named(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {{0}};
+	sqlite3 *other;
+	int ret;
+
+	/* Another process holds the write lock for longer than the busy
+	 * timeout would wait: the error names the file and says what to
+	 * do, and nothing is changed. Shorten the wait for the test. */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		SQLITE_OK);
+	ret = store_subscriber_put(f->st, "news", "a@example.org", "active", 1,
+				   NULL, &err);
+	assert_int_equal(ret, -EBUSY);
+	assert_non_null(strstr(err.msg, f->path));
+	assert_non_null(strstr(err.msg, "locked"));
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	assert_int_equal(store_subscriber_put(f->st, "news", "a@example.org",
+					      "active", 1, NULL, &err),
+			 0);
+}
+
+static void test_data_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct store_subscriber sub;
+	struct err err = {{0}};
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 7, NULL,
+			     &err);
+	store_close(f->st);
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_subscriber_get(f->st, "news", "a@example.org",
+					      &sub, &err),
+			 0);
+	assert_string_equal(sub.state, "active");
+	assert_int_equal(sub.created, 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_is_current, setup,
+						teardown),
+		cmocka_unit_test(test_open_bad_directory_names_file),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_dedupes_exact,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_original_published_earlier_is_kept, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ingest_unknown_source_changes_nothing, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_digest_once_per_slot,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_waits_for_next_try,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locked_database_is_named,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_survives_reopen,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
