@@ -32,18 +32,19 @@ struct config_source {
 	char *name;  /* from "[source NAME]" */
 	char *title; /* "title", default: the name */
 	enum source_type type;
-	char *url;          /* feed: http(s):// or file:// (a relative path
-			       becomes file:// under the config dir) */
-	char *folder;       /* mailbox: IMAP folder */
-	char *from;         /* mailbox: allowed sender */
-	int64_t interval;   /* seconds; "interval", default 30m */
-	int priority;       /* "priority", default 0 */
-	int line;           /* line of the section header */
+	char *url;	  /* feed: http(s):// or file:// (a relative path
+			     becomes file:// under the config dir) */
+	char *folder;	  /* mailbox: IMAP folder */
+	char *from;	  /* mailbox: allowed sender (address or @domain,
+			     lower-cased) */
+	int64_t interval; /* seconds; "interval", default 30m */
+	int priority;	  /* "priority", default 0 */
+	int line;	  /* line of the section header */
 };
 
 struct config_theme {
 	char *name;
-	char *title;     /* default: the name */
+	char *title;	 /* default: the name */
 	char **keywords; /* lower-case words or "quoted phrases" unquoted */
 	size_t n_keywords;
 	int line;
@@ -51,18 +52,19 @@ struct config_theme {
 
 struct config_list {
 	char *name;
-	char *title;      /* default: the name */
-	char *address;    /* list address, e.g. staff-news@example.org */
-	char *from;       /* From header, default: the address */
+	char *title;   /* default: the name */
+	char *address; /* list address, e.g. staff-news@example.org */
+	char *from;    /* From header, default: the address */
 	char *schedule_text;
 	struct schedule schedule;
 	char *template_path; /* resolved path of the digest template */
-	char **sources;      /* names of [source] sections */
+	char **sources;	     /* names of [source] sections; default: all */
 	size_t n_sources;
-	char **themes; /* names of [theme] sections, plus "other" */
+	char **themes; /* names of [theme] sections, plus "other" (added
+			  last unless named); default: all themes */
 	size_t n_themes;
 	enum subscribe_policy subscribe;
-	char **allow; /* "@domain" or full addresses */
+	char **allow; /* "@domain" or full addresses, lower-cased */
 	size_t n_allow;
 	int line;
 };
@@ -72,24 +74,24 @@ struct config {
 	char *dir;  /* its directory, for relative paths */
 
 	/* [daemon] */
-	char *database;      /* default /var/lib/bulletin/bulletin.db */
-	char *public_url;    /* required; no trailing slash */
-	char *secret_file;   /* default /etc/bulletin/secret */
-	char *timezone;      /* default UTC */
+	char *database;		  /* default /var/lib/bulletin/bulletin.db */
+	char *public_url;	  /* required; no trailing slash */
+	char *secret_file;	  /* default /etc/bulletin/secret */
+	char *timezone;		  /* default UTC */
 	enum log_level log_level; /* default info */
-	char *templates_dir; /* default BULLETIN_TEMPLATE_DIR */
+	char *templates_dir;	  /* default BULLETIN_TEMPLATE_DIR */
 
 	/* [fetch] */
-	int64_t fetch_timeout;      /* seconds, default 30s */
-	int64_t fetch_max_bytes;    /* default 10 MiB ("max_size = 10M") */
-	int fetch_connections;      /* default 8 */
+	int64_t fetch_timeout;	 /* seconds, default 30s */
+	int64_t fetch_max_bytes; /* default 10 MiB ("max_size = 10M") */
+	int fetch_connections;	 /* default 8 */
 
 	/* [http] */
 	char *http_listen; /* default 127.0.0.1:8025 */
 
 	/* [smtp] */
-	char *smtp_url; /* smtp://, smtps:// or maildir:///path; default
-			   smtp://127.0.0.1:25 */
+	char *smtp_url;	    /* smtp://, smtps:// or maildir:///path; default
+			       smtp://127.0.0.1:25 */
 	char *smtp_maildir; /* the maildir directory (absolute) when smtp_url
 			       is maildir:, else NULL; see config_maildir() */
 	char *smtp_username;
@@ -111,14 +113,18 @@ struct config {
 	size_t n_themes;
 };
 
-/* Called once per problem, in file order. */
+/* Called once per problem, in file order. msg has no "file:line: "
+ * prefix. Line 0 means the file as a whole (it cannot be opened or read,
+ * or it has no [daemon] section); those come after the others. */
 typedef void config_error_fn(const char *file, int line, const char *msg,
 			     void *arg);
 
 /* Loads and validates path. On success returns 0 and *out owns a new
  * config. Otherwise returns -EINVAL (problems reported through on_error,
  * at least one) or -ENOENT/-EACCES (the file cannot be read: reported
- * through on_error with line 0); *out is left NULL. */
+ * through on_error with line 0; also -EISDIR, -EIO), or -ENOMEM; *out is
+ * left NULL. on_error may be NULL. Not thread-safe (inih's options are
+ * process-wide). */
 int config_load(const char *path, config_error_fn *on_error, void *arg,
 		struct config **out);
 

@@ -32,10 +32,13 @@ int schedule_parse(const char *text, struct schedule *out, char *why,
 
 /* The first occurrence strictly after `after`, in local time. A local
  * time that does not exist (spring forward) moves to the next valid
- * minute; one that happens twice (fall back) counts once, the first. */
+ * minute; one that happens twice (fall back) counts once, the first.
+ * Returns (time_t)-1 only if the C library cannot convert the time. */
 time_t schedule_next(const struct schedule *s, time_t after);
 
-/* The latest occurrence at or before `at`. */
+/* The latest occurrence at or before `at` (same rules; (time_t)-1 on a
+ * conversion failure). schedule_next(s, schedule_prev(s, t)) is the
+ * first occurrence after t. */
 time_t schedule_prev(const struct schedule *s, time_t at);
 
 /* Writes a human description ("every Monday at 07:30") into out. */
