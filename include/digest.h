@@ -23,10 +23,10 @@ struct digest_item {
 	int64_t id;
 	const char *title;
 	const char *link;
-	const char *source;  /* the source's title */
-	const char *text;    /* plain text; the excerpt is cut from it */
-	int64_t published;   /* Unix time */
-	const char *theme;   /* theme name, or "other" */
+	const char *source;   /* the source's title */
+	const char *text;     /* plain text; the excerpt is cut from it */
+	int64_t published;    /* Unix time */
+	const char *theme;    /* theme name, or "other" */
 	int64_t duplicate_of; /* id of the item it repeats, or 0 */
 };
 
@@ -46,18 +46,27 @@ void digest_destroy(struct digest *d); /* accepts NULL */
 
 /* Adds an item. Items may come in any order; a duplicate whose kept item
  * is also in the digest becomes an "also in" source of it, otherwise it
- * is dropped (its story went out before). Returns 0 or -ENOMEM. */
+ * is dropped (its story went out before). Chains of duplicates are
+ * followed to the original. An id already added is ignored. A theme that
+ * is not among the list's themes counts as "other". Returns 0 or
+ * -ENOMEM. */
 int digest_add(struct digest *d, const struct digest_item *item);
 
 /* Stories shown (duplicates folded in). */
 size_t digest_count(const struct digest *d);
 
 /* The subject line, e.g. "Probation staff news: 12 stories, 16-23 Nov
- * 2026". Appends to out. */
+ * 2026" ("1 story"; "30 Nov - 6 Dec 2026" across months; "28 Dec 2026 -
+ * 4 Jan 2027" across years), in local time. Appends to out. */
 int digest_subject(const struct digest *d, struct buf *out);
 
 /* Renders the body for one recipient through t (unwrapped text; the
- * message module wraps it). Returns 0, -ENOMEM or -E2BIG. */
+ * message module wraps it). The variables are listed in
+ * templates/README.md. The grouped data is built on the first call and
+ * reused for the next recipients until digest_add changes the digest.
+ * Titles, sources and excerpts are cleaned to one line each (no breaks,
+ * controls or bidi characters). Dates use the local time zone. Returns
+ * 0, -ENOMEM or -E2BIG. */
 int digest_render(const struct digest *d, const struct tmpl *t,
 		  const struct digest_recipient *r, struct buf *out);
 

@@ -18,18 +18,19 @@
 #define MESSAGE_WIDTH 72 /* body wrap column */
 
 struct message_spec {
-	const char *from;       /* "Staff News <staff-news@example.org>" */
-	const char *to;         /* bare address */
-	const char *subject;    /* UTF-8, untrusted */
-	int64_t date;           /* Unix time; shown with a numeric zone */
-	const char *message_id; /* without the angle brackets */
-	const char *list_id;    /* full List-Id value, or NULL */
-	const char *unsubscribe_url;    /* https URL, or NULL */
+	const char *from;	     /* "Staff News <staff-news@example.org>" */
+	const char *to;		     /* bare address */
+	const char *subject;	     /* UTF-8, untrusted */
+	int64_t date;		     /* Unix time; shown with a numeric zone */
+	const char *message_id;	     /* without the angle brackets */
+	const char *list_id;	     /* full List-Id value, or NULL */
+	const char *unsubscribe_url; /* https URL, or NULL */
 	const char *unsubscribe_mailto; /* mailto: URL, or NULL */
-	bool one_click;      /* List-Unsubscribe-Post: List-Unsubscribe=One-Click */
-	bool bulk;           /* Precedence: bulk */
-	const char *auto_submitted; /* "auto-generated", "auto-replied" or NULL */
-	const char *body;    /* UTF-8 text with LF line ends, unwrapped */
+	bool one_click; /* List-Unsubscribe-Post: List-Unsubscribe=One-Click */
+	bool bulk;	/* Precedence: bulk */
+	const char
+		*auto_submitted; /* "auto-generated", "auto-replied" or NULL */
+	const char *body;	 /* UTF-8 text with LF line ends, unwrapped */
 };
 
 /* Appends the whole message (headers, blank line, body) with CRLF line
@@ -71,7 +72,7 @@ int message_clean(const char *value, size_t len, struct buf *out);
  * quoted with " and \ escaped, or RFC 2047-encoded when not ASCII; the
  * id is lower-case [a-z0-9-] labels, at most 255 octets (the name part
  * is shortened). Returns 0, -EINVAL (no domain in address) or -ENOMEM. */
-int message_list_id(const char *title, const char *name,
-		    const char *address, struct buf *out);
+int message_list_id(const char *title, const char *name, const char *address,
+		    struct buf *out);
 
 #endif
