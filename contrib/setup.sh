@@ -17,7 +17,8 @@ libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev libmicrohttpd-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser.
-test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3"
+test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3
+clang-format valgrind"
 
 case "$mode" in
 demo) packages=$build_packages ;;

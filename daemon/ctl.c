@@ -428,7 +428,7 @@ static int cmd_items(struct ctl *ctl, int argc, char **argv)
 	int64_t since = 0;
 	int c, ret;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise for a new argv */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -491,7 +491,7 @@ static int cmd_preview(struct ctl *ctl, int argc, char **argv)
 	struct buf msg;
 	int c, ret;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise for a new argv */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 't') {
 			fprintf(stderr, "usage: bulletinctl preview LIST [--to "
@@ -561,7 +561,7 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 	bool dry = false;
 	int c, ret;
 
-	optind = 1;
+	optind = 0; /* glibc: re-initialise for a new argv */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'n') {
 			fprintf(stderr,

@@ -25,6 +25,10 @@
 	900		    /* ASCII words longer than this get encoded        \
 			       so that folding can still keep lines short */
 #define FLOW_MAX_OCTETS 990 /* an unbreakable body word is cut here */
+/* A wrapped line holds at most this many octets before its trailing
+ * space, so that with the space and any space-stuffing it stays within
+ * 78 octets (RFC 5322 2.1.1) even when every character is multi-byte. */
+#define FLOW_LINE_OCTETS 76
 #define URI_MAX 900
 #define LIST_ID_MAX 255 /* RFC 2919 3 */
 #define LIST_TITLE_MAX 200
@@ -893,7 +897,8 @@ static int flow_line(const char *s, size_t len, size_t width, struct buf *out)
 				we += utf8_len(s + we, len - we);
 				wcp++;
 			}
-			if (brk != SIZE_MAX && w + wcp > width)
+			if (brk != SIZE_MAX &&
+			    (w + wcp > width || we - pos > FLOW_LINE_OCTETS))
 				break;
 			w += wcp;
 			if (we == len) {

@@ -162,7 +162,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"AND (SELECT items FROM digests WHERE id = ?1) > 0",
 	[ST_DIGEST_COUNT_ITEMS] =
 		"UPDATE digests SET items = (SELECT count(*) FROM digest_items "
-		"WHERE digest_id = ?1) WHERE id = ?1 RETURNING items",
+		"d JOIN items i ON i.id = d.item_id WHERE d.digest_id = ?1 "
+		"AND i.duplicate_of IS NULL) WHERE id = ?1 RETURNING items",
 	[ST_DIGEST_GET] = "SELECT d.id, l.name, d.period_start, d.period_end, "
 			  "d.created, d.items FROM digests d "
 			  "JOIN lists l ON l.id = d.list_id WHERE d.id = ?1",
@@ -278,8 +279,13 @@ struct store {
 static int store_fail(struct store *st, struct err *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
+	int sys = sqlite3_system_errno(st->db);
 	const char *msg = sqlite3_errmsg(st->db);
 
+	/* A full disk shows up as SQLITE_FULL, or as an I/O error whose
+	 * system errno says so (growing the WAL index, say). */
+	if ((code & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))
+		code = SQLITE_FULL;
 	switch (code & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -307,6 +313,13 @@ static int store_fail(struct store *st, struct err *err, const char *what)
 			"database %s is damaged or not a bulletin database "
 			"(%s) while %s; restore it from a backup",
 			st->path, msg, what);
+		return -EIO;
+	case SQLITE_IOERR:
+		err_set(err,
+			"database %s: %s (%s) while %s; check the disk and "
+			"the file's permissions",
+			st->path, msg, sys ? strerror(sys) : "no system error",
+			what);
 		return -EIO;
 	default:
 		err_set(err, "database %s: %s while %s", st->path, msg, what);
@@ -514,7 +527,7 @@ struct store *store_open(const char *path, struct err *err)
 	/* WAL lets bulletinctl read and write beside the daemon; FULL
 	 * makes each commit durable across power loss (RELIABILITY G7). */
 	if (exec_sql(st, "PRAGMA journal_mode = WAL", err,
-		     "switching to WAL mode") ||
+		     "opening the database") ||
 	    exec_sql(st, "PRAGMA synchronous = FULL", err, "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;

@@ -35,8 +35,8 @@ struct feed_item {
 	char *author;
 	int64_t published; /* Unix time UTC, or FEED_DATE_NONE */
 	int64_t updated;   /* Unix time UTC, or FEED_DATE_NONE */
-	char *summary;     /* plain text */
-	char *content;     /* plain text */
+	char *summary;	   /* plain text */
+	char *content;	   /* plain text */
 	char **categories;
 	size_t n_categories;
 };
@@ -55,7 +55,10 @@ struct feed_limits {
 
 /* Parses len bytes. base_url (may be NULL) resolves relative links.
  * Returns 0 and a new feed in *out, or -EPROTO (not a feed, or broken
- * beyond use: err names the line and what is wrong) or -ENOMEM. */
+ * beyond use: err names the line and what is wrong) or -ENOMEM.
+ * When the XML breaks after some complete items (a truncated download),
+ * those items are kept: it returns 0 and err->msg still says what broke
+ * and where; otherwise err->msg is "" on success. */
 int feed_parse(const char *data, size_t len, const char *base_url,
 	       const struct feed_limits *limits, struct feed **out,
 	       struct err *err);

@@ -14,7 +14,8 @@
 #include "buf.h"
 
 /* Appends the text of len bytes of HTML to out. Returns 0, -ENOMEM or
- * -E2BIG (out's cap). */
+ * -E2BIG (out's cap). Only out is capped, not the input. When adding to
+ * out fails, out is freed, as every buf add does. */
 int html2text(const char *html, size_t len, struct buf *out);
 
 #endif

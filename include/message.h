@@ -39,7 +39,8 @@ struct message_spec {
 int message_build(const struct message_spec *spec, struct buf *out,
 		  struct err *err);
 
-/* Wraps text at width as format=flowed (RFC 3676): soft breaks end with
+/* Wraps text at width characters, and never more than 78 octets a line,
+ * as format=flowed (RFC 3676): soft breaks end with
  * one space, lines beginning with ' ', '>' or "From " are space-stuffed,
  * "-- " stays as it is, a word longer than the width (a URL) is never
  * broken. Width counts characters (code points). A word of more than

@@ -189,7 +189,7 @@ struct store_digest {
 	int64_t period_start;
 	int64_t period_end;
 	int64_t created;
-	int64_t items;
+	int64_t items; /* stories: items that repeat no other */
 };
 
 /* Composes a digest in one transaction: the digest row, its items (those

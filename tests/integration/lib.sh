@@ -84,6 +84,9 @@ start_nginx() {
 	NGINX_PORT=$(free_port)
 	p="$T/nginx"
 	mkdir -p "$p/logs" "$p/tmp"
+	# nginx's worker runs as nobody: it must be able to read the files.
+	chmod 755 "$T" "$1"
+	chmod -R a+rX "$1"
 	cat >"$p/nginx.conf" <<NGX
 worker_processes 1;
 daemon on;

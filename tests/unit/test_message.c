@@ -955,6 +955,33 @@ static void test_flow_long_url_unbroken(void **state)
 	buf_free(&expect);
 }
 
+static void test_flow_counts_octets_too(void **state)
+{
+	struct buf in, out;
+	const char *p, *nl;
+	size_t i, lines = 0;
+
+	/* 70 two-octet and three-octet characters a line would be 72
+	 * characters but up to 200 octets: lines break by octets. */
+	buf_init(&in, BUF_MAX_TEXT);
+	buf_init(&out, BUF_MAX_TEXT);
+	for (i = 0; i < 60; i++)
+		assert_int_equal(buf_adds(&in, "\xe2\x80\x9c"
+					       "ab"
+					       "\xe2\x80\x9d "),
+				 0);
+	assert_int_equal(message_flow(buf_str(&in), 72, &out), 0);
+	for (p = buf_str(&out); *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		assert_true(nl - p <= 78);
+		lines++;
+	}
+	assert_true(lines > 6);
+	buf_free(&in);
+	buf_free(&out);
+}
+
 static void test_flow_round_trips(void **state)
 {
 	const char *text =
@@ -1068,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_flow_space_stuffing),
 		cmocka_unit_test(test_flow_signature_separator),
 		cmocka_unit_test(test_flow_long_url_unbroken),
+		cmocka_unit_test(test_flow_counts_octets_too),
 		cmocka_unit_test(test_flow_round_trips),
 		cmocka_unit_test(test_flow_no_line_over_998),
 		cmocka_unit_test(test_clean),
