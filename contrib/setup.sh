@@ -2,7 +2,8 @@
 # bulletin's set-up on a fresh Debian 12 machine, as root:
 #   sh contrib/setup.sh demo   install what is missing, build, run the demo
 #   sh contrib/setup.sh test   install what is missing, build, run every
-#                              test, then again under ASan and UBSan
+#                              test, the unit tests under valgrind, then
+#                              every test again under ASan and UBSan
 # Both are idempotent: a second run installs nothing and rebuilds only
 # what changed.
 set -eu
@@ -66,6 +67,7 @@ demo)
 test)
 	setup_build build -Dtests=enabled -Dwerror=true
 	meson test -C build --print-errorlogs
+	meson test -C build --print-errorlogs --setup=valgrind --suite unit
 	setup_build build-san -Dtests=enabled -Dwerror=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	meson test -C build-san --print-errorlogs
