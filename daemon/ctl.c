@@ -250,13 +250,17 @@ static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
 	}
 	started = poller_start(p, only, true, (int64_t)time(NULL), on_fetched,
 			       &w);
+	if (started == 0)
+		fprintf(stderr, "bulletinctl: %s\n",
+			only ? "that source is not a feed: nothing to fetch"
+			     : "no feed sources in the config: nothing to "
+			       "fetch");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	poller_destroy(p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	printf("fetched %zu source%s, %zu failed\n", w.fetched,
 	       w.fetched == 1 ? "" : "s", w.failed);
-	(void)started;
 	return w.failed ? EXIT_RUNTIME : 0;
 }
 
@@ -595,9 +599,10 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 			fprintf(stderr, "bulletinctl: %s\n", err.msg);
 			return EXIT_RUNTIME;
 		}
-		printf("list %s: a digest now would carry %zu stories to %zu "
-		       "subscribers (dry run: nothing sent)\n",
-		       list->name, items, subs);
+		printf("list %s: a digest now would carry %zu stor%s to %zu "
+		       "subscriber%s (dry run: nothing sent)\n",
+		       list->name, items, items == 1 ? "y" : "ies", subs,
+		       subs == 1 ? "" : "s");
 		return 0;
 	}
 	if (!config_maildir(ctl->cfg)) {
@@ -624,10 +629,10 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
-	printf("list %s: digest %lld with %lld stories: %zu sent, %zu "
+	printf("list %s: digest %lld with %lld stor%s: %zu sent, %zu "
 	       "failed\n",
-	       list->name, (long long)sd.id, (long long)sd.items, stats.sent,
-	       stats.failed);
+	       list->name, (long long)sd.id, (long long)sd.items,
+	       sd.items == 1 ? "y" : "ies", stats.sent, stats.failed);
 	return stats.failed ? EXIT_RUNTIME : 0;
 }
 

@@ -127,9 +127,17 @@ static int generation_attach(struct daemon *d, struct generation *g)
 
 static void apply_settings(const struct config *cfg)
 {
+	size_t i;
+
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
 	log_set_level(cfg->log_level);
+	for (i = 0; i < cfg->n_sources; i++) {
+		if (cfg->sources[i].type == SOURCE_MAILBOX)
+			log_warnx("source %s: mailbox sources are not read "
+				  "in this version of bulletin; it is skipped",
+				  cfg->sources[i].name);
+	}
 }
 
 /* Composes and delivers whatever is due. Returns the number of
@@ -171,10 +179,12 @@ static size_t run_digests(struct daemon *d, int64_t now)
 				 "nothing to send",
 				 list->name);
 		else
-			log_info("list %s: digest %lld composed: %lld stories "
-				 "for %zu subscribers",
+			log_info("list %s: digest %lld composed: %lld "
+				 "stor%s for %zu subscriber%s",
 				 list->name, (long long)sd.id,
-				 (long long)sd.items, n);
+				 (long long)sd.items,
+				 sd.items == 1 ? "y" : "ies", n,
+				 n == 1 ? "" : "s");
 	}
 	ret = outbox_send(d->gen.outbox, 0, now, &stats, &err);
 	if (ret) {

@@ -272,6 +272,9 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[ST__COUNT];
 	bool in_tx;
+	/* Copies behind the strings of the last *_get result: valid until
+	 * the next call of the same function. */
+	char *held_list, *held_address, *held_state, *held_digest_list;
 };
 
 /* Translates the connection's last error into an admin-facing message
@@ -559,6 +562,10 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->stmt[k]);
 	if (st->db)
 		sqlite3_close(st->db);
+	free(st->held_list);
+	free(st->held_address);
+	free(st->held_state);
+	free(st->held_digest_list);
 	free(st->path);
 	free(st);
 }
@@ -966,12 +973,21 @@ int store_subscriber_get(struct store *st, const char *list,
 	bind_text(s, 2, address);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		/* Strings stay valid until the statement is next used, as
-		 * the header promises: reset only, keep the row. */
 		subscriber_from_row(s, out);
-		return 0;
-	}
-	if (rc == SQLITE_DONE) {
+		free(st->held_list);
+		free(st->held_address);
+		free(st->held_state);
+		st->held_list = strdup(out->list);
+		st->held_address = strdup(out->address);
+		st->held_state = strdup(out->state);
+		out->list = st->held_list;
+		out->address = st->held_address;
+		out->state = st->held_state;
+		if (!out->list || !out->address || !out->state) {
+			err_set(err, "out of memory reading a subscriber");
+			ret = -ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
 		err_set(err, "%s is not on list %s", address, list);
 		ret = -ENOENT;
 	} else
@@ -987,8 +1003,6 @@ int store_subscribers_each(struct store *st, const char *list,
 	struct store_subscriber sub;
 	int rc, ret = 0;
 
-	/* Release a row kept by store_subscriber_get. */
-	unbind(st->stmt[ST_SUB_GET]);
 	bind_text(s, 1, list);
 	while (!ret) {
 		rc = sqlite3_step(s);
@@ -1031,19 +1045,22 @@ static int digest_from_stmt(struct store *st, int64_t id,
 	sqlite3_stmt *s = st->stmt[ST_DIGEST_GET];
 	int rc, ret = 0;
 
-	unbind(s);
 	bind_int(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(s, 0);
-		out->list = col_text(s, 1);
+		free(st->held_digest_list);
+		st->held_digest_list = col_dup(s, 1);
+		out->list = st->held_digest_list;
 		out->period_start = sqlite3_column_int64(s, 2);
 		out->period_end = sqlite3_column_int64(s, 3);
 		out->created = sqlite3_column_int64(s, 4);
 		out->items = sqlite3_column_int64(s, 5);
-		return 0; /* the row stays until the next call */
-	}
-	if (rc == SQLITE_DONE) {
+		if (!out->list) {
+			err_set(err, "out of memory reading a digest");
+			ret = -ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
 		err_set(err, "digest %lld is not in the database",
 			(long long)id);
 		ret = -ENOENT;
@@ -1069,7 +1086,6 @@ int store_digest_create(struct store *st, const char *list,
 	int64_t list_id, id = 0;
 	int rc, ret;
 
-	unbind(st->stmt[ST_DIGEST_GET]);
 	ret = lookup_id(st, ST_LIST_ID, list, &list_id, err, "list");
 	if (ret)
 		return ret;

@@ -166,8 +166,8 @@ int store_subscriber_set_state(struct store *st, const char *list,
 			       const char *address, const char *state,
 			       int64_t now, struct err *err);
 
-/* Returns 0 with *out filled (strings valid until the next store call),
- * or -ENOENT. */
+/* Returns 0 with *out filled (its strings valid until the next
+ * store_subscriber_get), or -ENOENT. */
 int store_subscriber_get(struct store *st, const char *list,
 			 const char *address, struct store_subscriber *out,
 			 struct err *err);
@@ -197,9 +197,10 @@ struct store_digest {
  * pending delivery per active subscriber. slot is the scheduled time the
  * digest is for (0 for one sent by hand): a list has at most one digest
  * per slot, so a second compose for the same slot returns -EEXIST and
- * changes nothing. *out (may be NULL) receives the digest (strings valid
- * until the next store call). A digest with no items is still recorded,
- * so that its period and slot are not covered twice. */
+ * changes nothing. *out (may be NULL) receives the digest (its list
+ * string valid until the next store_digest_get or _create). A digest with no
+ * items is still recorded, so that its period and slot are not covered twice.
+ */
 int store_digest_create(struct store *st, const char *list,
 			const char *const *sources, size_t n_sources,
 			int64_t start, int64_t end, int64_t slot, int64_t now,

@@ -30,7 +30,7 @@ diff -u "$T/want" "$T/out" || fail "subscribers (default list)"
 
 expect_exit 0 ctl fetch
 expect_exit 0 ctl send staff-news --dry-run
-assert_contains "$T/out" "29 stories to 1 subscribers (dry run: nothing sent)"
+assert_contains "$T/out" "29 stories to 1 subscriber (dry run: nothing sent)"
 [ "$(messages)" -eq 0 ] || fail "dry run sent mail"
 
 # preview prints the message for any address and sends nothing.
