@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "feed.h"
+#include "text.h"
 #include "html2text.h"
 
 #define FEED_DEFAULT_MAX_ITEMS 10000
@@ -49,46 +50,8 @@ static const char utf8_replacement[] = "\xEF\xBF\xBD";
 /* ------------------------------------------------------------------ */
 /* UTF-8 and plain text                                                */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid.
- * Surrogates, overlong forms and U+FFFE/U+FFFF (not XML characters) are
- * invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xC2)
-		return 0;
-	if (s[0] < 0xE0) {
-		len = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] < 0xF0) {
-		len = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] < 0xF5) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-	    cp == 0xFFFF)
-		return 0;
-	return len;
-}
-
 /* Bytes of collapsible whitespace at s (ASCII blanks and U+00A0). */
-static size_t text_space_len(const unsigned char *s, size_t n)
+static size_t blank_len(const unsigned char *s, size_t n)
 {
 	if (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r' ||
 	    s[0] == '\f' || s[0] == '\v')
@@ -100,7 +63,7 @@ static size_t text_space_len(const unsigned char *s, size_t n)
 
 /* Bytes of a character with no place in plain text: soft hyphen U+00AD
  * and zero-width space U+200B (as in html2text). */
-static size_t text_invisible_len(const unsigned char *s, size_t n)
+static size_t invisible_len(const unsigned char *s, size_t n)
 {
 	if (n >= 2 && s[0] == 0xC2 && s[1] == 0xAD)
 		return 2;
@@ -113,7 +76,7 @@ static size_t text_invisible_len(const unsigned char *s, size_t n)
  * trimmed. block keeps line breaks (at most one blank line in a row);
  * otherwise everything becomes one line. Control characters go. The
  * result is malloc()ed into *out (never NULL on success). */
-static int text_normalise(const char *text, size_t len, bool block, char **out)
+static int plain_normalise(const char *text, size_t len, bool block, char **out)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	struct buf b;
@@ -131,7 +94,7 @@ static int text_normalise(const char *text, size_t len, bool block, char **out)
 			i++;
 			continue;
 		}
-		n = text_space_len(s + i, len - i);
+		n = blank_len(s + i, len - i);
 		if (n > 0) {
 			space = true;
 			i += n;
@@ -141,7 +104,7 @@ static int text_normalise(const char *text, size_t len, bool block, char **out)
 			i++;
 			continue;
 		}
-		n = text_invisible_len(s + i, len - i);
+		n = invisible_len(s + i, len - i);
 		if (n > 0) {
 			i += n;
 			continue;
@@ -155,7 +118,7 @@ static int text_normalise(const char *text, size_t len, bool block, char **out)
 		nl = 0;
 		space = false;
 		started = true;
-		n = utf8_len(s + i, len - i);
+		n = text_xml_char_len(s + i, len - i);
 		if (!ret && n == 0) {
 			ret = buf_add(&b, utf8_replacement, 3);
 			n = 1;
@@ -170,14 +133,14 @@ static int text_normalise(const char *text, size_t len, bool block, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static int text_line(const char *text, size_t len, char **out)
+static int plain_line(const char *text, size_t len, char **out)
 {
-	return text_normalise(text, len, false, out);
+	return plain_normalise(text, len, false, out);
 }
 
 /* HTML source to plain text. A field too long to render is dropped
  * (*out = NULL), not an error. */
-static int text_html(const char *html, size_t len, bool line, char **out)
+static int plain_from_html(const char *html, size_t len, bool line, char **out)
 {
 	struct buf b;
 	int ret;
@@ -192,7 +155,7 @@ static int text_html(const char *html, size_t len, bool line, char **out)
 	/* html2text's text is already valid, trimmed UTF-8: keep its
 	 * paragraphs and list indentation unless one line is wanted. */
 	if (line) {
-		ret = text_line(buf_str(&b), b.len, out);
+		ret = plain_line(buf_str(&b), b.len, out);
 		buf_free(&b);
 		return ret;
 	}
@@ -255,7 +218,7 @@ static size_t prep_put(struct buf *out, bool utf8, const unsigned char *s,
 			*ret = buf_addc(out, (char)s[0]);
 		return 1;
 	}
-	n = utf8_len(s, left);
+	n = text_xml_char_len(s, left);
 	if (n == 0) {
 		*ret = buf_add(out, utf8_replacement, 3);
 		return 1;
@@ -1157,7 +1120,7 @@ static int fp_atom_link(struct fp *p, struct fp_work *w,
 	href = xmlTextReaderGetAttribute(p->r, BAD_CAST "href");
 	if (!href)
 		goto out;
-	ret = text_line((const char *)href, strlen((const char *)href), &line);
+	ret = plain_line((const char *)href, strlen((const char *)href), &line);
 	if (ret)
 		goto out;
 	base = xmlTextReaderBaseUri(p->r);
@@ -1182,8 +1145,8 @@ static int fp_atom_category(struct fp *p, struct fp_work *w)
 	int ret = 0;
 
 	if (term)
-		ret = text_line((const char *)term, strlen((const char *)term),
-				&cat);
+		ret = plain_line((const char *)term, strlen((const char *)term),
+				 &cat);
 	xmlFree(term);
 	return ret ? ret : fp_add_category(w, cat);
 }
@@ -1198,8 +1161,8 @@ static int fp_xhtml(struct fp *p, struct fp_work *w, const struct fp_rule *rule)
 
 	if (!inner)
 		return 0;
-	ret = text_html((const char *)inner, strlen((const char *)inner),
-			rule->field == F_TITLE, &val);
+	ret = plain_from_html((const char *)inner, strlen((const char *)inner),
+			      rule->field == F_TITLE, &val);
 	xmlFree(inner);
 	if (!ret)
 		fp_set(w, rule->field, rule->prio, val);
@@ -1350,11 +1313,12 @@ static int fp_finish(struct fp *p)
 
 	p->cap_depth = -1;
 	if (p->cap_mode == MODE_HTML)
-		ret = text_html(src, p->cap.len, rule->field == F_TITLE, &val);
+		ret = plain_from_html(src, p->cap.len, rule->field == F_TITLE,
+				      &val);
 	else if (rule->field == F_SUMMARY || rule->field == F_CONTENT)
-		ret = text_normalise(src, p->cap.len, true, &val);
+		ret = plain_normalise(src, p->cap.len, true, &val);
 	else
-		ret = text_line(src, p->cap.len, &val);
+		ret = plain_line(src, p->cap.len, &val);
 	if (ret)
 		goto out;
 	switch (rule->kind) {
@@ -1418,8 +1382,8 @@ static void fp_item_begin(struct fp *p, int depth)
 	/* RSS 1.0 names each item with rdf:about; an id of last resort. */
 	about = xmlTextReaderGetAttributeNs(p->r, BAD_CAST "about",
 					    BAD_CAST NS_URI_RDF);
-	if (about && text_line((const char *)about, strlen((const char *)about),
-			       &id) == 0)
+	if (about && plain_line((const char *)about,
+				strlen((const char *)about), &id) == 0)
 		fp_set(&p->item, F_ID, 1, id);
 	xmlFree(about);
 }

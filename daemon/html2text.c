@@ -17,6 +17,7 @@
 #include <libxml/tree.h>
 
 #include "html2text.h"
+#include "text.h"
 
 /* List markers are indented two spaces per nesting level, up to this. */
 #define H2T_MAX_INDENT 8
@@ -97,44 +98,6 @@ static enum h2t_kind h2t_kind_of(const xmlNode *node)
 	return tag ? tag->kind : H2T_INLINE;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid.
- * Surrogates, overlong forms and noncharacters U+FFFE/U+FFFF are
- * invalid, as they are for the XML side. */
-static size_t h2t_utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xC2)
-		return 0;
-	if (s[0] < 0xE0) {
-		len = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] < 0xF0) {
-		len = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] < 0xF5) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-	    cp == 0xFFFF)
-		return 0;
-	return len;
-}
-
 /* Copies html into clean as valid UTF-8: invalid bytes become U+FFFD,
  * NUL and other C0 controls (except tab, LF, CR, FF) are dropped, since
  * the HTML parser would stop or complain at them. */
@@ -145,7 +108,7 @@ static int h2t_sanitize(const char *html, size_t len, struct buf *clean)
 	int ret;
 
 	while (i < len) {
-		n = h2t_utf8_len(s + i, len - i);
+		n = text_xml_char_len(s + i, len - i);
 		if (n == 0) {
 			ret = buf_add(clean, "\xEF\xBF\xBD", 3);
 			n = 1;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "message.h"
+#include "text.h"
 
 #define LINE_MAX_OCTETS 998 /* RFC 5322 2.1.1, without the CRLF */
 #define FOLD_AT 76	    /* fold past this: RFC 2047 2 asks for 76 */
@@ -40,46 +41,6 @@ static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr",
 					  "Sep", "Oct", "Nov", "Dec"};
 
 /* ---- UTF-8 and cleaning ---- */
-
-/* Decodes the UTF-8 sequence at s (len > 0): returns its length and sets
- * *cp, or returns 0 when the bytes are not valid UTF-8 (overlong forms,
- * surrogates and values past U+10FFFF included). */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
 
 /* Length of the (valid) UTF-8 sequence at s. */
 static size_t utf8_len(const char *s, size_t len)
@@ -123,7 +84,7 @@ int message_clean(const char *value, size_t len, struct buf *out)
 			i += 2;
 			continue;
 		}
-		n = utf8_decode(s + i, len - i, &cp);
+		n = text_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			ret = buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
 			i++;
@@ -305,7 +266,7 @@ static int encode_words(const char *text, size_t len, size_t first_max,
 }
 
 /* Unstructured text (Subject) whose first word follows "Name: ". */
-static int text_write(const char *value, size_t first_max, struct buf *out)
+static int body_write(const char *value, size_t first_max, struct buf *out)
 {
 	struct buf b;
 	int ret;
@@ -326,7 +287,7 @@ int message_encode_header(const char *value, struct buf *out)
 {
 	if (CHECK_FAILS(value && out))
 		return -EINVAL;
-	return text_write(value, EW_MAX, out);
+	return body_write(value, EW_MAX, out);
 }
 
 static bool is_atext(unsigned char c)
@@ -645,7 +606,7 @@ static int headers_write(const struct message_spec *spec, struct buf *h,
 	if (ret)
 		goto out;
 	buf_reset(&v);
-	ret = text_write(spec->subject, FOLD_AT - 9, &v);
+	ret = body_write(spec->subject, FOLD_AT - 9, &v);
 	if (!ret)
 		ret = header_add(h, "Subject", buf_str(&v), err);
 	if (ret)
@@ -841,7 +802,7 @@ static int body_clean(const char *text, struct buf *out)
 			i += (i + 1 < len && s[i + 1] == '\n') ? 2 : 1;
 			continue;
 		}
-		n = utf8_decode(s + i, len - i, &cp);
+		n = text_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			ret = buf_adds(out, "\xef\xbf\xbd");
 			i++;

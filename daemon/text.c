@@ -138,6 +138,51 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 	return ret;
 }
 
+size_t text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+size_t text_xml_char_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp = 0;
+	size_t len = text_utf8_decode(s, n, &cp);
+
+	return cp == 0xfffe || cp == 0xffff ? 0 : len;
+}
+
 int text_parse_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end = NULL;

@@ -27,6 +27,15 @@ char *text_fold(const char *s);
 typedef int text_word_fn(const char *word, size_t len, void *arg);
 int text_words(const char *s, text_word_fn *fn, void *arg);
 
+/* Decodes the UTF-8 sequence at s (n > 0 bytes left): returns its length
+ * and sets *cp, or returns 0 when the bytes are not valid UTF-8 (overlong
+ * forms, surrogates and values past U+10FFFF included). */
+size_t text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Like text_utf8_decode, but also 0 for U+FFFE and U+FFFF, which are not
+ * XML characters. */
+size_t text_xml_char_len(const unsigned char *s, size_t n);
+
 /* Parses a whole decimal integer in [min, max]. Returns 0 or -EINVAL. */
 int text_parse_int(const char *s, long long min, long long max, long long *out);
 
