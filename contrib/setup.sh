@@ -65,9 +65,11 @@ demo)
 	exec sh contrib/demo.sh
 	;;
 test)
-	setup_build build -Dtests=enabled -Dwerror=true
-	meson test -C build --print-errorlogs
-	meson test -C build --print-errorlogs --setup=valgrind --suite unit
+	# Its own build directory: one made by "demo" would keep its cached
+	# view of what was installed then (cmocka missing, say).
+	setup_build build-test -Dtests=enabled -Dwerror=true
+	meson test -C build-test --print-errorlogs
+	meson test -C build-test --print-errorlogs --setup=valgrind --suite unit
 	setup_build build-san -Dtests=enabled -Dwerror=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	meson test -C build-san --print-errorlogs
