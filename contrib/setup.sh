@@ -12,9 +12,13 @@ mode=${1:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-build_packages="meson ninja-build pkg-config gcc libc6-dev libuv1-dev
-libcurl4-gnutls-dev libetpan-dev libsqlite3-dev libxml2-dev libjansson-dev
-libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev libmicrohttpd-dev"
+# libdpkg-perl: Debian's libetpan.pc links with
+# -specs=/usr/share/dpkg/no-pie-link.specs, a file from that package,
+# which a minimal Debian 12 does not have.
+build_packages="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
+libuv1-dev libcurl4-gnutls-dev libetpan-dev libsqlite3-dev libxml2-dev
+libjansson-dev libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev
+libmicrohttpd-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser.
