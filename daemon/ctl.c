@@ -70,6 +70,11 @@ enum need {
 	NEED_CONFIG = 1,
 	NEED_STORE = 2,
 	NEED_OUTBOX = 4,
+	/* Commands that act (fetch, send, subscriber changes) first make
+	 * the store's sources and lists match the config; the others read
+	 * it as it is, so that looking never changes what the daemon
+	 * sees. */
+	NEED_SYNC = 8,
 };
 
 static int ctl_open(struct ctl *ctl, int need)
@@ -84,7 +89,8 @@ static int ctl_open(struct ctl *ctl, int need)
 	if (!(need & (NEED_STORE | NEED_OUTBOX)))
 		return 0;
 	ctl->store = store_open(ctl->cfg->database, &err);
-	if (!ctl->store || store_sync_config(ctl->store, ctl->cfg, &err)) {
+	if (!ctl->store || ((need & NEED_SYNC) &&
+			    store_sync_config(ctl->store, ctl->cfg, &err))) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
@@ -231,7 +237,7 @@ static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: bulletinctl fetch [SOURCE]\n");
 		return EXIT_USAGE;
 	}
-	ret = ctl_open(ctl, NEED_STORE);
+	ret = ctl_open(ctl, NEED_STORE | NEED_SYNC);
 	if (ret)
 		return ret;
 	if (only && !config_source_find(ctl->cfg, only)) {
@@ -472,8 +478,8 @@ static int cmd_items(struct ctl *ctl, int argc, char **argv)
 	/* --since filters on first-seen time: what arrived since then. */
 	ret = store_items_each(ctl->store,
 			       list ? (const char *const *)list->sources : NULL,
-			       list ? list->n_sources : 0, since - 1, INT64_MAX,
-			       print_item, &ctx, &err);
+			       list ? list->n_sources : 0, 0, since - 1,
+			       INT64_MAX, print_item, &ctx, &err);
 	if (ret) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;
@@ -560,7 +566,8 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 	struct outbox_stats stats;
 	struct store_digest sd;
 	struct err err = {{0}};
-	int64_t now = (int64_t)time(NULL), start = 0;
+	struct store_digest_mark mark;
+	int64_t now = (int64_t)time(NULL);
 	size_t n = 0, items = 0, subs = 0;
 	bool dry = false;
 	int c, ret;
@@ -578,20 +585,19 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: bulletinctl send LIST [--dry-run]\n");
 		return EXIT_USAGE;
 	}
-	ret = ctl_open(ctl, NEED_OUTBOX);
+	ret = ctl_open(ctl, NEED_OUTBOX | NEED_SYNC);
 	if (ret)
 		return ret;
 	list = need_list(ctl, argv[optind]);
 	if (!list)
 		return EXIT_USAGE;
 	if (dry) {
-		ret = store_digest_last(ctl->store, list->name, &start, NULL,
-					&err);
+		ret = store_digest_last(ctl->store, list->name, &mark, &err);
 		if (!ret)
 			ret = store_items_each(
 				ctl->store, (const char *const *)list->sources,
-				list->n_sources, start, now, count_item, &items,
-				&err);
+				list->n_sources, mark.last_item, 0, INT64_MAX,
+				count_item, &items, &err);
 		if (!ret)
 			ret = store_subscribers_each(ctl->store, list->name,
 						     count_active, &subs, &err);
@@ -694,7 +700,7 @@ static int cmd_subscribers(struct ctl *ctl, int argc, char **argv)
 				"[list|add ADDR|remove ADDR]\n");
 		return EXIT_USAGE;
 	}
-	ret = ctl_open(ctl, NEED_STORE);
+	ret = ctl_open(ctl, NEED_STORE | (is_list ? 0 : NEED_SYNC));
 	if (ret)
 		return ret;
 	list = need_list(ctl, argv[1]);

@@ -46,10 +46,12 @@ struct fetch {
 	struct fetch_job *jobs;
 	struct fetch_socket *sockets;
 	size_t active;
+	int max_connections;
 	bool closing;
 };
 
 static void drain(struct fetch *f);
+static void check_multi(struct fetch *f, CURLMcode mc);
 
 static void fetch_on_socket_close(uv_handle_t *h)
 {
@@ -82,7 +84,8 @@ static void fetch_on_poll(uv_poll_t *poll, int status, int events)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(s->f->multi, s->fd, flags, &running);
+	check_multi(s->f, curl_multi_socket_action(s->f->multi, s->fd, flags,
+						   &running));
 	/* Always drain: this action may have finished the last transfer. */
 	drain(s->f);
 }
@@ -94,7 +97,8 @@ static void fetch_on_timer(uv_timer_t *t)
 
 	if (!f || f->closing)
 		return;
-	curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi(f, curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT,
+						0, &running));
 	drain(f);
 }
 
@@ -310,6 +314,54 @@ static void drain(struct fetch *f)
 	}
 }
 
+static CURLM *multi_new(struct fetch *f)
+{
+	CURLM *m = curl_multi_init();
+
+	if (!m)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, fetch_curl_socket_cb);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, fetch_curl_timer_cb);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)f->max_connections);
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	return m;
+}
+
+/* When an action fails (our socket callback could not allocate, say),
+ * curl has given up on the whole multi handle: no transfer in it will
+ * ever finish. Fail them all now and carry on with a new handle. */
+static void check_multi(struct fetch *f, CURLMcode mc)
+{
+	struct fetch_result r = {0};
+	struct fetch_job *jobs, *job;
+	CURLM *old = f->multi;
+
+	if (mc == CURLM_OK || f->closing)
+		return;
+	log_warnx("fetching failed inside libcurl (%s): failing the %zu "
+		  "transfers in flight and starting afresh",
+		  curl_multi_strerror(mc), f->active);
+	jobs = f->jobs;
+	f->jobs = NULL;
+	f->active = 0;
+	for (job = jobs; job; job = job->next)
+		curl_multi_remove_handle(old, job->easy);
+	while (f->sockets)
+		socket_close(f, f->sockets);
+	uv_timer_stop(&f->timer);
+	curl_multi_cleanup(old);
+	f->multi = multi_new(f);
+	r.error = "fetching failed inside libcurl; try again";
+	while ((job = jobs) != NULL) {
+		jobs = job->next;
+		job->done(&r, job->arg);
+		job_free(job);
+	}
+}
+
 struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
 {
 	struct fetch *f;
@@ -320,22 +372,14 @@ struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
 	if (!f)
 		return NULL;
 	f->loop = loop;
-	f->multi = curl_multi_init();
+	f->max_connections = max_connections > 0 ? max_connections : 8;
+	f->multi = multi_new(f);
 	if (!f->multi) {
 		free(f);
 		return NULL;
 	}
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
-	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION,
-			  fetch_curl_socket_cb);
-	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION,
-			  fetch_curl_timer_cb);
-	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-	curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			  (long)(max_connections > 0 ? max_connections : 8));
-	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
 	return f;
 }
 
@@ -349,6 +393,8 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 
 	if (f->closing)
 		return -EINVAL;
+	if (!f->multi)
+		return -ENOMEM; /* a reset could not make a new handle */
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return -ENOMEM;

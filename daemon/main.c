@@ -46,7 +46,8 @@ struct daemon {
 	const char *config_path;
 	bool once;
 	bool stopping;
-	int status; /* exit status of --once */
+	bool cycle_done; /* --once: the cycle ran to its end */
+	int status;	 /* exit status of --once */
 
 	struct store *store;
 	struct poller *poller;
@@ -113,14 +114,16 @@ static int generation_attach(struct daemon *d, struct generation *g)
 {
 	struct err err = {{0}};
 
-	if (store_sync_config(d->store, g->cfg, &err)) {
-		log_errorx("%s", err.msg);
-		return EXIT_RUNTIME;
-	}
 	g->outbox = outbox_create(d->store, g->cfg, g->keys, &err);
 	if (!g->outbox) {
 		log_errorx("%s", err.msg);
 		return EXIT_USAGE;
+	}
+	/* Last, once nothing else can fail: a config that is refused must
+	 * leave the store as it was. */
+	if (store_sync_config(d->store, g->cfg, &err)) {
+		log_errorx("%s", err.msg);
+		return EXIT_RUNTIME;
 	}
 	return 0;
 }
@@ -213,6 +216,7 @@ static void on_once_fetched(size_t fetched, size_t failed, void *arg)
 			  failed, failures);
 		d->status = EXIT_RUNTIME;
 	}
+	d->cycle_done = true;
 	/* We are inside the poller's callback: stop on the next turn. */
 	uv_timer_start(&d->tick, on_stop_timer, 0, 0);
 }
@@ -237,8 +241,8 @@ static void on_tick(uv_timer_t *t)
 	if (d->stopping)
 		return;
 	if (poller_active(d->poller) > 0) {
-		/* A round is still in flight; its end runs the digests. */
-		schedule_tick(d);
+		/* A round is still in flight: its end runs the digests and
+		 * re-arms the tick. */
 		return;
 	}
 	poller_start(d->poller, NULL, false, now, on_round_fetched, d);
@@ -261,8 +265,11 @@ static void schedule_tick(struct daemon *d)
 		if (due < next)
 			next = due;
 	}
-	uv_timer_start(&d->tick, on_tick,
-		       next > now ? (uint64_t)(next - now) * 1000 : 0, 0);
+	/* At least a second: a source that is due but cannot start must
+	 * not spin the loop. */
+	if (next < now + 1)
+		next = now + 1;
+	uv_timer_start(&d->tick, on_tick, (uint64_t)(next - now) * 1000, 0);
 }
 
 static void reload(struct daemon *d)
@@ -296,10 +303,17 @@ static void on_signal(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP) {
-		reload(d);
+		if (d->once)
+			log_info("received Hangup during --once: ignored");
+		else
+			reload(d);
 		return;
 	}
 	log_info("received %s: stopping", strsignal(signum));
+	if (d->once && !d->cycle_done) {
+		log_warnx("the cycle was interrupted before it finished");
+		d->status = EXIT_RUNTIME;
+	}
 	stop(d);
 }
 

@@ -86,17 +86,18 @@ void outbox_destroy(struct outbox *ob)
 int outbox_due(struct outbox *ob, const struct config_list *list, int64_t now,
 	       bool *due, int64_t *slot, struct err *err)
 {
-	int64_t end = 0, last_slot = 0, occ;
+	struct store_digest_mark mark;
+	int64_t occ;
 	int ret;
 
-	ret = store_digest_last(ob->st, list->name, &end, &last_slot, err);
+	ret = store_digest_last(ob->st, list->name, &mark, err);
 	if (ret)
 		return ret;
 	occ = (int64_t)schedule_prev(&list->schedule, (time_t)now);
 	*slot = occ;
 	/* The latest scheduled time has no digest yet: either it just
 	 * passed, or it passed while the daemon was down (sent once). */
-	*due = last_slot < occ;
+	*due = mark.slot < occ;
 	return 0;
 }
 
@@ -104,15 +105,16 @@ int outbox_compose(struct outbox *ob, const struct config_list *list,
 		   int64_t slot, int64_t now, struct store_digest *out,
 		   size_t *n_deliveries, struct err *err)
 {
-	int64_t start = 0;
+	struct store_digest_mark mark;
 	int ret;
 
-	ret = store_digest_last(ob->st, list->name, &start, NULL, err);
+	ret = store_digest_last(ob->st, list->name, &mark, err);
 	if (ret)
 		return ret;
-	return store_digest_create(
-		ob->st, list->name, (const char *const *)list->sources,
-		list->n_sources, start, now, slot, now, out, n_deliveries, err);
+	return store_digest_create(ob->st, list->name,
+				   (const char *const *)list->sources,
+				   list->n_sources, mark.period_end, now, slot,
+				   now, out, n_deliveries, err);
 }
 
 struct add_ctx {
@@ -226,23 +228,24 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 {
 	struct store_subscriber sub;
 	struct add_ctx ctx;
-	int64_t start = 0, sub_id = 0;
+	struct store_digest_mark mark;
+	int64_t sub_id = 0;
 	int ret;
 
-	ret = store_digest_last(ob->st, list->name, &start, NULL, err);
+	ret = store_digest_last(ob->st, list->name, &mark, err);
 	if (ret)
 		return ret;
 	if (store_subscriber_get(ob->st, list->name, address, &sub, NULL) == 0)
 		sub_id = sub.id;
 	ctx.cfg = ob->cfg;
-	ctx.d = digest_create(ob->cfg, list, start, now);
+	ctx.d = digest_create(ob->cfg, list, mark.period_end, now);
 	if (!ctx.d) {
 		err_set(err, "out of memory");
 		return -ENOMEM;
 	}
 	ret = store_items_each(ob->st, (const char *const *)list->sources,
-			       list->n_sources, start, now, add_item, &ctx,
-			       err);
+			       list->n_sources, mark.last_item, 0, INT64_MAX,
+			       add_item, &ctx, err);
 	if (!ret)
 		ret = render(ob, list, ctx.d, 0, sub_id, address, now, out,
 			     err);

@@ -217,14 +217,11 @@ static int start_one(struct poller *p, const struct config_source *src)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	/* Validators only when the stored URL is still the configured one:
-	 * they belong to the resource they came from. */
+	/* The store forgets validators when a source's URL changes. */
 	store_source_get(p->st, src->name, &row, NULL);
 	req.url = src->url;
-	if (row.url && strcmp(row.url, src->url) == 0) {
-		req.etag = row.etag;
-		req.last_modified = row.last_modified;
-	}
+	req.etag = row.etag;
+	req.last_modified = row.last_modified;
 	req.timeout = p->cfg->fetch_timeout;
 	req.max_bytes = p->cfg->fetch_max_bytes;
 	ret = fetch_start(p->fetch, &req, poller_on_fetched, job);
@@ -267,8 +264,7 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 			memset(&row, 0, sizeof(row));
 			if (store_source_get(p->st, src->name, &row, NULL) ==
 				    0 &&
-			    row.next_poll > now && row.url &&
-			    strcmp(row.url, src->url) == 0) {
+			    row.next_poll > now) {
 				store_source_finish(&row);
 				continue;
 			}
@@ -296,7 +292,8 @@ int64_t poller_next_due(struct poller *p)
 	for (i = 0; i < p->cfg->n_sources; i++) {
 		struct store_source row = {0};
 
-		if (p->cfg->sources[i].type != SOURCE_FEED)
+		if (p->cfg->sources[i].type != SOURCE_FEED ||
+		    in_flight(p, p->cfg->sources[i].name))
 			continue;
 		if (store_source_get(p->st, p->cfg->sources[i].name, &row,
 				     NULL) != 0) {

@@ -48,6 +48,7 @@ enum stmt {
 	ST_DELIVERIES_CLAIM,
 	ST_SUB_BY_ID,
 	ST_DELIVERY_SENT,
+	ST_DELIVERY_UNCLAIM,
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
 	ST_DELIVERY_COUNTS,
@@ -64,7 +65,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_SOURCE_UPSERT] =
 		"INSERT INTO sources(name, url) VALUES (?1, ?2) "
-		"ON CONFLICT(name) DO UPDATE SET url = excluded.url",
+		"ON CONFLICT(name) DO UPDATE SET url = excluded.url, "
+		/* Validators belong to the old URL; a new one is due now. */
+		"etag = NULL, last_modified = NULL, next_poll = 0, "
+		"failures = 0 WHERE url IS NOT excluded.url",
 	[ST_LIST_UPSERT] = "INSERT INTO lists(name, title) VALUES (?1, ?2) "
 			   "ON CONFLICT(name) DO UPDATE SET title = "
 			   "excluded.title",
@@ -97,11 +101,13 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"author, text, theme, fingerprint, published, first_seen) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
 		"ON CONFLICT(source_id, guid) DO NOTHING",
-	[ST_ITEM_FIND_DUP] = "SELECT id, published FROM items WHERE id != ?1 "
-			     "AND duplicate_of IS NULL "
-			     "AND ((?2 IS NOT NULL AND canon_link = ?2) OR "
-			     "(?3 IS NOT NULL AND fingerprint = ?3)) "
-			     "ORDER BY first_seen, id LIMIT 1",
+	[ST_ITEM_FIND_DUP] =
+		"SELECT id, published, EXISTS (SELECT 1 FROM digest_items "
+		"WHERE item_id = items.id) FROM items WHERE id != ?1 "
+		"AND duplicate_of IS NULL "
+		"AND ((?2 IS NOT NULL AND canon_link = ?2) OR "
+		"(?3 IS NOT NULL AND fingerprint = ?3)) "
+		"ORDER BY first_seen, id LIMIT 1",
 	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2 WHERE id = ?1",
 	[ST_ITEM_TAKE_OVER] = "UPDATE items SET duplicate_of = ?2 "
 			      "WHERE id = ?1 OR duplicate_of = ?1",
@@ -110,7 +116,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ITEMS_RANGE] =
 		"SELECT " ITEM_COLUMNS " FROM items i "
 		"JOIN sources s ON s.id = i.source_id "
-		"WHERE i.first_seen > ?1 AND i.first_seen <= ?2 "
+		"WHERE i.first_seen > ?1 AND i.first_seen <= ?2 AND i.id > ?4 "
 		"AND (?3 IS NULL OR s.name IN (SELECT value FROM "
 		"json_each(?3))) ORDER BY i.published DESC, i.id DESC",
 	[ST_DIGEST_ITEMS] = "SELECT " ITEM_COLUMNS " FROM digest_items d "
@@ -140,21 +146,23 @@ static const char *const stmt_sql[ST__COUNT] = {
 			"s.updated FROM subscribers s "
 			"JOIN lists l ON l.id = s.list_id "
 			"WHERE l.name = ?1 ORDER BY s.address",
-	[ST_DIGEST_LAST_END] = "SELECT coalesce(max(d.period_end), 0), "
-			       "coalesce(max(d.slot), 0) FROM digests d "
-			       "JOIN lists l ON l.id = d.list_id "
-			       "WHERE l.name = ?1",
+	[ST_DIGEST_LAST_END] =
+		"SELECT coalesce(max(d.period_end), 0), "
+		"coalesce(max(d.slot), 0), coalesce(max(d.last_item), 0) "
+		"FROM digests d JOIN lists l ON l.id = d.list_id "
+		"WHERE l.name = ?1",
 	[ST_DIGEST_INSERT] =
 		"INSERT INTO digests(list_id, period_start, period_end, "
-		"created, items, slot) VALUES (?1, ?2, ?3, ?4, 0, ?5) "
+		"created, items, slot, last_item) VALUES (?1, ?2, ?3, ?4, 0, "
+		"?5, (SELECT coalesce(max(id), 0) FROM items)) "
 		"ON CONFLICT(list_id, slot) DO NOTHING RETURNING id",
 	[ST_DIGEST_ADD_ITEM] =
 		"INSERT INTO digest_items(digest_id, item_id) "
 		"SELECT ?1, i.id FROM items i "
-		"JOIN sources s ON s.id = i.source_id "
-		"WHERE i.first_seen > ?2 AND i.first_seen <= ?3 "
-		"AND (?4 IS NULL OR s.name IN (SELECT value FROM "
-		"json_each(?4)))",
+		"JOIN sources s ON s.id = i.source_id WHERE i.id > ?2 "
+		"AND i.id <= (SELECT last_item FROM digests WHERE id = ?1) "
+		"AND (?3 IS NULL OR s.name IN (SELECT value FROM "
+		"json_each(?3)))",
 	[ST_DIGEST_ADD_DELIVERIES] =
 		"INSERT INTO deliveries(digest_id, subscriber_id, state, "
 		"attempts, next_try) SELECT ?1, id, 'pending', 0, 0 "
@@ -175,8 +183,12 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"RETURNING id, digest_id, subscriber_id, attempts",
 	[ST_SUB_BY_ID] = "SELECT l.name, s.address FROM subscribers s "
 			 "JOIN lists l ON l.id = s.list_id WHERE s.id = ?1",
-	[ST_DELIVERY_SENT] = "UPDATE deliveries SET state = 'sent', "
-			     "sent_at = ?2, last_error = NULL WHERE id = ?1",
+	[ST_DELIVERY_SENT] =
+		"UPDATE deliveries SET state = 'sent', sent_at = ?2, "
+		"last_error = NULL WHERE id = ?1",
+	[ST_DELIVERY_UNCLAIM] =
+		"UPDATE deliveries SET state = 'pending', "
+		"attempts = attempts - 1 WHERE id = ?1 AND state = 'sending'",
 	[ST_DELIVERY_FAILED] =
 		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
 		"ELSE 'pending' END, next_try = ?3, last_error = ?4 "
@@ -248,6 +260,7 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  items INTEGER NOT NULL DEFAULT 0,"
 	"  slot INTEGER,"
+	"  last_item INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (list_id, slot));"
 	"CREATE TABLE digest_items ("
 	"  digest_id INTEGER NOT NULL REFERENCES digests(id),"
@@ -741,6 +754,7 @@ static int item_insert(struct store *st, int64_t source_id,
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
 	int64_t id, dup = 0, dup_published = 0;
+	bool dup_sent = false;
 	int64_t published = it->published > 0 ? it->published : now;
 	int rc, ret;
 
@@ -773,15 +787,17 @@ static int item_insert(struct store *st, int64_t source_id,
 	if (rc == SQLITE_ROW) {
 		dup = sqlite3_column_int64(s, 0);
 		dup_published = sqlite3_column_int64(s, 1);
+		dup_sent = sqlite3_column_int(s, 2) != 0;
 	} else if (rc != SQLITE_DONE)
 		ret = store_fail(st, err, "looking for duplicates");
 	unbind(s);
 	if (ret || !dup)
 		return ret;
-	if (published < dup_published) {
+	if (published < dup_published && !dup_sent) {
 		/* The new copy is the original (a repost was seen first):
 		 * it becomes the kept item, and the story's other copies
-		 * point at it. */
+		 * point at it. Not once the repost has gone out in a
+		 * digest, or the story would be mailed twice. */
 		s = st->stmt[ST_ITEM_TAKE_OVER];
 		bind_int(s, 1, dup);
 		bind_int(s, 2, id);
@@ -858,13 +874,15 @@ static int items_walk(struct store *st, sqlite3_stmt *s, store_item_fn *fn,
 }
 
 int store_items_each(struct store *st, const char *const *sources,
-		     size_t n_sources, int64_t since, int64_t until,
-		     store_item_fn *fn, void *arg, struct err *err)
+		     size_t n_sources, int64_t after_id, int64_t since,
+		     int64_t until, store_item_fn *fn, void *arg,
+		     struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEMS_RANGE];
 
 	bind_int(s, 1, since);
 	bind_int(s, 2, until);
+	bind_int(s, 4, after_id);
 	if (bind_names(s, 3, sources, n_sources)) {
 		unbind(s);
 		err_set(err, "out of memory reading items");
@@ -1021,8 +1039,8 @@ int store_subscribers_each(struct store *st, const char *list,
 
 /* ---- digests and deliveries ---- */
 
-int store_digest_last(struct store *st, const char *list, int64_t *end,
-		      int64_t *slot, struct err *err)
+int store_digest_last(struct store *st, const char *list,
+		      struct store_digest_mark *out, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_DIGEST_LAST_END];
 	int rc, ret = 0;
@@ -1030,9 +1048,9 @@ int store_digest_last(struct store *st, const char *list, int64_t *end,
 	bind_text(s, 1, list);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*end = sqlite3_column_int64(s, 0);
-		if (slot)
-			*slot = sqlite3_column_int64(s, 1);
+		out->period_end = sqlite3_column_int64(s, 0);
+		out->slot = sqlite3_column_int64(s, 1);
+		out->last_item = sqlite3_column_int64(s, 2);
 	} else
 		ret = store_fail(st, err, "reading the last digest");
 	unbind(s);
@@ -1082,6 +1100,7 @@ int store_digest_create(struct store *st, const char *list,
 			struct store_digest *out, size_t *n_deliveries,
 			struct err *err)
 {
+	struct store_digest_mark prev = {0};
 	sqlite3_stmt *s;
 	int64_t list_id, id = 0;
 	int rc, ret;
@@ -1092,6 +1111,13 @@ int store_digest_create(struct store *st, const char *list,
 	ret = tx_begin(st, err);
 	if (ret)
 		return ret;
+	/* Inside the transaction, so that nothing comes between what the
+	 * last digest covered and what this one takes. */
+	ret = store_digest_last(st, list, &prev, err);
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
 	s = st->stmt[ST_DIGEST_INSERT];
 	bind_int(s, 1, list_id);
 	bind_int(s, 2, start);
@@ -1117,9 +1143,8 @@ int store_digest_create(struct store *st, const char *list,
 	if (!ret) {
 		s = st->stmt[ST_DIGEST_ADD_ITEM];
 		bind_int(s, 1, id);
-		bind_int(s, 2, start);
-		bind_int(s, 3, end);
-		if (bind_names(s, 4, sources, n_sources)) {
+		bind_int(s, 2, prev.last_item);
+		if (bind_names(s, 3, sources, n_sources)) {
 			unbind(s);
 			ret = -ENOMEM;
 			err_set(err, "out of memory composing a digest");
@@ -1215,6 +1240,13 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		d.address = col_text(s, 1);
 		ret = fn(&d, arg);
 		unbind(s);
+	}
+	/* Rows claimed but never given to fn go back, so that they do not
+	 * wait in "sending" for the next start-up. */
+	for (; i < n; i++) {
+		s = st->stmt[ST_DELIVERY_UNCLAIM];
+		bind_int(s, 1, rows[i].id);
+		exec_stmt(st, ST_DELIVERY_UNCLAIM, NULL, "releasing rows");
 	}
 	free(rows);
 	return ret;

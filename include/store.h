@@ -131,11 +131,13 @@ struct store_item {
 
 typedef int store_item_fn(const struct store_item *item, void *arg);
 
-/* Items of the given sources first seen in (since, until], newest first
- * (by published). n_sources == 0 means every source. */
+/* Items of the given sources with an id above after_id, first seen in
+ * (since, until], newest first (by published). n_sources == 0 means
+ * every source. */
 int store_items_each(struct store *st, const char *const *sources,
-		     size_t n_sources, int64_t since, int64_t until,
-		     store_item_fn *fn, void *arg, struct err *err);
+		     size_t n_sources, int64_t after_id, int64_t since,
+		     int64_t until, store_item_fn *fn, void *arg,
+		     struct err *err);
 
 /* The items recorded for a digest when it was composed. */
 int store_digest_items_each(struct store *st, int64_t digest_id,
@@ -178,10 +180,15 @@ int store_subscribers_each(struct store *st, const char *list,
 
 /* ---- digests and deliveries ---- */
 
-/* The end of the list's latest digest period and the latest schedule
- * slot it has a digest for; 0 when none. slot may be NULL. */
-int store_digest_last(struct store *st, const char *list, int64_t *end,
-		      int64_t *slot, struct err *err);
+/* Where the list's digests have got to; all 0 when it has none. */
+struct store_digest_mark {
+	int64_t period_end; /* end of the latest period */
+	int64_t slot;	    /* latest schedule slot with a digest */
+	int64_t last_item;  /* highest item id a digest has covered */
+};
+
+int store_digest_last(struct store *st, const char *list,
+		      struct store_digest_mark *out, struct err *err);
 
 struct store_digest {
 	int64_t id;
@@ -193,7 +200,8 @@ struct store_digest {
 };
 
 /* Composes a digest in one transaction: the digest row, its items (those
- * of the sources first seen in (start, end]) and, when it has items, one
+ * of the sources stored since the list's previous digest, by item id so
+ * that none falls between two digests) and, when it has items, one
  * pending delivery per active subscriber. slot is the scheduled time the
  * digest is for (0 for one sent by hand): a list has at most one digest
  * per slot, so a second compose for the same slot returns -EEXIST and
@@ -224,7 +232,8 @@ typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
 
 /* Claims up to max pending deliveries due at now (of digest_id, or of
  * any digest when 0), marking them "sending" in one statement, then calls
- * fn for each. */
+ * fn for each. When fn fails, the walk stops and the rows not yet given
+ * to fn go back to "pending". */
 int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			   size_t max, store_delivery_fn *fn, void *arg,
 			   struct err *err);

@@ -122,3 +122,38 @@ NGX
 stop_nginx() {
 	[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")"
 }
+
+# Starts tests/integration/faultserver.py serving directory $1; sets
+# FAULT_PORT. Stopped on exit.
+start_faultserver() {
+	python3 "$SOURCE_ROOT/tests/integration/faultserver.py" "$1" \
+		"$T/fault.port" 2>"$T/fault.log" &
+	FAULT_PID=$!
+	cleanup_hooks="$cleanup_hooks stop_faultserver"
+	i=0
+	while [ ! -s "$T/fault.port" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "faultserver did not start"
+		sleep 0.1
+	done
+	FAULT_PORT=$(cat "$T/fault.port")
+}
+
+stop_faultserver() {
+	kill "$FAULT_PID" 2>/dev/null
+}
+
+# wait_exit PID SECONDS: waits for PID to exit, at most SECONDS; sets
+# EXIT_STATUS, or fails when it is still running.
+wait_exit() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt $(($2 * 10)) ] || fail "process $1 still running after $2 s"
+		sleep 0.1
+	done
+	set +e
+	wait "$1"
+	EXIT_STATUS=$?
+	set -e
+}

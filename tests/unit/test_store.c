@@ -174,7 +174,7 @@ static void test_ingest_dedupes_exact(void **state)
 	assert_int_equal(res.duplicates, 2);
 
 	assert_int_equal(
-		store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err),
+		store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err),
 		0);
 	assert_int_equal(c.n, 4);
 	/* Newest first: b2 (400) repeats a2, b1 (300) repeats a1. */
@@ -203,13 +203,138 @@ static void test_original_published_earlier_is_kept(void **state)
 		store_items_ingest(f->st, "union", b, 1, 1001, &res, &err), 0);
 	assert_int_equal(res.duplicates, 1);
 	assert_int_equal(
-		store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err),
+		store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err),
 		0);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.titles[0], "repost");
 	assert_int_equal(c.dup[0], c.ids[1]);
 	assert_string_equal(c.titles[1], "original");
 	assert_int_equal(c.dup[1], 0);
+}
+
+static void test_no_item_falls_between_digests(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	size_t n = 0;
+
+	/* Items first seen in the same second as a digest, after it was
+	 * composed, go into the next one (digests follow item ids). */
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 2000, &res, &err);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
+					     2000, &sd, &n, &err),
+			 0);
+	assert_int_equal(sd.items, 1);
+	a[0] = item("a2", "http://x.org/2", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 2000, &res, &err);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 2000, 2000,
+					     0, 2000, &sd, &n, &err),
+			 0);
+	assert_int_equal(sd.items, 1);
+}
+
+static void test_sent_story_is_not_taken_over(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog", "union"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[1];
+	size_t n = 0;
+
+	/* The repost went out; the original arriving later is a repeat. */
+	a[0] = item("repost", "http://blog.org/r", "story", 500);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	store_digest_create(f->st, "news", srcs, 2, 0, 1000, 0, 1000, &sd, &n,
+			    &err);
+	a[0] = item("original", "http://union.org/o", "story", 100);
+	store_items_ingest(f->st, "union", a, 1, 1001, &res, &err);
+	assert_int_equal(res.duplicates, 1);
+	store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err);
+	assert_string_equal(c.titles[0], "repost");
+	assert_int_equal(c.dup[0], 0);
+	assert_string_equal(c.titles[1], "original");
+	assert_int_equal(c.dup[1], c.ids[0]);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 1000, 2000,
+					     0, 2000, &sd, &n, &err),
+			 0);
+	assert_int_equal(sd.items, 0);
+}
+
+static void test_url_change_forgets_validators(void **state)
+{
+	struct fixture *f = *state;
+	struct store_fetch_outcome o = {.when = 10,
+					.success = true,
+					.status = 200,
+					.etag = "\"v1\"",
+					.last_modified = "Mon, 16 Nov 2026",
+					.next_poll = 9999};
+	struct store_source src;
+	struct err err = {{0}};
+
+	assert_int_equal(store_source_record(f->st, "blog", &o, &err), 0);
+	/* Same URL: the validators stay. */
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	assert_int_equal(store_source_get(f->st, "blog", &src, &err), 0);
+	assert_string_equal(src.etag, "\"v1\"");
+	assert_int_equal(src.next_poll, 9999);
+	store_source_finish(&src);
+	/* A new URL: they belong to the old one, and it is due now. */
+	f->sources[0].url = "http://blog.example.org/new-feed";
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	assert_int_equal(store_source_get(f->st, "blog", &src, &err), 0);
+	assert_string_equal(src.url, "http://blog.example.org/new-feed");
+	assert_null(src.etag);
+	assert_null(src.last_modified);
+	assert_int_equal(src.next_poll, 0);
+	store_source_finish(&src);
+}
+
+static int fail_second(const struct store_delivery *d, void *arg)
+{
+	size_t *n = arg;
+
+	return ++*n == 2 ? -EIO : 0;
+}
+
+static void test_unattempted_claims_go_back(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_delivery_counts c;
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	size_t n = 0;
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "b@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "c@example.org", "active", 1, NULL,
+			     &err);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, &sd, &n,
+			    &err);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						fail_second, &n, &err),
+			 -EIO);
+	/* Row 1 was handled, row 2 failed mid-way (it stays "sending"
+	 * for recovery), row 3 was never tried: back to pending. */
+	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
+	assert_int_equal(c.sending, 2);
+	assert_int_equal(c.pending, 1);
 }
 
 static void test_ingest_unknown_source_changes_nothing(void **state)
@@ -225,7 +350,7 @@ static void test_ingest_unknown_source_changes_nothing(void **state)
 		store_items_ingest(f->st, "nope", a, 1, 10, &res, &err),
 		-ENOENT);
 	assert_non_null(strstr(err.msg, "nope"));
-	store_items_each(f->st, NULL, 0, 0, 5000, collect, &c, &err);
+	store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err);
 	assert_int_equal(c.n, 0);
 }
 
@@ -245,7 +370,7 @@ static void test_digest_once_per_slot(void **state)
 	struct store_digest sd;
 	struct err err = {{0}};
 	struct store_item_new a[1];
-	int64_t end = 0, slot = 0;
+	struct store_digest_mark mark;
 	size_t n = 0;
 
 	assert_int_equal(store_subscriber_put(f->st, "news", "a@example.org",
@@ -267,10 +392,10 @@ static void test_digest_once_per_slot(void **state)
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 2000, 3000,
 					     1500, 3000, &sd, &n, &err),
 			 -EEXIST);
-	assert_int_equal(store_digest_last(f->st, "news", &end, &slot, &err),
-			 0);
-	assert_int_equal(end, 2000);
-	assert_int_equal(slot, 1500);
+	assert_int_equal(store_digest_last(f->st, "news", &mark, &err), 0);
+	assert_int_equal(mark.period_end, 2000);
+	assert_int_equal(mark.slot, 1500);
+	assert_int_equal(mark.last_item, 1);
 
 	/* Nothing new: recorded, but nobody gets an empty digest. */
 	n = 99;
@@ -433,6 +558,14 @@ int main(void)
 			test_ingest_unknown_source_changes_nothing, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_digest_once_per_slot,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_no_item_falls_between_digests, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sent_story_is_not_taken_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_url_change_forgets_validators, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unattempted_claims_go_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
 						setup, teardown),
