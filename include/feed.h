@@ -1,6 +1,7 @@
 /*
- * feed: bytes of an RSS or Atom document to struct feed. Streaming with
- * libxml2's reader: no DTD loading, no network, no external entities.
+ * feed: bytes of an RSS, Atom or JSON Feed document to items. Streaming
+ * (push parser): no DTD loading, no network, no external entities, and a
+ * fixed memory budget whatever the document's size.
  * Every text field leaves this module as plain, valid UTF-8 with
  * surrounding whitespace trimmed (HTML rendered through html2text).
  * No I/O of its own.
@@ -52,6 +53,53 @@ struct feed {
 struct feed_limits {
 	size_t max_items; /* items beyond this are skipped; 0 = 10000 */
 };
+
+/* ---- streaming ---- */
+
+/* The feed's own fields, known once the channel/feed element's children
+ * before the first item have been read (and final at feed_parser_finish).
+ * Borrowed: valid until the next call on the parser. */
+struct feed_info {
+	const char *title;
+	const char *link;
+	enum feed_format format;
+};
+
+/* Called once per complete item, in document order; the item and its
+ * strings are borrowed for the call. A non-zero return stops the parse
+ * and is returned by feed_parser_push or _finish. */
+typedef int feed_item_fn(const struct feed_item *item, void *arg);
+
+struct feed_parser;
+
+/* A push parser: bytes go in as they arrive, in chunks of any size
+ * (split anywhere, even inside a UTF-8 sequence or an entity), and items
+ * come out through on_item. Memory stays within a fixed budget whatever
+ * the document's size: nothing but the item being read is kept.
+ * content_type (may be NULL) is the HTTP Content-Type, whose charset and
+ * type (JSON Feed) it may use. Returns NULL when out of memory. */
+struct feed_parser *feed_parser_create(const char *base_url,
+				       const char *content_type,
+				       const struct feed_limits *limits,
+				       feed_item_fn *on_item, void *arg);
+
+/* Feeds len bytes. Returns 0, the on_item return value, -ENOMEM, or
+ * -EPROTO when the document cannot be a feed at all (err says why and
+ * where); a later error in the XML is reported by _finish. */
+int feed_parser_push(struct feed_parser *p, const char *data, size_t len,
+		     struct err *err);
+
+/* Ends the document. Returns 0 with *info filled, or -EPROTO with err
+ * naming the line and what is wrong. A malformed document is read as far
+ * as it is readable: items before the break were already delivered, and
+ * then it returns 0 with err->msg saying what broke (so the source's
+ * status can show it); err->msg is "" when the document was sound. */
+int feed_parser_finish(struct feed_parser *p, struct feed_info *info,
+		       struct err *err);
+
+void feed_parser_destroy(struct feed_parser *p); /* accepts NULL */
+
+/* ---- whole documents ---- */
 
 /* Parses len bytes. base_url (may be NULL) resolves relative links.
  * Returns 0 and a new feed in *out, or -EPROTO (not a feed, or broken
