@@ -184,9 +184,20 @@ static int print_source(const struct store_source *s, void *arg)
 		return 0;
 	format_time(s->last_success, last, sizeof(last));
 	format_time(s->next_poll, next, sizeof(next));
-	printf("%-20s %-16s %6d %6lld %-16s %s\n", s->name, last,
-	       s->last_status, (long long)s->items, s->next_poll ? next : "now",
-	       s->last_error ? s->last_error : "ok");
+	printf("%-20s %-16s %6d %6lld %-16s ", s->name, last, s->last_status,
+	       (long long)s->items,
+	       s->disabled    ? "-"
+	       : s->next_poll ? next
+			      : "now");
+	if (s->disabled)
+		printf("DISABLED: %s", s->disabled);
+	else if (s->last_error)
+		printf("failing (%d in a row): %s", s->failures, s->last_error);
+	else
+		printf("ok");
+	if (s->moved_url)
+		printf(" (moved to %s)", s->moved_url);
+	putchar('\n');
 	return 0;
 }
 
@@ -203,7 +214,7 @@ static int cmd_sources(struct ctl *ctl, int argc, char **argv)
 	if (ret)
 		return ret;
 	printf("%-20s %-16s %6s %6s %-16s %s\n", "SOURCE", "LAST SUCCESS",
-	       "STATUS", "ITEMS", "NEXT POLL", "LAST ERROR");
+	       "STATUS", "ITEMS", "NEXT POLL", "HEALTH");
 	if (store_sources_each(ctl->store, print_source, ctl, &err)) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;

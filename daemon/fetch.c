@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "fetch.h"
 #include "log.h"
+#include "text.h"
 
 struct fetch_socket {
 	uv_poll_t poll;
@@ -33,6 +35,13 @@ struct fetch_job {
 	char *last_modified; /* owned: from the response */
 	bool too_big;
 	int64_t max_bytes;
+	int64_t received;
+	fetch_data_fn *on_data; /* borrowed from the request */
+	void *data_arg;
+	int data_ret; /* what on_data returned when it stopped us */
+	bool redirected;
+	bool temporary; /* some redirect on the way was not permanent */
+	int64_t retry_after;
 	fetch_done_fn *done;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -157,12 +166,21 @@ static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
 {
 	struct fetch_job *job = userp;
 	size_t n = size * nmemb;
+	long status = 0;
 
 	/* Counted here, after decompression: CURLOPT_MAXFILESIZE alone does
 	 * not hold for compressed bodies (RELIABILITY D1, D2). */
-	if ((int64_t)(job->body.len + n) > job->max_bytes) {
+	if (job->received + (int64_t)n > job->max_bytes) {
 		job->too_big = true;
 		return 0;
+	}
+	job->received += (int64_t)n;
+	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 0 && (status < 200 || status > 299))
+		return n; /* an error page: not worth keeping */
+	if (job->on_data) {
+		job->data_ret = job->on_data(data, n, job->data_arg);
+		return job->data_ret ? 0 : n;
 	}
 	if (buf_add(&job->body, data, n))
 		return 0;
@@ -197,6 +215,38 @@ static char *header_value(const char *line, size_t len, const char *name)
 	return v;
 }
 
+/* The status code of an "HTTP/1.1 301 Moved" line, or 0. */
+static int status_code(const char *line, size_t n)
+{
+	const char *sp = memchr(line, ' ', n);
+	size_t at;
+
+	if (!sp)
+		return 0;
+	at = (size_t)(sp - line) + 1;
+	if (at + 3 > n || line[at] < '1' || line[at] > '5' ||
+	    line[at + 1] < '0' || line[at + 1] > '9' || line[at + 2] < '0' ||
+	    line[at + 2] > '9')
+		return 0;
+	return (line[at] - '0') * 100 + (line[at + 1] - '0') * 10 +
+	       (line[at + 2] - '0');
+}
+
+/* Retry-After is seconds or an HTTP-date (RFC 9110 10.2.3); anything
+ * else, or a date in the past, means no wait. Capped at 30 days. */
+static int64_t retry_after(const char *v)
+{
+	long long secs;
+	time_t when, now = time(NULL);
+
+	if (text_parse_int(v, 0, 30LL * 86400, &secs) == 0)
+		return secs;
+	when = curl_getdate(v, NULL);
+	if (when <= now)
+		return 0;
+	return when - now > 30 * 86400 ? 30 * 86400 : (int64_t)(when - now);
+}
+
 static size_t fetch_curl_header_cb(char *data, size_t size, size_t nmemb,
 				   void *userp)
 {
@@ -206,10 +256,24 @@ static size_t fetch_curl_header_cb(char *data, size_t size, size_t nmemb,
 
 	/* A new response (after a redirect) starts with its status line. */
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		int code = status_code(data, n);
+
 		free(job->etag);
 		free(job->last_modified);
 		job->etag = NULL;
 		job->last_modified = NULL;
+		job->retry_after = 0;
+		if (code >= 300 && code <= 399) {
+			job->redirected = true;
+			if (code != 301 && code != 308)
+				job->temporary = true;
+		}
+		return n;
+	}
+	v = header_value(data, n, "Retry-After:");
+	if (v) {
+		job->retry_after = retry_after(v);
+		free(v);
 		return n;
 	}
 	v = header_value(data, n, "ETag:");
@@ -224,6 +288,29 @@ static size_t fetch_curl_header_cb(char *data, size_t size, size_t nmemb,
 		job->last_modified = v;
 	}
 	return n;
+}
+
+/* What an error status means for the admin, and what to do. */
+static const char *status_hint(long status)
+{
+	switch (status) {
+	case 401:
+	case 403:
+		return " (access refused: the feed may have become private)";
+	case 404:
+		return " (not found: check the source's url)";
+	case 410:
+		return " (gone: the feed was removed)";
+	case 429:
+		return " (too many requests: the server asked us to wait)";
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return " (the server is in trouble: we will try again)";
+	default:
+		return "";
+	}
 }
 
 static void job_free(struct fetch_job *job)
@@ -257,18 +344,27 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 	struct fetch_result r = {0};
 	char error[CURL_ERROR_SIZE + 128];
 	long status = 0;
-	char *url = NULL;
+	char *url = NULL, *ctype = NULL;
 
 	curl_multi_remove_handle(f->multi, job->easy);
 	job_unlink(f, job);
 	f->active--;
 	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(job->easy, CURLINFO_EFFECTIVE_URL, &url);
+	curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE, &ctype);
 	r.status = (int)status;
 	r.effective_url = url;
+	r.content_type = ctype;
 	r.etag = job->etag;
 	r.last_modified = job->last_modified;
-	if (job->too_big) {
+	r.retry_after = job->retry_after;
+	if (job->redirected && !job->temporary && status >= 200 &&
+	    status <= 299)
+		r.moved_to = url;
+	if (job->data_ret) {
+		snprintf(error, sizeof(error), "stopped by reader");
+		r.error = error;
+	} else if (job->too_big) {
 		snprintf(error, sizeof(error),
 			 "response larger than the %lld-byte limit ([fetch] "
 			 "max_size)",
@@ -283,12 +379,13 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 		r.ok = true;
 		r.not_modified = true;
 	} else if (status != 0 && (status < 200 || status > 299)) {
-		snprintf(error, sizeof(error), "HTTP status %ld", status);
+		snprintf(error, sizeof(error), "HTTP status %ld%s", status,
+			 status_hint(status));
 		r.error = error;
 	} else {
 		r.ok = true;
-		r.body = buf_str(&job->body);
-		r.len = job->body.len;
+		r.body = job->on_data ? NULL : buf_str(&job->body);
+		r.len = (size_t)job->received;
 	}
 	job->done(&r, job->arg);
 	job_free(job);
@@ -402,6 +499,8 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	job->done = done;
 	job->arg = arg;
 	job->max_bytes = req->max_bytes > 0 ? req->max_bytes : 10 << 20;
+	job->on_data = req->on_data;
+	job->data_arg = req->data_arg;
 	buf_init(&job->body, (size_t)job->max_bytes);
 	e = job->easy = curl_easy_init();
 	if (!e)

@@ -133,16 +133,31 @@ static int64_t jitter(int64_t interval)
 	return span ? (int64_t)randombytes_uniform(span) : 0;
 }
 
+/* Logs a permanent redirect once, when it is new. */
+static void note_move(const struct config_source *src,
+		      const struct store_source *row, const char *fetched,
+		      const char *to, struct store_fetch_outcome *o)
+{
+	if (!to || strcmp(to, fetched) == 0 ||
+	    (row->moved_url && strcmp(row->moved_url, to) == 0))
+		return;
+	o->moved_url = to;
+	log_warnx("source %s: %s has moved permanently to %s; polling the new "
+		  "address from now on (set url = %s in the config to make "
+		  "it stick)",
+		  src->name, fetched, to, to);
+}
+
 static void poller_on_fetched(const struct fetch_result *r, void *arg)
 {
 	struct poll_job *job = arg;
 	struct poller *p = job->p;
 	const struct config_source *src;
 	struct store_fetch_outcome o = {0};
-	struct store_source prev = {0};
+	struct store_source row = {0};
 	struct ingest_result res = {0};
 	struct err err = {{0}};
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), wait;
 	char why[600];
 	int ret;
 
@@ -152,6 +167,7 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 		 * while in flight: store nothing. */
 		goto out;
 	}
+	store_source_get(p->st, src->name, &row, NULL);
 	o.when = now;
 	o.status = r->status;
 	if (!r->ok) {
@@ -170,9 +186,13 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	}
 	o.success = o.error == NULL;
 	if (o.success) {
+		note_move(src, &row, job->url, r->moved_to, &o);
 		o.etag = r->etag;
 		o.last_modified = r->last_modified;
 		o.next_poll = now + src->interval + jitter(src->interval);
+		if (row.disabled)
+			log_info("source %s: answering again; polling resumes",
+				 src->name);
 		if (r->not_modified)
 			log_info("source %s: not modified", src->name);
 		else
@@ -180,13 +200,21 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 				 "repeats of earlier stories",
 				 src->name, res.parsed, res.added,
 				 res.duplicates);
+	} else if (r->status == 410) {
+		/* Gone for good (RFC 9110 15.5.11): stop asking. */
+		o.disable = "410 Gone: the site says this feed was removed; "
+			    "change its url in the config, or remove the "
+			    "source";
+		o.next_poll = now + BACKOFF_MAX;
+		log_errorx("source %s (%s): %s; it is no longer polled",
+			   src->name, job->url, o.disable);
+		p->round_failed++;
 	} else {
-		int failures = 1;
-
-		if (store_source_get(p->st, src->name, &prev, NULL) == 0)
-			failures = prev.failures + 1;
-		store_source_finish(&prev);
-		o.next_poll = now + backoff(src->interval, failures);
+		o.next_poll = now + backoff(src->interval, row.failures + 1);
+		/* 429 and 503 may say when to come back: never sooner. */
+		wait = r->retry_after;
+		if (wait > 0 && now + wait > o.next_poll)
+			o.next_poll = now + wait;
 		log_warnx("source %s (%s): %s; next try in %lld s", src->name,
 			  job->url, o.error, (long long)(o.next_poll - now));
 		p->round_failed++;
@@ -195,6 +223,7 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	if (store_source_record(p->st, src->name, &o, &err))
 		log_errorx("source %s: %s", src->name, err.msg);
 out:
+	store_source_finish(&row);
 	job_remove(p, job);
 	if (!p->closing)
 		round_maybe_done(p);
@@ -211,15 +240,17 @@ static int start_one(struct poller *p, const struct config_source *src)
 	if (!job)
 		return -ENOMEM;
 	job->p = p;
+	/* A permanent redirect is followed from then on; the store forgets
+	 * it (and the validators) when the configured URL changes. */
+	store_source_get(p->st, src->name, &row, NULL);
 	job->source = strdup(src->name);
-	job->url = strdup(src->url);
+	job->url = strdup(row.moved_url ? row.moved_url : src->url);
 	if (!job->source || !job->url) {
 		ret = -ENOMEM;
+		store_source_finish(&row);
 		goto fail;
 	}
-	/* The store forgets validators when a source's URL changes. */
-	store_source_get(p->st, src->name, &row, NULL);
-	req.url = src->url;
+	req.url = job->url;
 	req.etag = row.etag;
 	req.last_modified = row.last_modified;
 	req.timeout = p->cfg->fetch_timeout;
@@ -260,16 +291,16 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 			continue;
 		if (in_flight(p, src->name))
 			continue;
-		if (!force && !only) {
-			memset(&row, 0, sizeof(row));
-			if (store_source_get(p->st, src->name, &row, NULL) ==
-				    0 &&
-			    row.next_poll > now) {
-				store_source_finish(&row);
-				continue;
-			}
+		memset(&row, 0, sizeof(row));
+		if (store_source_get(p->st, src->name, &row, NULL) == 0 &&
+		    !only &&
+		    (row.disabled || (!force && row.next_poll > now))) {
+			/* A disabled source is polled only when asked for
+			 * by name (bulletinctl fetch SOURCE). */
 			store_source_finish(&row);
+			continue;
 		}
+		store_source_finish(&row);
 		ret = start_one(p, src);
 		if (ret) {
 			log_errorx("source %s: cannot start a fetch: %s",
@@ -300,7 +331,7 @@ int64_t poller_next_due(struct poller *p)
 			min = 0;
 			continue;
 		}
-		if (row.next_poll < min)
+		if (!row.disabled && row.next_poll < min)
 			min = row.next_poll;
 		store_source_finish(&row);
 	}

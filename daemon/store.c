@@ -66,9 +66,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_SOURCE_UPSERT] =
 		"INSERT INTO sources(name, url) VALUES (?1, ?2) "
 		"ON CONFLICT(name) DO UPDATE SET url = excluded.url, "
-		/* Validators belong to the old URL; a new one is due now. */
+		/* What was learnt about the old URL goes with it. */
 		"etag = NULL, last_modified = NULL, next_poll = 0, "
-		"failures = 0 WHERE url IS NOT excluded.url",
+		"failures = 0, moved_url = NULL, disabled = NULL "
+		"WHERE url IS NOT excluded.url",
 	[ST_LIST_UPSERT] = "INSERT INTO lists(name, title) VALUES (?1, ?2) "
 			   "ON CONFLICT(name) DO UPDATE SET title = "
 			   "excluded.title",
@@ -78,12 +79,14 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_SOURCE_GET] =
 		"SELECT id, name, url, etag, last_modified, last_error, "
 		"last_fetch, last_success, next_poll, last_status, failures, "
-		"(SELECT count(*) FROM items WHERE source_id = sources.id) "
+		"(SELECT count(*) FROM items WHERE source_id = sources.id), "
+		"moved_url, disabled "
 		"FROM sources WHERE name = ?1",
 	[ST_SOURCES_ALL] =
 		"SELECT id, name, url, etag, last_modified, last_error, "
 		"last_fetch, last_success, next_poll, last_status, failures, "
-		"(SELECT count(*) FROM items WHERE source_id = sources.id) "
+		"(SELECT count(*) FROM items WHERE source_id = sources.id), "
+		"moved_url, disabled "
 		"FROM sources ORDER BY name",
 	[ST_SOURCE_RECORD] =
 		"UPDATE sources SET last_fetch = ?2, "
@@ -93,7 +96,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"last_modified = CASE WHEN ?3 AND ?7 IS NOT NULL THEN ?7 "
 		"ELSE last_modified END, "
 		"next_poll = ?8, "
-		"failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END "
+		"failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END, "
+		"moved_url = coalesce(?9, moved_url), "
+		"disabled = CASE WHEN ?10 IS NOT NULL THEN ?10 "
+		"WHEN ?3 THEN NULL ELSE disabled END "
 		"WHERE name = ?1",
 	[ST_SOURCE_ID] = "SELECT id FROM sources WHERE name = ?1",
 	[ST_ITEM_INSERT] =
@@ -216,7 +222,9 @@ static const char *const migrations[] = {
 	"  last_status INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT,"
 	"  next_poll INTEGER NOT NULL DEFAULT 0,"
-	"  failures INTEGER NOT NULL DEFAULT 0);"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  moved_url TEXT,"
+	"  disabled TEXT);"
 	"CREATE TABLE items ("
 	"  id INTEGER PRIMARY KEY,"
 	"  source_id INTEGER NOT NULL REFERENCES sources(id),"
@@ -642,6 +650,8 @@ void store_source_finish(struct store_source *s)
 	free(s->etag);
 	free(s->last_modified);
 	free(s->last_error);
+	free(s->moved_url);
+	free(s->disabled);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -660,6 +670,8 @@ static int source_from_row(sqlite3_stmt *s, struct store_source *out)
 	out->last_status = sqlite3_column_int(s, 9);
 	out->failures = sqlite3_column_int(s, 10);
 	out->items = sqlite3_column_int64(s, 11);
+	out->moved_url = col_dup(s, 12);
+	out->disabled = col_dup(s, 13);
 	if (!out->name) {
 		store_source_finish(out);
 		return -ENOMEM;
@@ -724,6 +736,8 @@ int store_source_record(struct store *st, const char *name,
 	bind_text(s, 6, o->etag);
 	bind_text(s, 7, o->last_modified);
 	bind_int(s, 8, o->next_poll);
+	bind_text(s, 9, o->moved_url);
+	bind_text(s, 10, o->disable);
 	return exec_stmt(st, ST_SOURCE_RECORD, err, "recording a fetch");
 }
 

@@ -3,8 +3,10 @@
  * driven by the libuv loop (no thread per fetch). Owns the CURLM, its
  * timer and per-socket poll handles, and each job until its completion
  * callback returns. Sends the server's own validators back (conditional
- * GET), caps the body in the write callback, and allows only http, https
- * and file.
+ * GET), caps the body after decompression, follows a few redirects, and
+ * allows only http, https and file (redirects: http and https only).
+ * Proxies come from the environment (http_proxy, https_proxy, no_proxy),
+ * as libcurl reads them.
  */
 #ifndef BULLETIN_FETCH_H
 #define BULLETIN_FETCH_H
@@ -17,31 +19,44 @@
 
 struct fetch;
 
+/* Receives a 2xx response's body as it arrives (already decompressed),
+ * instead of it being buffered. A non-zero return aborts the transfer,
+ * which then fails with "stopped by reader". */
+typedef int fetch_data_fn(const char *data, size_t len, void *arg);
+
 struct fetch_request {
 	const char *url;
 	const char *etag;	   /* sent as If-None-Match, or NULL */
 	const char *last_modified; /* sent as If-Modified-Since, or NULL */
 	int64_t timeout;	   /* seconds, whole transfer */
-	int64_t max_bytes;	   /* body cap */
+	int64_t max_bytes;	   /* body cap, counted after decompression */
+	fetch_data_fn *on_data;	   /* stream the body here, or NULL */
+	void *data_arg;
 };
 
 /* What came back. Everything is borrowed for the callback's duration. */
 struct fetch_result {
-	bool ok;	   /* a usable response: 2xx with a body, or 304 */
+	bool ok;	   /* a usable response: 2xx, or 304 */
 	bool not_modified; /* 304: nothing to parse */
 	int status;	   /* HTTP status, 0 for file:// or no response */
 	const char *error; /* why it failed, or NULL */
-	const char *body;
-	size_t len;
-	const char *etag; /* validators to store, or NULL */
+	const char *body;  /* the body, or NULL when it was streamed */
+	size_t len;	   /* bytes of body (streamed or not) */
+	const char *etag;  /* validators to store, or NULL */
 	const char *last_modified;
 	const char *effective_url; /* after redirects */
+	const char *moved_to;	   /* when every redirect on the way was
+				      permanent (301, 308): the new URL */
+	const char *content_type;  /* of the final response, or NULL */
+	int64_t retry_after;	   /* seconds the server asked us to wait
+				      (Retry-After), or 0 */
 };
 
 typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
 
-/* Creates the fetcher on loop. max_connections caps transfers at once.
- * Returns NULL when out of memory or libcurl fails to start. */
+/* Creates the fetcher on loop. max_connections caps transfers at once
+ * (and at most 2 go to one host). Returns NULL when out of memory or
+ * libcurl fails to start. */
 struct fetch *fetch_create(uv_loop_t *loop, int max_connections);
 
 /* Starts a fetch; done runs later on the loop thread, exactly once

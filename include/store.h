@@ -33,7 +33,9 @@ void store_close(struct store *st);
 int store_schema_version(struct store *st);
 
 /* Makes the sources, lists and themes tables match the config (adds the
- * new, updates URLs and titles; never deletes stored items). */
+ * new, updates URLs and titles; never deletes stored items). A source
+ * whose URL changed starts afresh: no validators, no moved URL, not
+ * disabled, due now. */
 int store_sync_config(struct store *st, const struct config *cfg,
 		      struct err *err);
 
@@ -54,6 +56,8 @@ struct store_source {
 	int last_status;      /* last HTTP status, 0 = none */
 	int failures;	      /* consecutive failed fetches */
 	int64_t items;	      /* items stored from this source */
+	char *moved_url;      /* where a permanent redirect led, or NULL */
+	char *disabled;	      /* why polling stopped (410 Gone), or NULL */
 };
 
 void store_source_finish(struct store_source *s);
@@ -77,6 +81,9 @@ struct store_fetch_outcome {
 	const char *etag;	   /* validators to send next time, or NULL */
 	const char *last_modified; /* (kept as they were when NULL) */
 	int64_t next_poll;
+	const char *moved_url; /* a new permanent URL, or NULL to keep */
+	const char *disable;   /* stop polling, for this reason, or NULL; a
+				  later success re-enables the source */
 };
 
 int store_source_record(struct store *st, const char *name,

@@ -2,28 +2,102 @@
 """A scripted HTTP server for faults nginx cannot produce.
 
 Usage: faultserver.py ROOT PORTFILE
-Serves files under ROOT like a plain static server, and these paths:
-  /stall/...     accepts the request and never answers (until killed)
-Writes the port it listens on (127.0.0.1, chosen by the kernel) to
-PORTFILE once it is ready. Logs one line per request on stderr.
+Serves files under ROOT like a plain static server, plus:
+  /stall/...               accepts the request and never answers
+  /redirect/CODE/PATH      answers CODE (301, 302, 307, 308) to /PATH
+  /loop                    redirects to itself, for ever
+  /to-file                 redirects to file:///etc/passwd
+  /gone/...                410 Gone
+  /busy/SECONDS/...        503 with Retry-After: SECONDS
+  /slow-down/...           429 with Retry-After as an HTTP-date, 2 h ahead
+  /big/MEGABYTES           a feed that never ends before MEGABYTES MB,
+                           without Content-Length
+  /gzip-bomb               a small gzip body that inflates to 200 MB
+Writes its port (127.0.0.1, chosen by the kernel) to PORTFILE once ready
+and logs one line per request on stderr.
 """
+import email.utils
+import gzip
 import http.server
+import io
 import os
 import socketserver
 import sys
 import time
 
+BOMB = None
+
+
+def bomb():
+    global BOMB
+    if BOMB is None:
+        buf = io.BytesIO()
+        with gzip.GzipFile(fileobj=buf, mode='wb', compresslevel=9) as z:
+            z.write(b'<?xml version="1.0"?><rss version="2.0"><channel>'
+                    b'<title>bomb</title><!-- ')
+            chunk = b' ' * (1 << 20)
+            for _ in range(200):
+                z.write(chunk)
+            z.write(b'--></channel></rss>')
+        BOMB = buf.getvalue()
+    return BOMB
+
 
 class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def answer(self, code, headers=(), body=b''):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
-        if self.path.startswith('/stall/'):
-            # Hold the connection open without a byte of answer.
+        p = self.path
+        parts = p.split('/')
+        if p.startswith('/stall/'):
             time.sleep(3600)
-            return
-        super().do_GET()
+        elif p.startswith('/redirect/'):
+            code = int(parts[2])
+            self.answer(code, [('Location', '/' + '/'.join(parts[3:]))])
+        elif p == '/loop':
+            self.answer(302, [('Location', '/loop')])
+        elif p == '/to-file':
+            self.answer(302, [('Location', 'file:///etc/passwd')])
+        elif p.startswith('/gone/'):
+            self.answer(410, body=b'gone')
+        elif p.startswith('/busy/'):
+            self.answer(503, [('Retry-After', parts[2])], b'busy')
+        elif p.startswith('/slow-down/'):
+            when = email.utils.formatdate(time.time() + 7200, usegmt=True)
+            self.answer(429, [('Retry-After', when)], b'slow down')
+        elif p.startswith('/big/'):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/rss+xml')
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            item = (b'<item><title>filler</title><description>' +
+                    b'x' * 900 + b'</description></item>\n')
+            self.wfile.write(b'<?xml version="1.0"?><rss version="2.0">'
+                             b'<channel><title>big</title>\n')
+            try:
+                for _ in range(int(parts[2]) * 1024):
+                    self.wfile.write(item)
+                self.wfile.write(b'</channel></rss>\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+        elif p == '/gzip-bomb':
+            self.answer(200, [('Content-Type', 'application/rss+xml'),
+                              ('Content-Encoding', 'gzip')], bomb())
+        else:
+            super().do_GET()
 
     def log_message(self, fmt, *args):
         sys.stderr.write('faultserver: ' + (fmt % args) + '\n')
+        sys.stderr.flush()
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -1,0 +1,106 @@
+#!/bin/sh
+# Fetching against a scripted server (tests/integration/faultserver.py):
+# permanent and temporary redirects, 410 Gone, Retry-After in seconds and
+# as an HTTP-date, a body over the size cap, a gzip bomb, a redirect loop
+# and a redirect to file://. Each is reported on the source's row, and no
+# fault holds up the others.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/www"
+cp "$SOURCE_ROOT/config/demo/staff-news.xml" "$T/www/blog.xml"
+cp "$SOURCE_ROOT/config/demo/union-site.xml" "$T/www/union.xml"
+start_faultserver "$T/www"
+base="http://127.0.0.1:$FAULT_PORT"
+
+cfg="$T/faults.conf"
+head -c 32 /dev/urandom >"$T/secret"
+cat >"$cfg" <<CONF
+[daemon]
+database = $T/faults.db
+public_url = https://news.example.org
+secret_file = $T/secret
+[smtp]
+url = maildir:$T/maildir
+[fetch]
+max_size = 1M
+timeout = 20s
+CONF
+add_source() {
+	printf '[source %s]\ntype = feed\nurl = %s\ninterval = 30m\n' "$1" "$2" \
+		>>"$cfg"
+}
+add_source moved "$base/redirect/301/blog.xml"
+add_source temporary "$base/redirect/302/union.xml"
+add_source gone "$base/gone/feed.xml"
+add_source busy "$base/busy/5400/feed.xml"
+add_source slow-down "$base/slow-down/feed.xml"
+add_source big "$base/big/5"
+add_source bomb "$base/gzip-bomb"
+add_source loop "$base/loop"
+add_source to-file "$base/to-file"
+ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
+row() {
+	python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT " + sys.argv[3] + " FROM sources WHERE name=?", (sys.argv[2],)).fetchone(); print("" if r[0] is None else r[0])' "$T/faults.db" "$1" "$2"
+}
+
+expect_exit 1 ctl fetch
+assert_contains "$T/out" "fetched 9 sources, 7 failed"
+cp "$T/err" "$T/fetch.err"
+
+# 301: followed, stored, logged once, and used from then on.
+assert_contains "$T/fetch.err" "source moved: $base/redirect/301/blog.xml has moved permanently to $base/blog.xml"
+[ "$(row moved moved_url)" = "$base/blog.xml" ] || fail "moved_url not stored"
+# 302: followed, but nothing to remember.
+[ -z "$(row temporary moved_url)" ] || fail "a 302 was stored as a move"
+assert_not_contains "$T/fetch.err" "source temporary: $base/redirect/302"
+
+# 410: disabled, with the reason shown.
+assert_contains "$T/fetch.err" "source gone ($base/gone/feed.xml): 410 Gone"
+expect_exit 0 ctl sources
+grep -E '^gone .* 410 .*DISABLED: 410 Gone' "$T/out" >/dev/null ||
+	fail "sources does not show gone as disabled: $(cat "$T/out")"
+grep -E '^moved .* 200 .*ok \(moved to '"$base"'/blog.xml\)' "$T/out" >/dev/null ||
+	fail "sources does not show the move: $(cat "$T/out")"
+
+# Retry-After: seconds (5400 > the 30 min backoff) and an HTTP-date (2 h).
+wait=$(($(row busy next_poll) - $(row busy last_fetch)))
+[ "$wait" -ge 5400 ] || fail "503 Retry-After: 5400 gave a wait of $wait s"
+wait=$(($(row slow-down next_poll) - $(row slow-down last_fetch)))
+[ "$wait" -ge 7000 ] && [ "$wait" -le 7300 ] ||
+	fail "429 Retry-After (date, +2 h) gave a wait of $wait s"
+
+# Size cap, also after decompression.
+assert_contains "$T/fetch.err" "source big ($base/big/5): response larger than the 1048576-byte limit"
+assert_contains "$T/fetch.err" "source bomb ($base/gzip-bomb): response larger than the 1048576-byte limit"
+# Redirect loop and a redirect to another protocol.
+assert_contains "$T/fetch.err" "source loop ($base/loop): Maximum (5) redirects followed"
+grep -F "source to-file ($base/to-file):" "$T/fetch.err" | grep -qi "protocol" ||
+	fail "redirect to file:// not refused by protocol: $(grep to-file "$T/fetch.err")"
+assert_not_contains "$T/fetch.err" "root:x:0:0"
+
+# Second round: the move is used directly, the disabled source is left
+# alone, and the others wait for their time (all but the forced).
+: >"$T/fault.log"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch moved
+grep -q '"GET /blog.xml ' "$T/fault.log" || fail "moved source not fetched at its new URL"
+if grep -q '/redirect/301/' "$T/fault.log"; then
+	fail "moved source fetched at its old URL again"
+fi
+sed -i "s#^url = $base/redirect/301/blog.xml#url = $base/redirect/301/union.xml#" "$cfg"
+: >"$T/fault.log"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch moved
+grep -q '/redirect/301/union.xml' "$T/fault.log" ||
+	fail "a changed url did not replace the remembered move"
+[ "$(row moved moved_url)" = "$base/union.xml" ] || fail "new move not stored"
+
+# The disabled source is skipped by the daemon's cycle, but polled when
+# asked for by name.
+: >"$T/fault.log"
+"$BULLETIND" -c "$cfg" --once >/dev/null 2>&1 || true
+if grep -q '/gone/' "$T/fault.log"; then
+	fail "bulletind polled a disabled source"
+fi
+expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch gone
+grep -q '/gone/' "$T/fault.log" || fail "fetch by name did not poll it"
+echo PASS
