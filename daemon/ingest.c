@@ -7,14 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dedupe.h"
 #include "feed.h"
 #include "ingest.h"
 
+/* Ids longer than this are stored as their hash (RELIABILITY E10). */
+#define INGEST_MAX_GUID 512
+
 struct prepared {
 	struct buf canon;
 	char fingerprint[DEDUPE_FINGERPRINT_LEN];
+	char guid_hash[8 + crypto_generichash_BYTES * 2 + 1];
 };
+
+/* "hash:" and the hex BLAKE2b of a too-long id: stable across polls. */
+static const char *long_guid(const char *guid, struct prepared *p)
+{
+	unsigned char h[crypto_generichash_BYTES];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)guid,
+			   strlen(guid), NULL, 0);
+	memcpy(p->guid_hash, "hash:", 5);
+	sodium_bin2hex(p->guid_hash + 5, sizeof(p->guid_hash) - 5, h,
+		       sizeof(h));
+	return p->guid_hash;
+}
 
 int ingest_feed(struct store *st, const struct theme_set *ts,
 		const struct config_source *src, const char *body, size_t len,
@@ -63,6 +82,8 @@ int ingest_feed(struct store *st, const struct theme_set *ts,
 			}
 			it->guid = p->fingerprint;
 		}
+		if (strlen(it->guid) > INGEST_MAX_GUID)
+			it->guid = long_guid(it->guid, p);
 		it->link = fi->link;
 		it->title = fi->title;
 		it->author = fi->author;
@@ -98,6 +119,7 @@ int ingest_feed(struct store *st, const struct theme_set *ts,
 		res->added = sr.added;
 		res->duplicates = sr.duplicates;
 		res->known = sr.known;
+		res->updated = sr.updated;
 	}
 	goto out;
 nomem:

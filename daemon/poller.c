@@ -197,8 +197,8 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 			log_info("source %s: not modified", src->name);
 		else
 			log_info("source %s: %zu items, %zu new, %zu "
-				 "repeats of earlier stories",
-				 src->name, res.parsed, res.added,
+				 "updated, %zu repeats of earlier stories",
+				 src->name, res.parsed, res.added, res.updated,
 				 res.duplicates);
 	} else if (r->status == 410) {
 		/* Gone for good (RFC 9110 15.5.11): stop asking. */

@@ -26,6 +26,7 @@ enum stmt {
 	ST_SOURCES_ALL,
 	ST_SOURCE_RECORD,
 	ST_SOURCE_ID,
+	ST_ITEM_UPDATE,
 	ST_ITEM_INSERT,
 	ST_ITEM_FIND_DUP,
 	ST_ITEM_SET_DUP,
@@ -102,6 +103,13 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"WHEN ?3 THEN NULL ELSE disabled END "
 		"WHERE name = ?1",
 	[ST_SOURCE_ID] = "SELECT id FROM sources WHERE name = ?1",
+	[ST_ITEM_UPDATE] =
+		/* An item edited at its source is updated in place: same
+		 * row, same first-seen time, so it is not sent again. */
+	"UPDATE items SET link = ?3, canon_link = ?4, title = ?5, "
+	"author = ?6, text = ?7, theme = ?8, fingerprint = ?9 "
+	"WHERE source_id = ?1 AND guid = ?2 AND (title IS NOT ?5 OR "
+	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7)",
 	[ST_ITEM_INSERT] =
 		"INSERT INTO items(source_id, guid, link, canon_link, title, "
 		"author, text, theme, fingerprint, published, first_seen) "
@@ -787,7 +795,24 @@ static int item_insert(struct store *st, int64_t source_id,
 	if (ret)
 		return ret;
 	if (sqlite3_changes(st->db) == 0) {
-		res->known++;
+		/* Stored already: refresh it if the source edited it. */
+		s = st->stmt[ST_ITEM_UPDATE];
+		bind_int(s, 1, source_id);
+		bind_text(s, 2, it->guid);
+		bind_text(s, 3, it->link);
+		bind_text(s, 4, it->canon_link);
+		bind_text(s, 5, it->title);
+		bind_text(s, 6, it->author);
+		bind_text(s, 7, it->text);
+		bind_text(s, 8, it->theme ? it->theme : "other");
+		bind_text(s, 9, it->fingerprint);
+		ret = exec_stmt(st, ST_ITEM_UPDATE, err, "updating an item");
+		if (ret)
+			return ret;
+		if (sqlite3_changes(st->db) > 0)
+			res->updated++;
+		else
+			res->known++;
 		return 0;
 	}
 	id = sqlite3_last_insert_rowid(st->db);

@@ -19,6 +19,7 @@ struct ingest_result {
 	size_t added;	   /* new items stored */
 	size_t duplicates; /* of those, repeats of an earlier story */
 	size_t known;	   /* already stored */
+	size_t updated;	   /* already stored, edited since: updated */
 };
 
 /* Ingests one fetched feed document of src. base_url resolves relative

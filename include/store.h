@@ -107,11 +107,15 @@ struct store_item_new {
 struct store_ingest_result {
 	size_t added;	   /* new items */
 	size_t duplicates; /* of those, stored as duplicate_of another */
-	size_t known;	   /* already stored: unchanged */
+	size_t known;	   /* already stored, unchanged */
+	size_t updated;	   /* already stored, edited at the source: the
+			      row is updated in place */
 };
 
 /* Stores a batch of items from one source in one transaction. An item
- * already stored (same source and guid) is left as it is. A new item
+ * already stored (same source and guid) is updated in place when its
+ * title, link, author or text changed (keeping its id and first-seen
+ * time, so it is not sent again), and otherwise left as it is. A new item
  * whose canonical link or fingerprint matches a stored story is marked
  * as a duplicate of it; when the new copy was published earlier (the
  * stored one was a repost), the new copy becomes the kept item instead

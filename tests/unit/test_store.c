@@ -337,6 +337,34 @@ static void test_unattempted_claims_go_back(void **state)
 	assert_int_equal(c.pending, 1);
 }
 
+static void test_edited_item_updated_in_place(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[1];
+
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	store_items_ingest(f->st, "blog", a, 1, 1100, &res, &err);
+	assert_int_equal(res.known, 1);
+	assert_int_equal(res.updated, 0);
+	a[0].title = "a1, corrected";
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1200, &res, &err), 0);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(res.updated, 1);
+	store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.titles[0], "a1, corrected");
+	/* Still first seen at 1000: a digest since then does not take
+	 * it again. */
+	c.n = 0;
+	store_items_each(f->st, NULL, 0, 0, 1000, 5000, collect, &c, &err);
+	assert_int_equal(c.n, 0);
+}
+
 static void test_ingest_unknown_source_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -554,6 +582,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_original_published_earlier_is_kept, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_edited_item_updated_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ingest_unknown_source_changes_nothing, setup,
 			teardown),
