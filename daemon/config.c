@@ -64,7 +64,7 @@ enum {
 	DK_LOG_LEVEL,
 	DK_TEMPLATES
 };
-enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS };
+enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST };
 enum { HK_LISTEN };
 enum { MK_URL, MK_USERNAME, MK_PASSWORD_FILE, MK_STARTTLS, MK_CONNECTIONS };
 enum { IK_URL, IK_USERNAME, IK_PASSWORD_FILE, IK_POLL };
@@ -105,6 +105,7 @@ static const char *const fetch_keys[] = {
 	[FK_TIMEOUT] = "timeout",
 	[FK_MAX_SIZE] = "max_size",
 	[FK_CONNECTIONS] = "connections",
+	[FK_PER_HOST] = "per_host",
 	NULL,
 };
 static const char *const http_keys[] = {
@@ -1281,6 +1282,9 @@ static void set_fetch(struct parse *p, int key, const char *value)
 	case FK_CONNECTIONS:
 		set_int(p, "connections", value, 1, 256,
 			&cfg->fetch_connections);
+		break;
+	case FK_PER_HOST:
+		set_int(p, "per_host", value, 1, 64, &cfg->fetch_per_host);
 		break;
 	}
 }
@@ -2609,6 +2613,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_timeout = 30;
 	cfg->fetch_max_bytes = INT64_C(10) << 20;
 	cfg->fetch_connections = 8;
+	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->imap_poll = 2 * 60;
 	cfg->path = strdup(path);

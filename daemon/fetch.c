@@ -29,6 +29,7 @@ struct fetch_socket {
 struct fetch_job {
 	struct fetch *f;
 	CURL *easy;
+	char *host; /* owned: to count connections per host */
 	struct curl_slist *headers;
 	struct buf body;
 	char *etag;	     /* owned: from the response */
@@ -52,10 +53,13 @@ struct fetch {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
-	struct fetch_job *jobs;
+	struct fetch_job *jobs;	 /* running: added to the multi handle */
+	struct fetch_job *queue; /* waiting for a free connection, FIFO */
 	struct fetch_socket *sockets;
-	size_t active;
+	size_t active; /* running */
+	size_t queued; /* waiting */
 	int max_connections;
+	int per_host;
 	bool closing;
 };
 
@@ -320,6 +324,7 @@ static void job_free(struct fetch_job *job)
 	if (job->easy)
 		curl_easy_cleanup(job->easy);
 	curl_slist_free_all(job->headers);
+	free(job->host);
 	buf_free(&job->body);
 	free(job->etag);
 	free(job->last_modified);
@@ -339,6 +344,52 @@ static void job_unlink(struct fetch *f, struct fetch_job *job)
 
 /* Reports one finished transfer. The easy handle is removed from the
  * multi first: never from inside a libcurl callback. */
+static bool host_busy(const struct fetch *f, const char *host)
+{
+	const struct fetch_job *j;
+	int n = 0;
+
+	for (j = f->jobs; j; j = j->next) {
+		if (strcmp(j->host, host) == 0 && ++n >= f->per_host)
+			return true;
+	}
+	return false;
+}
+
+/* Starts waiting jobs, in order, while there are connections free
+ * overall and for their host. We queue here rather than let libcurl
+ * queue (CURLMOPT_MAX_HOST_CONNECTIONS): its timeout runs while a
+ * transfer waits, so a queued feed would fail without being asked. */
+static void dispatch(struct fetch *f)
+{
+	struct fetch_result r = {0};
+	struct fetch_job **pp = &f->queue, *job;
+
+	while (!f->closing && f->multi && *pp &&
+	       f->active < (size_t)f->max_connections) {
+		job = *pp;
+		if (host_busy(f, job->host)) {
+			pp = &job->next;
+			continue;
+		}
+		*pp = job->next;
+		f->queued--;
+		job->next = NULL;
+		if (curl_multi_add_handle(f->multi, job->easy) != CURLM_OK) {
+			r.error = "cannot start the transfer (out of memory?)";
+			job->done(&r, job->arg);
+			job_free(job);
+			pp = &f->queue; /* done may have queued more */
+			continue;
+		}
+		job->next = f->jobs;
+		if (f->jobs)
+			f->jobs->prev = job;
+		f->jobs = job;
+		f->active++;
+	}
+}
+
 static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 {
 	struct fetch_result r = {0};
@@ -389,6 +440,7 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 	}
 	job->done(&r, job->arg);
 	job_free(job);
+	dispatch(f);
 }
 
 static void drain(struct fetch *f)
@@ -421,9 +473,9 @@ static CURLM *multi_new(struct fetch *f)
 	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, f);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, fetch_curl_timer_cb);
 	curl_multi_setopt(m, CURLMOPT_TIMERDATA, f);
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			  (long)f->max_connections);
-	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
+	/* The limits are kept by dispatch(); only the connection cache is
+	 * sized here. */
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)f->max_connections);
 	return m;
 }
 
@@ -457,9 +509,10 @@ static void check_multi(struct fetch *f, CURLMcode mc)
 		job->done(&r, job->arg);
 		job_free(job);
 	}
+	dispatch(f);
 }
 
-struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
+struct fetch *fetch_create(uv_loop_t *loop, int max_connections, int per_host)
 {
 	struct fetch *f;
 
@@ -470,6 +523,7 @@ struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
 		return NULL;
 	f->loop = loop;
 	f->max_connections = max_connections > 0 ? max_connections : 8;
+	f->per_host = per_host > 0 ? per_host : 2;
 	f->multi = multi_new(f);
 	if (!f->multi) {
 		free(f);
@@ -480,9 +534,24 @@ struct fetch *fetch_create(uv_loop_t *loop, int max_connections)
 	return f;
 }
 
+/* The host part of url ("" for file:// and anything unparsable). */
+static char *url_host(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *copy;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+		curl_url_get(u, CURLUPART_HOST, &host, 0);
+	copy = strdup(host ? host : "");
+	curl_free(host);
+	curl_url_cleanup(u);
+	return copy;
+}
+
 int fetch_start(struct fetch *f, const struct fetch_request *req,
 		fetch_done_fn *done, void *arg)
 {
+	struct fetch_job **pp;
 	struct fetch_job *job;
 	struct curl_slist *h;
 	char line[1024];
@@ -543,13 +612,14 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
 	if (job->headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
-	if (curl_multi_add_handle(f->multi, e) != CURLM_OK)
+	job->host = url_host(req->url);
+	if (!job->host)
 		goto nomem;
-	job->next = f->jobs;
-	if (f->jobs)
-		f->jobs->prev = job;
-	f->jobs = job;
-	f->active++;
+	for (pp = &f->queue; *pp; pp = &(*pp)->next)
+		;
+	*pp = job;
+	f->queued++;
+	dispatch(f);
 	return 0;
 nomem:
 	job_free(job);
@@ -558,7 +628,7 @@ nomem:
 
 size_t fetch_active(const struct fetch *f)
 {
-	return f->active;
+	return f->active + f->queued;
 }
 
 static void fetch_on_timer_close(uv_handle_t *h)
@@ -577,6 +647,12 @@ void fetch_destroy(struct fetch *f)
 		return;
 	f->closing = true;
 	r.error = "cancelled";
+	while ((job = f->queue) != NULL) {
+		f->queue = job->next;
+		f->queued--;
+		job->done(&r, job->arg);
+		job_free(job);
+	}
 	while ((job = f->jobs) != NULL) {
 		curl_multi_remove_handle(f->multi, job->easy);
 		job_unlink(f, job);

@@ -55,7 +55,8 @@ struct poller *poller_create(uv_loop_t *loop, struct store *st,
 	p->st = st;
 	p->cfg = cfg;
 	p->ts = ts;
-	p->fetch = fetch_create(loop, cfg->fetch_connections);
+	p->fetch =
+		fetch_create(loop, cfg->fetch_connections, cfg->fetch_per_host);
 	if (!p->fetch) {
 		free(p);
 		return NULL;

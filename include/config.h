@@ -85,6 +85,7 @@ struct config {
 	int64_t fetch_timeout;	 /* seconds, default 30s */
 	int64_t fetch_max_bytes; /* default 10 MiB ("max_size = 10M") */
 	int fetch_connections;	 /* default 8 */
+	int fetch_per_host;	 /* at once to one host, default 2 */
 
 	/* [http] */
 	char *http_listen; /* default 127.0.0.1:8025 */

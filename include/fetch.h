@@ -54,10 +54,10 @@ struct fetch_result {
 
 typedef void fetch_done_fn(const struct fetch_result *r, void *arg);
 
-/* Creates the fetcher on loop. max_connections caps transfers at once
- * (and at most 2 go to one host). Returns NULL when out of memory or
- * libcurl fails to start. */
-struct fetch *fetch_create(uv_loop_t *loop, int max_connections);
+/* Creates the fetcher on loop. max_connections caps transfers at once,
+ * per_host those to one host (the rest queue). Returns NULL when out of
+ * memory or libcurl fails to start. */
+struct fetch *fetch_create(uv_loop_t *loop, int max_connections, int per_host);
 
 /* Starts a fetch; done runs later on the loop thread, exactly once
  * (with error "cancelled" when fetch_destroy runs first). If this returns

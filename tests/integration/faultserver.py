@@ -3,7 +3,8 @@
 
 Usage: faultserver.py ROOT PORTFILE
 Serves files under ROOT like a plain static server, plus:
-  /stall/...               accepts the request and never answers
+  /stall/...               accepts the request and never answers; logs
+                           "stalls now: N" (how many are held at once)
   /redirect/CODE/PATH      answers CODE (301, 302, 307, 308) to /PATH
   /loop                    redirects to itself, for ever
   /to-file                 redirects to file:///etc/passwd
@@ -23,9 +24,12 @@ import io
 import os
 import socketserver
 import sys
+import threading
 import time
 
 BOMB = None
+STALLS = 0
+STALLS_LOCK = threading.Lock()
 
 
 def bomb():
@@ -58,7 +62,18 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         p = self.path
         parts = p.split('/')
         if p.startswith('/stall/'):
-            time.sleep(3600)
+            global STALLS
+            with STALLS_LOCK:
+                STALLS += 1
+                sys.stderr.write('faultserver: stalls now: %d\n' % STALLS)
+                sys.stderr.flush()
+            try:
+                # Until the client gives up and closes the connection.
+                self.connection.settimeout(3600)
+                self.connection.recv(1)
+            finally:
+                with STALLS_LOCK:
+                    STALLS -= 1
         elif p.startswith('/redirect/'):
             code = int(parts[2])
             self.answer(code, [('Location', '/' + '/'.join(parts[3:]))])
