@@ -260,18 +260,133 @@ static int set_rule(struct tmpl_data *e, const char *name, const char *title,
 	return tmpl_data_set(e, name, rule);
 }
 
-/* The excerpt: the text on one line, cut after DIGEST_EXCERPT_WORDS
- * words (or DIGEST_EXCERPT_MAX octets) at a word boundary, with an
- * ellipsis when cut. */
+/* Length of the reference number at s, "[n]" with n in 1..max and no
+ * leading zero, setting *n; 0 if s does not start with one. */
+static size_t ref_marker_len(const char *s, long max, long *n)
+{
+	size_t i = 1;
+
+	*n = 0;
+	if (s[0] != '[' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		*n = *n * 10 + (s[i] - '0');
+		if (*n > max)
+			return 0;
+	}
+	return s[i] == ']' ? i + 1 : 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* True when line (len bytes, no newline) is reference want: "[want] "
+ * then an http or https URL with no blank in it; blanks may follow. */
+static bool ref_line_is(const char *line, size_t len, long want)
+{
+	size_t i;
+	long n;
+
+	i = ref_marker_len(line, want, &n);
+	if (i == 0 || n != want || i >= len || line[i] != ' ')
+		return false;
+	line += i + 1;
+	len -= i + 1;
+	if (len >= 7 && strncmp(line, "http://", 7) == 0)
+		i = 7;
+	else if (len >= 8 && strncmp(line, "https://", 8) == 0)
+		i = 8;
+	else
+		return false;
+	if (i == len || is_blank(line[i]))
+		return false;
+	while (i < len && !is_blank(line[i]))
+		i++;
+	while (i < len && is_blank(line[i]))
+		i++;
+	return i == len;
+}
+
+/* Finds the references block html2text writes after a text: after a
+ * blank line, the lines "[1] URL", "[2] URL"... to the end (blanks
+ * aside). Returns how many references it lists and sets *body to the
+ * length of the text before it; returns 0 when there is none. */
+static long refs_block(const char *text, size_t *body)
+{
+	size_t end = strlen(text), eol, sol, len;
+	const char *line, *nl;
+	long lines = 0;
+
+	while (end > 0 && (is_blank(text[end - 1]) || text[end - 1] == '\n'))
+		end--;
+	/* Up from the bottom to the first blank line. */
+	eol = end;
+	for (;;) {
+		sol = eol;
+		while (sol > 0 && text[sol - 1] != '\n')
+			sol--;
+		if (strspn(text + sol, " \t\r") >= eol - sol)
+			break;
+		lines++;
+		if (sol == 0)
+			return 0; /* no blank line before it */
+		eol = sol - 1;
+	}
+	/* Down again: each line must be the next reference. */
+	*body = sol;
+	for (long n = 1; n <= lines; n++) {
+		line = text + eol + 1;
+		nl = memchr(line, '\n', end - (eol + 1));
+		len = nl ? (size_t)(nl - line) : end - (eol + 1);
+		if (!ref_line_is(line, len, n))
+			return 0;
+		eol += 1 + len;
+	}
+	return lines;
+}
+
+/* The part of an item's text an excerpt is cut from: without the
+ * trailing references block, and without the " [n]" markers that point
+ * into it. Any other "[n]" is the author's and stays. */
+static int excerpt_body(const char *text, struct buf *out)
+{
+	size_t body = 0, skip;
+	long refs = refs_block(text, &body), n;
+	int ret = 0;
+
+	if (refs == 0)
+		return buf_adds(out, text);
+	for (size_t i = 0; i < body && !ret; i++) {
+		if (text[i] == ' ') {
+			skip = ref_marker_len(text + i + 1, refs, &n);
+			if (skip > 0 && i + skip < body) {
+				i += skip;
+				continue;
+			}
+		}
+		ret = buf_addc(out, text[i]);
+	}
+	return ret;
+}
+
+/* The excerpt: the text on one line (less its references, see
+ * excerpt_body), cut after DIGEST_EXCERPT_WORDS words (or
+ * DIGEST_EXCERPT_MAX octets) at a word boundary, with an ellipsis when
+ * cut. */
 static int excerpt_make(const char *text, struct buf *out)
 {
-	struct buf b;
+	struct buf body, b;
 	const char *s;
 	size_t words = 0, cut, len;
 	int ret;
 
+	buf_init(&body, BUF_MAX_TEXT);
 	buf_init(&b, BUF_MAX_TEXT);
-	ret = line_clean(text, &b);
+	ret = excerpt_body(text, &body);
+	if (!ret)
+		ret = line_clean(buf_str(&body), &b);
 	if (ret)
 		goto out;
 	s = buf_str(&b);
@@ -306,6 +421,7 @@ static int excerpt_make(const char *text, struct buf *out)
 		ret = buf_add(out, s, len);
 	}
 out:
+	buf_free(&body);
 	buf_free(&b);
 	return ret;
 }

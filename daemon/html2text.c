@@ -3,7 +3,9 @@
  * builds the tree; an iterative walk (parent/next pointers, no recursion,
  * so 100k nested divs cost no stack) emits text through a small state
  * machine of pending breaks, and a last pass trims lines and squeezes
- * blank lines. Bytes that are not UTF-8 become U+FFFD before parsing.
+ * blank lines. Links to absolute http(s) URLs become numbered references
+ * listed after the text. Bytes that are not UTF-8 become U+FFFD, and
+ * CDATA sections and other bogus comments are cut, before parsing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
@@ -22,6 +25,11 @@
 /* List markers are indented two spaces per nesting level, up to this. */
 #define H2T_MAX_INDENT 8
 
+/* Bytes that must be percent-encoded in a reference URL, besides
+ * controls, space, DEL and non-ASCII: both quotes, angle brackets, and
+ * the other characters RFC 3986 does not allow raw. */
+#define H2T_URL_UNSAFE "\"'<>\\^`{|}"
+
 enum h2t_kind {
 	H2T_INLINE, /* not in the table: text flows through */
 	H2T_BLOCK,  /* blank line before and after */
@@ -32,6 +40,7 @@ enum h2t_kind {
 	H2T_CELL,
 	H2T_PRE,
 	H2T_IMG,
+	H2T_LINK,
 	H2T_DROP, /* element and its content are not text */
 };
 
@@ -42,34 +51,43 @@ struct h2t_tag {
 
 /* Must stay in strcmp order: bsearch()ed. */
 static const struct h2t_tag h2t_tags[] = {
-	{"address", H2T_BLOCK},	   {"article", H2T_BLOCK},
-	{"aside", H2T_BLOCK},	   {"audio", H2T_DROP},
-	{"blockquote", H2T_BLOCK}, {"br", H2T_BR},
-	{"canvas", H2T_DROP},	   {"caption", H2T_BLOCK},
-	{"center", H2T_BLOCK},	   {"dd", H2T_LINE},
-	{"details", H2T_BLOCK},	   {"div", H2T_BLOCK},
-	{"dl", H2T_BLOCK},	   {"dt", H2T_LINE},
-	{"embed", H2T_DROP},	   {"fieldset", H2T_BLOCK},
-	{"figcaption", H2T_BLOCK}, {"figure", H2T_BLOCK},
-	{"footer", H2T_BLOCK},	   {"form", H2T_BLOCK},
-	{"h1", H2T_BLOCK},	   {"h2", H2T_BLOCK},
-	{"h3", H2T_BLOCK},	   {"h4", H2T_BLOCK},
-	{"h5", H2T_BLOCK},	   {"h6", H2T_BLOCK},
-	{"head", H2T_DROP},	   {"header", H2T_BLOCK},
-	{"hr", H2T_BLOCK},	   {"iframe", H2T_DROP},
-	{"img", H2T_IMG},	   {"li", H2T_ITEM},
-	{"main", H2T_BLOCK},	   {"math", H2T_DROP},
-	{"nav", H2T_BLOCK},	   {"noscript", H2T_DROP},
-	{"object", H2T_DROP},	   {"ol", H2T_LIST},
-	{"p", H2T_BLOCK},	   {"pre", H2T_PRE},
-	{"script", H2T_DROP},	   {"section", H2T_BLOCK},
-	{"select", H2T_DROP},	   {"style", H2T_DROP},
-	{"summary", H2T_BLOCK},	   {"svg", H2T_DROP},
-	{"table", H2T_BLOCK},	   {"td", H2T_CELL},
-	{"template", H2T_DROP},	   {"textarea", H2T_DROP},
-	{"th", H2T_CELL},	   {"title", H2T_DROP},
-	{"tr", H2T_BLOCK},	   {"ul", H2T_LIST},
-	{"video", H2T_DROP},
+	{"a", H2T_LINK},	 {"address", H2T_BLOCK},
+	{"article", H2T_BLOCK},	 {"aside", H2T_BLOCK},
+	{"audio", H2T_DROP},	 {"blockquote", H2T_BLOCK},
+	{"br", H2T_BR},		 {"canvas", H2T_DROP},
+	{"caption", H2T_BLOCK},	 {"center", H2T_BLOCK},
+	{"dd", H2T_LINE},	 {"details", H2T_BLOCK},
+	{"div", H2T_BLOCK},	 {"dl", H2T_BLOCK},
+	{"dt", H2T_LINE},	 {"embed", H2T_DROP},
+	{"fieldset", H2T_BLOCK}, {"figcaption", H2T_BLOCK},
+	{"figure", H2T_BLOCK},	 {"footer", H2T_BLOCK},
+	{"form", H2T_BLOCK},	 {"h1", H2T_BLOCK},
+	{"h2", H2T_BLOCK},	 {"h3", H2T_BLOCK},
+	{"h4", H2T_BLOCK},	 {"h5", H2T_BLOCK},
+	{"h6", H2T_BLOCK},	 {"head", H2T_DROP},
+	{"header", H2T_BLOCK},	 {"hr", H2T_BLOCK},
+	{"iframe", H2T_DROP},	 {"img", H2T_IMG},
+	{"li", H2T_ITEM},	 {"main", H2T_BLOCK},
+	{"math", H2T_DROP},	 {"nav", H2T_BLOCK},
+	{"noscript", H2T_DROP},	 {"object", H2T_DROP},
+	{"ol", H2T_LIST},	 {"p", H2T_BLOCK},
+	{"pre", H2T_PRE},	 {"script", H2T_DROP},
+	{"section", H2T_BLOCK},	 {"select", H2T_DROP},
+	{"style", H2T_DROP},	 {"summary", H2T_BLOCK},
+	{"svg", H2T_DROP},	 {"table", H2T_BLOCK},
+	{"td", H2T_CELL},	 {"template", H2T_DROP},
+	{"textarea", H2T_DROP},	 {"th", H2T_CELL},
+	{"title", H2T_DROP},	 {"tr", H2T_BLOCK},
+	{"ul", H2T_LIST},	 {"video", H2T_DROP},
+};
+
+/* The link being rendered: the outermost <a> with a usable href. */
+struct h2t_link {
+	const xmlNode *node; /* NULL when not inside one */
+	char *url;	     /* owned: the URL as a reference shows it */
+	char *href;	     /* owned: href trimmed, tabs and newlines cut */
+	size_t start;	     /* raw.len when the link began */
+	bool text;	     /* some of its text has been written */
 };
 
 struct h2t {
@@ -77,8 +95,12 @@ struct h2t {
 	int nl;		/* line breaks owed before the next text: 0-2 */
 	bool space;	/* collapsed whitespace owed before the next text */
 	bool marker;	/* a list marker was just written: owe nothing */
+	bool after_ref; /* a " [n]" was just written */
 	int pre;	/* inside this many <pre> */
 	int lists;	/* inside this many <ul>/<ol> */
+	struct h2t_link link;		/* the open link, if any */
+	char *refs[HTML2TEXT_MAX_REFS]; /* owned; refs[n - 1] is [n] */
+	size_t n_refs;
 };
 
 static int h2t_tag_cmp(const void *key, const void *elem)
@@ -98,16 +120,61 @@ static enum h2t_kind h2t_kind_of(const xmlNode *node)
 	return tag ? tag->kind : H2T_INLINE;
 }
 
+/* At s (n bytes, starting "<!"): sets *skip to the length of a markup
+ * declaration that HTML treats as a bogus comment, to be cut; or sets
+ * *keep to the length of a real comment, to be passed on untouched (so
+ * that nothing inside it is cut); or neither (a doctype, or a "<!" that
+ * runs into another tag before its '>': left to the parser). A CDATA
+ * section runs to "]]>"; any other bogus comment to the first '>'. */
+static void h2t_declaration(const char *s, size_t n, size_t *skip, size_t *keep)
+{
+	const char *end, *lt;
+
+	*skip = 0;
+	*keep = 0;
+	if (n >= 4 && memcmp(s, "<!--", 4) == 0) {
+		end = memmem(s + 4, n - 4, "-->", 3);
+		*keep = end ? (size_t)(end - s) + 3 : n;
+		return;
+	}
+	if (n >= 9 && strncasecmp(s, "<!doctype", 9) == 0)
+		return;
+	if (n >= 9 && memcmp(s, "<![CDATA[", 9) == 0) {
+		end = memmem(s + 9, n - 9, "]]>", 3);
+		if (end) {
+			*skip = (size_t)(end - s) + 3;
+			return;
+		}
+	}
+	end = memchr(s + 2, '>', n - 2);
+	if (!end)
+		return;
+	lt = memchr(s + 2, '<', (size_t)(end - s) - 2);
+	if (!lt)
+		*skip = (size_t)(end - s) + 1;
+}
+
 /* Copies html into clean as valid UTF-8: invalid bytes become U+FFFD,
  * NUL and other C0 controls (except tab, LF, CR, FF) are dropped, since
- * the HTML parser would stop or complain at them. */
+ * the HTML parser would stop or complain at them. CDATA sections and
+ * bogus comments ("<![if !supportLists]>"), which libxml2 would show as
+ * text, are cut as a browser would. */
 static int h2t_sanitize(const char *html, size_t len, struct buf *clean)
 {
 	const unsigned char *s = (const unsigned char *)html;
-	size_t i = 0, n;
+	size_t i = 0, n, skip, keep, plain = 0;
 	int ret;
 
 	while (i < len) {
+		if (i >= plain && s[i] == '<' && i + 1 < len &&
+		    s[i + 1] == '!') {
+			h2t_declaration(html + i, len - i, &skip, &keep);
+			if (skip > 0) {
+				i += skip;
+				continue;
+			}
+			plain = i + keep;
+		}
 		n = text_xml_char_len(s + i, len - i);
 		if (n == 0) {
 			ret = buf_add(clean, "\xEF\xBF\xBD", 3);
@@ -137,14 +204,20 @@ static size_t h2t_space_len(const char *s)
 }
 
 /* Bytes of an invisible character that should vanish from plain text:
- * soft hyphen U+00AD and zero-width space U+200B. 0 if none. */
+ * soft hyphen U+00AD, zero-width space U+200B, and the bidi embeddings,
+ * overrides and isolates U+202A-202E and U+2066-2069, which could make
+ * text read differently from what it is. 0 if none. */
 static size_t h2t_invisible_len(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
 	if (u[0] == 0xC2 && u[1] == 0xAD)
 		return 2;
-	if (u[0] == 0xE2 && u[1] == 0x80 && u[2] == 0x8B)
+	if (u[0] != 0xE2)
+		return 0;
+	if (u[1] == 0x80 && (u[2] == 0x8B || (u[2] >= 0xAA && u[2] <= 0xAE)))
+		return 3;
+	if (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9)
 		return 3;
 	return 0;
 }
@@ -155,36 +228,62 @@ static void h2t_owe_lines(struct h2t *h, int n)
 		h->nl = n;
 }
 
-/* Pays what is owed before new text: line breaks win over a space, and
- * nothing is owed at the very start or right after a list marker. */
-static int h2t_flush(struct h2t *h)
+/* True when text starting at s may follow a reference marker with no
+ * space: closing punctuation. */
+static bool h2t_hugs_marker(const char *s)
 {
+	return *s != '\0' && strchr(".,;:!?)]}'\"", *s) != NULL;
+}
+
+/* Pays what is owed before new text starting at next (NULL for a list
+ * marker): line breaks win over a space, and nothing is owed at the very
+ * start or right after a list marker. Inside a link whose text has begun
+ * line breaks become a space, so that link text stays on one line; a
+ * word right after a reference marker gets a space. */
+static int h2t_flush(struct h2t *h, const char *next)
+{
+	bool one_line = h->link.node && h->link.text;
 	int ret = 0;
 
 	if (h->raw.len > 0 && !h->marker) {
-		if (h->nl > 0)
+		if (h->nl > 0 && !one_line)
 			ret = buf_add(&h->raw, "\n\n", (size_t)h->nl);
-		else if (h->space)
+		else if (h->nl > 0 || h->space)
+			ret = buf_addc(&h->raw, ' ');
+		else if (h->after_ref && next && !h2t_hugs_marker(next))
 			ret = buf_addc(&h->raw, ' ');
 	}
 	h->nl = 0;
 	h->space = false;
+	h->after_ref = false;
 	return ret;
 }
 
+/* Text inside <pre>: kept as it is, but CR, form feed and invisible
+ * characters are cut and a no-break space is a space. */
 static int h2t_text_pre(struct h2t *h, const char *s)
 {
-	int ret = h2t_flush(h);
+	int ret = h2t_flush(h, s);
 	const char *run;
+	size_t n;
 
 	h->marker = false;
 	while (!ret && *s) {
 		run = s;
-		while (*s && *s != '\r')
+		while (*s && *s != '\r' && *s != '\f' &&
+		       h2t_invisible_len(s) == 0 && h2t_space_len(s) < 2)
 			s++;
 		ret = buf_add(&h->raw, run, (size_t)(s - run));
-		if (*s == '\r')
-			s++;
+		if (ret || !*s)
+			break;
+		n = h2t_space_len(s);
+		if (n == 2)
+			ret = buf_addc(&h->raw, ' ');
+		else if (*s == '\r' || *s == '\f')
+			n = 1;
+		else
+			n = h2t_invisible_len(s);
+		s += n;
 	}
 	return ret;
 }
@@ -195,7 +294,8 @@ static int h2t_text(struct h2t *h, const char *s)
 	size_t n;
 	int ret;
 
-	if (h->pre > 0)
+	/* A link's text is one line, even in <pre>. */
+	if (h->pre > 0 && !h->link.node)
 		return h2t_text_pre(h, s);
 	while (*s) {
 		n = h2t_space_len(s);
@@ -212,12 +312,14 @@ static int h2t_text(struct h2t *h, const char *s)
 		run = s;
 		while (*s && h2t_space_len(s) == 0 && h2t_invisible_len(s) == 0)
 			s++;
-		ret = h2t_flush(h);
+		ret = h2t_flush(h, run);
 		if (!ret)
 			ret = buf_add(&h->raw, run, (size_t)(s - run));
 		if (ret)
 			return ret;
 		h->marker = false;
+		if (h->link.node)
+			h->link.text = true;
 	}
 	return 0;
 }
@@ -232,12 +334,176 @@ static int h2t_list_marker(struct h2t *h)
 		level = H2T_MAX_INDENT;
 	h2t_owe_lines(h, 1);
 	h->marker = false;
-	ret = h2t_flush(h);
+	ret = h2t_flush(h, NULL);
 	if (!ret)
 		ret = buf_add(&h->raw, spaces, (size_t)level * 2);
 	if (!ret)
 		ret = buf_add(&h->raw, "- ", 2);
 	h->marker = true;
+	return ret;
+}
+
+/* Makes the URL a reference shows from an href, the way a browser reads
+ * it: surrounding spaces and controls trimmed, tabs and newlines inside
+ * cut. Only an absolute http or https URL with a host qualifies, at
+ * most HTML2TEXT_URL_MAX bytes once encoded. The scheme is lower-cased
+ * and every byte that could break the line or the URL (controls,
+ * spaces, quotes, angle brackets, non-ASCII) is percent-encoded.
+ * Returns 1 and sets *url and *href (cleaned, not encoded; both owned
+ * by the caller), 0 when the href does not qualify, or -ENOMEM. */
+static int h2t_url_make(const char *raw, char **url, char **href)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *end = raw + strlen(raw), *p, *rest;
+	struct buf clean, enc;
+	size_t scheme;
+	int ret = 0;
+
+	*url = NULL;
+	*href = NULL;
+	buf_init(&clean, HTML2TEXT_URL_MAX);
+	buf_init(&enc, HTML2TEXT_URL_MAX);
+	while (raw < end && (unsigned char)*raw <= 0x20)
+		raw++;
+	while (end > raw && (unsigned char)end[-1] <= 0x20)
+		end--;
+	for (p = raw; p < end && !ret; p++) {
+		if (*p != '\t' && *p != '\n' && *p != '\r')
+			ret = buf_addc(&clean, *p);
+	}
+	if (ret == -E2BIG) {
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	p = buf_str(&clean);
+	if (strncasecmp(p, "http://", 7) == 0)
+		scheme = 4;
+	else if (strncasecmp(p, "https://", 8) == 0)
+		scheme = 5;
+	else
+		goto out;
+	rest = p + scheme + 3;
+	if (*rest == '\0' || strchr("/\\?#", *rest))
+		goto out;
+	ret = buf_adds(&enc, scheme == 4 ? "http://" : "https://");
+	for (; *rest && !ret; rest++) {
+		unsigned char c = (unsigned char)*rest;
+
+		if (c <= 0x20 || c >= 0x7f || strchr(H2T_URL_UNSAFE, c))
+			ret = buf_printf(&enc, "%%%c%c", hex[c >> 4],
+					 hex[c & 0xf]);
+		else
+			ret = buf_addc(&enc, (char)c);
+	}
+	if (ret == -E2BIG) {
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	*url = buf_take(&enc);
+	*href = buf_take(&clean);
+	if (!*url || !*href) {
+		free(*url);
+		free(*href);
+		*url = NULL;
+		*href = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = 1;
+out:
+	buf_free(&clean);
+	buf_free(&enc);
+	return ret;
+}
+
+static void h2t_link_clear(struct h2t_link *link)
+{
+	free(link->url);
+	free(link->href);
+	memset(link, 0, sizeof(*link));
+}
+
+/* An <a>: starts a link when its href qualifies and no link is open
+ * (a nested one only adds its text). */
+static int h2t_link_start(struct h2t *h, xmlNode *node)
+{
+	xmlChar *raw;
+	int ret;
+
+	if (h->link.node)
+		return 0;
+	raw = xmlGetProp(node, BAD_CAST "href");
+	if (!raw)
+		return 0;
+	ret = h2t_url_make((const char *)raw, &h->link.url, &h->link.href);
+	xmlFree(raw);
+	if (ret <= 0)
+		return ret;
+	h->link.node = node;
+	h->link.start = h->raw.len;
+	h->link.text = false;
+	return 0;
+}
+
+/* True when text (len bytes) is the URL u itself, give or take one
+ * trailing slash. */
+static bool h2t_is_url(const char *text, size_t len, const char *u)
+{
+	size_t ulen = strlen(u);
+
+	if (len > 0 && text[len - 1] == '/')
+		len--;
+	if (ulen > 0 && u[ulen - 1] == '/')
+		ulen--;
+	return len == ulen && memcmp(text, u, len) == 0;
+}
+
+/* The number of url's reference, adding it if there is room: 0 when
+ * there is not, or -ENOMEM. */
+static int h2t_ref_number(struct h2t *h, const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_refs; i++) {
+		if (strcmp(h->refs[i], url) == 0)
+			return (int)i + 1;
+	}
+	if (h->n_refs >= HTML2TEXT_MAX_REFS)
+		return 0;
+	h->refs[h->n_refs] = strdup(url);
+	if (!h->refs[h->n_refs])
+		return -ENOMEM;
+	return (int)++h->n_refs;
+}
+
+/* The end of the open link: its text gets " [n]", unless it has no
+ * text, its text is the URL itself, or the references are full. */
+static int h2t_link_end(struct h2t *h)
+{
+	const char *text = buf_str(&h->raw) + h->link.start;
+	size_t len = h->raw.len - h->link.start;
+	int n = 0, ret = 0;
+
+	while (len > 0 && (*text == ' ' || *text == '\n')) {
+		text++;
+		len--;
+	}
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\n'))
+		len--;
+	if (len > 0 && !h2t_is_url(text, len, h->link.url) &&
+	    !h2t_is_url(text, len, h->link.href))
+		n = h2t_ref_number(h, h->link.url);
+	if (n > 0) {
+		ret = buf_printf(&h->raw, " [%d]", n);
+		h->after_ref = true;
+	} else if (n < 0) {
+		ret = n;
+	}
+	h2t_link_clear(&h->link);
 	return ret;
 }
 
@@ -248,7 +514,8 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 	xmlChar *alt;
 	int ret = 0;
 
-	if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE)
+	/* CDATA, comments and processing instructions are not text. */
+	if (node->type == XML_TEXT_NODE)
 		return node->content ? h2t_text(h, (const char *)node->content)
 				     : 0;
 	if (node->type != XML_ELEMENT_NODE)
@@ -284,6 +551,9 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 	case H2T_ITEM:
 		ret = h2t_list_marker(h);
 		return ret ? ret : 1;
+	case H2T_LINK:
+		ret = h2t_link_start(h, node);
+		return ret ? ret : 1;
 	case H2T_CELL:
 	case H2T_INLINE:
 		return 1;
@@ -291,10 +561,10 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 	return 1;
 }
 
-static void h2t_leave(struct h2t *h, const xmlNode *node)
+static int h2t_leave(struct h2t *h, const xmlNode *node)
 {
 	if (node->type != XML_ELEMENT_NODE)
-		return;
+		return 0;
 	switch (h2t_kind_of(node)) {
 	case H2T_BLOCK:
 		h2t_owe_lines(h, 2);
@@ -318,12 +588,17 @@ static void h2t_leave(struct h2t *h, const xmlNode *node)
 	case H2T_CELL:
 		h->space = true;
 		break;
+	case H2T_LINK:
+		if (node == h->link.node)
+			return h2t_link_end(h);
+		break;
 	case H2T_INLINE:
 	case H2T_BR:
 	case H2T_IMG:
 	case H2T_DROP:
 		break;
 	}
+	return 0;
 }
 
 /* Pre-order walk without recursion: down to the first child, else across
@@ -332,7 +607,7 @@ static void h2t_leave(struct h2t *h, const xmlNode *node)
 static int h2t_walk(struct h2t *h, xmlDoc *doc)
 {
 	xmlNode *cur = doc->children;
-	int down;
+	int down, ret;
 
 	while (cur) {
 		down = h2t_enter(h, cur);
@@ -342,13 +617,18 @@ static int h2t_walk(struct h2t *h, xmlDoc *doc)
 			cur = cur->children;
 			continue;
 		}
-		if (down)
-			h2t_leave(h, cur);
+		if (down) {
+			ret = h2t_leave(h, cur);
+			if (ret)
+				return ret;
+		}
 		while (!cur->next) {
 			cur = cur->parent;
 			if (!cur || cur == (xmlNode *)doc)
 				return 0;
-			h2t_leave(h, cur);
+			ret = h2t_leave(h, cur);
+			if (ret)
+				return ret;
 		}
 		cur = cur->next;
 	}
@@ -392,6 +672,19 @@ static int h2t_lines(const struct buf *raw, struct buf *out)
 	return 0;
 }
 
+/* Appends the references block: a blank line, then "[n] URL" lines. A
+ * reference exists only for link text that was written, so there is
+ * text before it. */
+static int h2t_refs(const struct h2t *h, struct buf *out)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < h->n_refs && !ret; i++)
+		ret = buf_printf(out, "%s[%zu] %s", i == 0 ? "\n\n" : "\n",
+				 i + 1, h->refs[i]);
+	return ret;
+}
+
 int html2text(const char *html, size_t len, struct buf *out)
 {
 	const int opts = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
@@ -429,9 +722,14 @@ int html2text(const char *html, size_t len, struct buf *out)
 	ret = h2t_walk(&h, doc);
 	if (!ret)
 		ret = h2t_lines(&h.raw, out);
+	if (!ret)
+		ret = h2t_refs(&h, out);
 out:
 	xmlFreeDoc(doc);
 	buf_free(&clean);
 	buf_free(&h.raw);
+	h2t_link_clear(&h.link);
+	for (size_t i = 0; i < h.n_refs; i++)
+		free(h.refs[i]);
 	return ret;
 }

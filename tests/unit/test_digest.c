@@ -459,6 +459,62 @@ static void test_excerpts(void **state)
 	buf_free(&out);
 }
 
+static void test_excerpt_skips_references(void **state)
+{
+	struct buf in, out;
+
+	/* html2text's markers and block are not shown */
+	check_excerpt("The pay offer [1] is out; see the tables [2].\n\n"
+		      "Ballot details [1] follow.\n\n"
+		      "[1] https://union.example.org/pay\n"
+		      "[2] http://union.example.org/tables?band=3",
+		      "The pay offer is out; see the tables. Ballot details "
+		      "follow.");
+	check_excerpt("One link [1]\r\n\r\n[1] https://x.example/\r\n\n",
+		      "One link");
+	/* a "[n]" the block does not list, or not written as a marker, is
+	 * the author's */
+	check_excerpt("a [1] b [3] c [0] d [01] e[1] f [1x] g [2]\n\n"
+		      "[1] https://x.example/1\n[2] https://x.example/2",
+		      "a b [3] c [0] d [01] e[1] f [1x] g");
+	/* no block, no stripping: a fake footnote mid-text stays, as does
+	 * one not after a blank line, or out of order, or not a URL */
+	check_excerpt("See [1] below.\n\n[1] https://evil.example\n\nMore.",
+		      "See [1] below. [1] https://evil.example More.");
+	check_excerpt("See [1].\n[1] https://x.example/",
+		      "See [1]. [1] https://x.example/");
+	check_excerpt("See [2].\n\n[2] https://x.example/",
+		      "See [2]. [2] https://x.example/");
+	check_excerpt("See [1] [2].\n\n[2] https://x.example/\n"
+		      "[1] https://y.example/",
+		      "See [1] [2]. [2] https://x.example/ [1] "
+		      "https://y.example/");
+	check_excerpt("See [1].\n\n[1] ftp://x.example/",
+		      "See [1]. [1] ftp://x.example/");
+	check_excerpt("See [1].\n\n[1] https://x.example/ and more",
+		      "See [1]. [1] https://x.example/ and more");
+	check_excerpt("[1] https://x.example/", "[1] https://x.example/");
+
+	/* markers are not words: exactly DIGEST_EXCERPT_WORDS words with
+	 * markers between them are shown whole */
+	buf_init(&in, BUF_MAX_TEXT);
+	buf_init(&out, BUF_MAX_TEXT);
+	for (int i = 1; i <= DIGEST_EXCERPT_WORDS; i++) {
+		assert_int_equal(buf_printf(&in, "%sw%d [%d]", i > 1 ? " " : "",
+					    i, i % 3 + 1),
+				 0);
+		assert_int_equal(buf_printf(&out, "%sw%d", i > 1 ? " " : "", i),
+				 0);
+	}
+	assert_int_equal(buf_adds(&in, "\n\n[1] https://x.example/1\n"
+				       "[2] https://x.example/2\n"
+				       "[3] https://x.example/3\n"),
+			 0);
+	check_excerpt(buf_str(&in), buf_str(&out));
+	buf_free(&in);
+	buf_free(&out);
+}
+
 static void test_titles_are_one_clean_line(void **state)
 {
 	struct digest *d = digest_create(&cfg, &list, START, END);
@@ -792,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_theme_fallbacks),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_excerpts),
+		cmocka_unit_test(test_excerpt_skips_references),
 		cmocka_unit_test(test_titles_are_one_clean_line),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_period_in_local_time),
