@@ -21,9 +21,10 @@ libjansson-dev libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev
 libmicrohttpd-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
-# python3 to read the delivered messages with its email parser.
+# python3 to read the delivered messages with its email parser, openssl
+# for throwaway certificates.
 test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3
-clang-format valgrind"
+clang-format valgrind openssl"
 
 case "$mode" in
 demo) packages=$build_packages ;;

@@ -39,4 +39,18 @@ assert_contains "$T/err" "404"
 expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
 grep -E '^probation-notes .* 404 +18 .*HTTP status 404' "$T/out" >/dev/null ||
 	fail "sources does not show the 404 with the items kept: $(cat "$T/out")"
+# TLS fails closed: a certificate nobody vouches for is refused, with
+# the reason on the source's row, and nothing is stored from it.
+cp "$SOURCE_ROOT/config/demo/union-site.xml" "$T/www/union-tls.xml"
+chmod a+r "$T/www/union-tls.xml"
+sed -i "s#^url = http://127.0.0.1:$NGINX_PORT/union.xml#url = https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml#" "$cfg"
+expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch union-branch
+assert_contains "$T/err" "source union-branch (https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml)"
+assert_contains "$T/err" "certificate"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
+grep -E '^union-branch .*failing .*certificate' "$T/out" >/dev/null ||
+	fail "sources does not show the certificate error: $(cat "$T/out")"
+if grep -q 'union-tls.xml' "$T/nginx/logs/access.log"; then
+	fail "a request was sent over the untrusted connection"
+fi
 echo PASS

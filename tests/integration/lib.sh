@@ -82,11 +82,18 @@ make_workdir() {
 start_nginx() {
 	command -v nginx >/dev/null || skip "nginx is not installed"
 	NGINX_PORT=$(free_port)
+	NGINX_TLS_PORT=$(free_port)
 	p="$T/nginx"
 	mkdir -p "$p/logs" "$p/tmp"
 	# nginx's worker runs as nobody: it must be able to read the files.
 	chmod 755 "$T" "$1"
 	chmod -R a+rX "$1"
+	# A throwaway self-signed certificate for the TLS listener: nobody
+	# trusts it, which is the point (RELIABILITY D7).
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-keyout "$p/key.pem" -out "$p/cert.pem" 2>/dev/null ||
+		fail "openssl could not make a certificate"
 	cat >"$p/nginx.conf" <<NGX
 worker_processes 1;
 daemon on;
@@ -103,6 +110,9 @@ http {
 	types { application/rss+xml xml; }
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $p/cert.pem;
+		ssl_certificate_key $p/key.pem;
 		root $1;
 		etag on;
 	}
