@@ -14,6 +14,9 @@ Serves files under ROOT like a plain static server, plus:
   /big/MEGABYTES           a feed that never ends before MEGABYTES MB,
                            without Content-Length
   /gzip-bomb               a small gzip body that inflates to 200 MB
+  /etag-cr/FILE            FILE with an ETag holding a bare CR and a
+                           header after it; logs the If-None-Match it
+                           is sent
 Writes its port (127.0.0.1, chosen by the kernel) to PORTFILE once ready
 and logs one line per request on stderr.
 """
@@ -104,6 +107,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.close_connection = True
+        elif p.startswith('/etag-cr/'):
+            sys.stderr.write('faultserver: if-none-match: %r\n' %
+                             self.headers.get('If-None-Match'))
+            with open(parts[2], 'rb') as f:
+                body = f.read()
+            self.answer(200, [('Content-Type', 'application/rss+xml'),
+                              ('ETag', '"v1"\rX-Injected: yes')], body)
         elif p == '/gzip-bomb':
             self.answer(200, [('Content-Type', 'application/rss+xml'),
                               ('Content-Encoding', 'gzip')], bomb())

@@ -94,6 +94,14 @@ grep -q '/redirect/301/union.xml' "$T/fault.log" ||
 	fail "a changed url did not replace the remembered move"
 [ "$(row moved moved_url)" = "$base/union.xml" ] || fail "new move not stored"
 
+# A server's ETag with a bare CR in it is never sent back (D6).
+printf '[source etag-cr]\ntype = feed\nurl = %s/etag-cr/blog.xml\n' "$base" >>"$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch etag-cr
+: >"$T/fault.log"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch etag-cr
+assert_contains "$T/fault.log" "if-none-match: None"
+assert_not_contains "$T/fault.log" "X-Injected"
+
 # The disabled source is skipped by the daemon's cycle, but polled when
 # asked for by name.
 : >"$T/fault.log"
