@@ -3,6 +3,7 @@
  * the one checked integer parser (no atoi). Everything here is pure and
  * allocates only what it returns.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -17,48 +18,102 @@ int text_clean(const char *s, size_t len, struct buf *out)
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
 	utf8proc_int32_t cp;
 	utf8proc_ssize_t n;
-	size_t i = 0;
+	size_t i = 0, run = 0;
 	int ret;
 
+	/* Clean runs are appended whole: most text needs no change. */
 	while (i < len) {
-		n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
-		if (n < 0) {
-			ret = buf_add(out, "\xEF\xBF\xBD", 3);
-			if (ret)
-				return ret;
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
 			i++;
 			continue;
 		}
-		if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0)) {
+		n = p[i] < 0x80 ? 1
+				: utf8proc_iterate(p + i,
+						   (utf8proc_ssize_t)(len - i),
+						   &cp);
+		if (p[i] < 0x80)
+			cp = p[i];
+		if (n > 0 && !((cp < 0x20 && cp != '\n' && cp != '\t') ||
+			       cp == 0x7f || (cp >= 0x80 && cp < 0xa0))) {
 			i += (size_t)n;
 			continue;
 		}
-		ret = buf_add(out, s + i, (size_t)n);
+		ret = buf_add(out, s + run, i - run);
+		if (!ret && n < 0)
+			ret = buf_add(out, "\xEF\xBF\xBD", 3);
 		if (ret)
 			return ret;
-		i += (size_t)n;
+		i += n < 0 ? 1 : (size_t)n;
+		run = i;
 	}
-	return 0;
+	return buf_add(out, s + run, i - run);
+}
+
+/* Appends the NFKC case fold of one word with non-ASCII characters. */
+static int fold_word(const char *w, size_t len, struct buf *out)
+{
+	utf8proc_uint8_t *folded = NULL;
+	utf8proc_ssize_t n;
+	int ret;
+
+	n = utf8proc_map((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)len,
+			 &folded,
+			 UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+				 UTF8PROC_CASEFOLD);
+	if (n < 0)
+		return -ENOMEM;
+	ret = buf_add(out, folded, (size_t)n);
+	free(folded);
+	return ret;
 }
 
 char *text_fold(const char *s)
 {
-	struct buf clean;
-	utf8proc_uint8_t *folded = NULL;
-	utf8proc_ssize_t n;
+	struct buf clean, out;
+	const char *p, *end, *w;
+	bool ascii;
+	int ret = 0;
 
 	buf_init(&clean, BUF_MAX_TEXT);
+	buf_init(&out, BUF_MAX_TEXT);
 	if (text_clean(s, strlen(s), &clean))
 		return NULL;
-	n = utf8proc_map((const utf8proc_uint8_t *)buf_str(&clean), 0, &folded,
-			 UTF8PROC_NULLTERM | UTF8PROC_STABLE |
-				 UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
-				 UTF8PROC_CASEFOLD);
+	p = buf_str(&clean);
+	end = p + clean.len;
+	/* Word by word, between ASCII blanks (no composition crosses
+	 * them): ASCII words are lower-cased here, and only words with
+	 * other characters go through utf8proc, which is far slower. */
+	while (p < end && !ret) {
+		w = p;
+		ascii = true;
+		while (p < end && *p != ' ' && *p != '\n' && *p != '\t') {
+			if ((unsigned char)*p >= 0x80)
+				ascii = false;
+			p++;
+		}
+		if (ascii) {
+			size_t k, start = out.len;
+
+			ret = buf_add(&out, w, (size_t)(p - w));
+			for (k = start; !ret && k < out.len; k++) {
+				if (out.ptr[k] >= 'A' && out.ptr[k] <= 'Z')
+					out.ptr[k] = (char)(out.ptr[k] + 32);
+			}
+		} else {
+			ret = fold_word(w, (size_t)(p - w), &out);
+		}
+		while (!ret && p < end &&
+		       (*p == ' ' || *p == '\n' || *p == '\t')) {
+			ret = buf_addc(&out, *p);
+			p++;
+		}
+	}
 	buf_free(&clean);
-	if (n < 0)
+	if (ret) {
+		buf_free(&out);
 		return NULL;
-	return (char *)folded;
+	}
+	return buf_take(&out);
 }
 
 static bool is_word_char(utf8proc_int32_t cp)
@@ -85,22 +140,45 @@ static bool is_apostrophe(utf8proc_int32_t cp)
 	return cp == '\'' || cp == 0x2019;
 }
 
+/* Hands fn the word at w with its apostrophes taken out. */
+static int word_without_apostrophes(const char *w, size_t len, struct buf *word,
+				    text_word_fn *fn, void *arg)
+{
+	size_t i;
+	int ret = 0;
+
+	buf_reset(word);
+	for (i = 0; i < len && !ret; i++) {
+		if (w[i] == '\'')
+			continue;
+		if (i + 2 < len && (unsigned char)w[i] == 0xe2 &&
+		    (unsigned char)w[i + 1] == 0x80 &&
+		    (unsigned char)w[i + 2] == 0x99) {
+			i += 2;
+			continue;
+		}
+		ret = buf_addc(word, w[i]);
+	}
+	return ret ? ret : fn(buf_str(word), word->len, arg);
+}
+
 int text_words(const char *s, text_word_fn *fn, void *arg)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	size_t len = strlen(s), i = 0;
-	struct buf word;
-	bool in_word = false;
-	utf8proc_int32_t cp;
+	size_t len = strlen(s), i = 0, start = 0;
+	bool in_word = false, apostrophe = false;
+	utf8proc_int32_t cp, next;
 	utf8proc_ssize_t n;
+	struct buf word;
 	int ret = 0;
 
-	/* Each word is gathered in a buffer so that apostrophes can be
-	 * dropped from inside it. */
 	buf_init(&word, BUF_MAX_LINE);
 	while (i <= len && !ret) {
 		if (i == len) {
 			cp = -1;
+			n = 1;
+		} else if (p[i] < 0x80) {
+			cp = p[i];
 			n = 1;
 		} else {
 			n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i),
@@ -110,27 +188,28 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 				n = 1;
 			}
 		}
-		if (cp >= 0 && is_word_char(cp)) {
+		if (cp >= 0 &&
+		    (cp < 0x80 ? isalnum((int)cp) != 0 : is_word_char(cp))) {
 			if (!in_word) {
 				in_word = true;
-				buf_reset(&word);
+				apostrophe = false;
+				start = i;
 			}
-			ret = buf_add(&word, s + i, (size_t)n);
 		} else if (in_word && cp >= 0 && is_apostrophe(cp) &&
-			   i + (size_t)n < len) {
-			/* Inside a word ("don't"): skip it, keep going. */
-			utf8proc_int32_t next;
-
-			if (utf8proc_iterate(p + i + n,
-					     (utf8proc_ssize_t)(len - i - n),
-					     &next) < 0 ||
-			    !is_word_char(next)) {
-				in_word = false;
-				ret = fn(buf_str(&word), word.len, arg);
-			}
+			   i + (size_t)n < len &&
+			   utf8proc_iterate(p + i + n,
+					    (utf8proc_ssize_t)(len - i - n),
+					    &next) > 0 &&
+			   is_word_char(next)) {
+			/* Inside a word ("don't"): it is dropped. */
+			apostrophe = true;
 		} else if (in_word) {
 			in_word = false;
-			ret = fn(buf_str(&word), word.len, arg);
+			ret = apostrophe
+				      ? word_without_apostrophes(s + start,
+								 i - start,
+								 &word, fn, arg)
+				      : fn(s + start, i - start, arg);
 		}
 		i += (size_t)n;
 	}

@@ -31,7 +31,12 @@ struct theme_entry {
 struct theme_set {
 	struct theme_entry *entries;
 	size_t n_entries;
+	struct sb_stemmer *stemmer; /* owned; one thread at a time */
 };
+
+/* Only the start of a long text is read: a post shows its subject
+ * early, and stemming a whole 1 MB post would cost more than it tells. */
+#define THEME_MAX_TEXT (16 * 1024)
 
 static void stems_finish(struct stems *s)
 {
@@ -107,6 +112,8 @@ void theme_set_destroy(struct theme_set *ts)
 		free(ts->entries[i].keywords);
 	}
 	free(ts->entries);
+	if (ts->stemmer)
+		sb_stemmer_delete(ts->stemmer);
 	free(ts);
 }
 
@@ -142,7 +149,7 @@ struct theme_set *theme_set_create(const struct config *cfg)
 				e->n_keywords++;
 		}
 	}
-	sb_stemmer_delete(stemmer);
+	ts->stemmer = stemmer;
 	return ts;
 fail:
 	sb_stemmer_delete(stemmer);
@@ -172,19 +179,28 @@ int theme_classify(const struct theme_set *ts, const char *title,
 		   const char *text, struct theme_result *res)
 {
 	struct stems t = {0}, b = {0};
-	struct sb_stemmer *stemmer;
+	char *head = NULL;
 	int best = 0, score, ret;
 	size_t i, k;
 
 	res->name = THEME_OTHER;
 	res->score = 0;
-	stemmer = sb_stemmer_new("english", "UTF_8");
-	if (!stemmer)
-		return -ENOMEM;
-	ret = stem_text(stemmer, title, &t);
+	if (ts->n_entries == 0)
+		return 0;
+	if (text && strlen(text) > THEME_MAX_TEXT) {
+		/* Cut between characters, not inside one. */
+		k = THEME_MAX_TEXT;
+		while (k > 0 && ((unsigned char)text[k] & 0xc0) == 0x80)
+			k--;
+		head = strndup(text, k);
+		if (!head)
+			return -ENOMEM;
+		text = head;
+	}
+	ret = stem_text(ts->stemmer, title, &t);
 	if (!ret)
-		ret = stem_text(stemmer, text, &b);
-	sb_stemmer_delete(stemmer);
+		ret = stem_text(ts->stemmer, text, &b);
+	free(head);
 	for (i = 0; i < ts->n_entries && !ret; i++) {
 		score = 0;
 		for (k = 0; k < ts->entries[i].n_keywords; k++) {

@@ -19,7 +19,8 @@
 struct theme_set;
 
 /* Compiles the themes of cfg (borrowed: it must outlive the set).
- * Returns NULL when out of memory. */
+ * Returns NULL when out of memory. A set is used by one thread at a time
+ * (it holds a stemmer). */
 struct theme_set *theme_set_create(const struct config *cfg);
 void theme_set_destroy(struct theme_set *ts); /* accepts NULL */
 

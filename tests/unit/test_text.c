@@ -67,6 +67,27 @@ static void test_words_split_and_apostrophes(void **state)
 	assert_string_equal(ws.w[5], "WMT");
 }
 
+static void test_fold_mixed_words_keeps_spacing(void **state)
+{
+	char *s = text_fold("CASELOAD\tÉCOLE  Ｗｏｒｋ\nOK");
+
+	assert_non_null(s);
+	assert_string_equal(s, "caseload\t\xc3\xa9"
+			       "cole  work\nok");
+	free(s);
+}
+
+static void test_clean_keeps_runs_and_cuts_controls(void **state)
+{
+	struct buf b;
+	const char in[] = "abc\x1b[31mdef\x7f \xc2\x85x \xe2\x80\x99ok";
+
+	buf_init(&b, 1024);
+	assert_int_equal(text_clean(in, sizeof(in) - 1, &b), 0);
+	assert_string_equal(buf_str(&b), "abc[31mdef x \xe2\x80\x99ok");
+	buf_free(&b);
+}
+
 static void test_parse_int(void **state)
 {
 	long long v = 0;
@@ -89,6 +110,8 @@ int main(void)
 			test_clean_replaces_invalid_and_drops_controls),
 		cmocka_unit_test(test_fold_case_and_compat),
 		cmocka_unit_test(test_words_split_and_apostrophes),
+		cmocka_unit_test(test_fold_mixed_words_keeps_spacing),
+		cmocka_unit_test(test_clean_keeps_runs_and_cuts_controls),
 		cmocka_unit_test(test_parse_int),
 	};
 

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -57,6 +58,32 @@ static void test_tie_goes_to_first_declared(void **state)
 	check(NULL, "pay and stress", "pay", 1);
 }
 
+static void test_only_the_start_of_a_long_text_counts(void **state)
+{
+	size_t n = 40000, i;
+	char *text = malloc(n + 64);
+
+	/* "pay" once near the start, "stress" three times past 16 KB. */
+	memcpy(text, "pay ", 4);
+	for (i = 4; i < n; i++)
+		text[i] = (i % 8 == 7) ? ' ' : 'x';
+	memcpy(text + n, " stress stress stress", 22);
+	check(NULL, text, "pay", 1);
+	free(text);
+}
+
+static void test_no_themes_is_other(void **state)
+{
+	struct config none = {0};
+	struct theme_set *ts = theme_set_create(&none);
+	struct theme_result r;
+
+	assert_non_null(ts);
+	assert_int_equal(theme_classify(ts, "Pay", "pay", &r), 0);
+	assert_string_equal(r.name, "other");
+	theme_set_destroy(ts);
+}
+
 static void test_nothing_matches_is_other(void **state)
 {
 	check("Christmas quiz", "Bring a mince pie.", "other", 0);
@@ -70,6 +97,8 @@ int main(void)
 		cmocka_unit_test(test_phrase_matches_only_in_order),
 		cmocka_unit_test(test_title_outweighs_text),
 		cmocka_unit_test(test_tie_goes_to_first_declared),
+		cmocka_unit_test(test_only_the_start_of_a_long_text_counts),
+		cmocka_unit_test(test_no_themes_is_other),
 		cmocka_unit_test(test_nothing_matches_is_other),
 	};
 
