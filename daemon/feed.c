@@ -1,13 +1,16 @@
 /*
- * feed: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 bytes to struct feed. A pre-pass
- * (prep_*) fixes what strict XML refuses: HTML entities become character
- * references, declared entities are expanded under a budget (external ones
- * never read), bad UTF-8 becomes U+FFFD. Then libxml2's xmlReader streams
- * it: no DTD, no network, an entity loader that refuses all. Any thread.
+ * feed: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed bytes to items, pushed
+ * in chunks of any size through three stages that carry across chunks what
+ * they cannot decide yet: decode (any charset to valid UTF-8), prep (entities
+ * repaired; CDATA, comments, PIs and the DTD kept from libxml2), and libxml2's
+ * SAX2 push parser, fed fixed-size blocks. Only the item being read is kept.
+ * No I/O; any thread, one thread per parser at a time.
  */
 #include <errno.h>
+#include <iconv.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,25 +19,54 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <libxml/uri.h>
-#include <libxml/xmlreader.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "feed.h"
-#include "text.h"
 #include "html2text.h"
+#include "text.h"
 
+/*
+ * The memory budget. Besides libxml2's own state (its input buffer holds
+ * at most one start tag or one FEED_XML_BLOCK, its name dictionary is
+ * capped at 10 MB, its depth by FEED_MAX_DEPTH) a parser holds: one slice of
+ * raw input and its decoded text, the prep stage's lookahead (at most one
+ * entity declaration), declared entities (FEED_MAX_ENTITY_BYTES), one
+ * block of XML, and the item being read, whose fields are each cut at
+ * FEED_MAX_FIELD. Items are handed out and freed as they end.
+ */
 #define FEED_DEFAULT_MAX_ITEMS 10000
 /* Bytes of one field as captured from the XML (HTML source), and of one
  * field once rendered as text. Longer fields are cut, not refused. */
-#define FEED_MAX_FIELD (8u << 20)
+#define FEED_MAX_FIELD (2u << 20)
 #define FEED_MAX_TEXT (4u << 20)
 #define FEED_MAX_CATEGORIES 64
 #define FEED_MAX_ENTITIES 256
-/* Expanding declared entities may add at most the input size plus this. */
+#define FEED_MAX_ENTITY_VALUE (64u << 10)
+#define FEED_MAX_ENTITY_BYTES (1u << 20) /* all declared values */
+/* Expanding declared entities may add at most the input so far plus
+ * this. */
 #define FEED_EXPAND_SLACK (1u << 20)
+/* jansson cannot stream: a JSON Feed is buffered whole, up to this. */
+#define FEED_MAX_JSON (8u << 20)
+#define FEED_SLICE (64u << 10)	   /* raw bytes decoded at a time */
+#define FEED_XML_BLOCK (16u << 10) /* bytes per xmlParseChunk call */
+/* libxml2's push parser does not enforce its own depth limit (256 without
+ * XML_PARSE_HUGE) in 2.9: we do. */
+#define FEED_MAX_DEPTH 256
+#define FEED_SNIFF_MAX 1024 /* where an XML declaration must end */
+
+/* Lookahead limits of the prep stage: a reference is '&', a name of at
+ * most PREP_NAME_MAX bytes and ';'. */
+#define PREP_NAME_MAX 256
+#define PREP_REF_MAX (PREP_NAME_MAX + 2)
+#define PREP_DECL_MAX (FEED_MAX_ENTITY_VALUE + PREP_NAME_MAX + 64)
 
 #define NS_URI_RSS10 "http://purl.org/rss/1.0/"
 #define NS_URI_RSS090 "http://my.netscape.com/rdf/simple/0.9/"
@@ -44,8 +76,93 @@
 #define NS_URI_DC "http://purl.org/dc/elements/1.1/"
 #define NS_URI_CONTENT "http://purl.org/rss/1.0/modules/content/"
 #define NS_URI_RDF "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+#define NS_URI_THR "http://purl.org/syndication/thread/1.0"
+#define NS_URI_SLASH "http://purl.org/rss/1.0/modules/slash/"
+
+#define NOT_A_FEED "not an RSS, Atom or JSON feed"
 
 static const char utf8_replacement[] = "\xEF\xBF\xBD";
+
+/* Windows-1252 for 0x80 to 0x9F, both as bytes in a document labelled
+ * ISO-8859-1 and as &#128; to &#159;: old feeds mean these, not the C1
+ * controls. The five holes become U+FFFD. */
+static const uint16_t cp1252[32] = {
+	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
+	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool name_start(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+	       c == ':' || c >= 0x80;
+}
+
+static bool name_char(unsigned char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* Length of the XML name at s, 0 if none. */
+static size_t name_len(const unsigned char *s, size_t left)
+{
+	size_t n = 0;
+
+	if (left == 0 || !name_start(s[0]))
+		return 0;
+	while (n < left && name_char(s[n]))
+		n++;
+	return n;
+}
+
+/* Encodes cp as UTF-8 at o (4 bytes of room); returns its length. */
+static size_t utf8_put(uint32_t cp, unsigned char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xC0 | (cp >> 6));
+		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xE0 | (cp >> 12));
+		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xF0 | (cp >> 18));
+	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Drops the first n bytes of b, keeping the rest (and the NUL). */
+static void buf_drop_front(struct buf *b, size_t n)
+{
+	if (n == 0)
+		return;
+	memmove(b->ptr, b->ptr + n, b->len - n);
+	b->len -= n;
+	b->ptr[b->len] = '\0';
+}
+
+static bool lit_is(const char *v, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(v, lit, n) == 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* UTF-8 and plain text                                                */
@@ -138,6 +255,19 @@ static int plain_line(const char *text, size_t len, char **out)
 	return plain_normalise(text, len, false, out);
 }
 
+/* True for HTML that renders as itself with whitespace collapsed: ASCII
+ * with no markup and no references. Most titles and many descriptions
+ * are like this, and skip the HTML parser. */
+static bool plain_is_bare(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == '<' || s[i] == '&')
+			return false;
+	return true;
+}
+
 /* HTML source to plain text. A field too long to render is dropped
  * (*out = NULL), not an error. */
 static int plain_from_html(const char *html, size_t len, bool line, char **out)
@@ -146,6 +276,8 @@ static int plain_from_html(const char *html, size_t len, bool line, char **out)
 	int ret;
 
 	*out = NULL;
+	if (plain_is_bare(html, len))
+		return plain_line(html, len, out);
 	buf_init(&b, FEED_MAX_TEXT);
 	ret = html2text(html, len, &b);
 	if (ret == -E2BIG)
@@ -163,459 +295,25 @@ static int plain_from_html(const char *html, size_t len, bool line, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* ------------------------------------------------------------------ */
-/* Pre-pass                                                            */
-
-struct prep_entity {
-	const unsigned char *name;
-	size_t name_len;
-	const unsigned char *value;
-	size_t value_len;
-	bool external;
-	bool complex; /* refers to other entities or holds markup */
-};
-
-struct prep {
-	const unsigned char *s;
-	size_t len;
-	size_t i;
-	bool utf8; /* sanitise as UTF-8 (else copy bytes >= 0x80 as is) */
-	struct buf out;
-	struct prep_entity ents[FEED_MAX_ENTITIES];
-	size_t n_ents;
-	size_t expanded;
-	unsigned long line;
-	struct err *err;
-};
-
-/* Windows-1252 for &#128; to &#159;: old feeds mean these, not the C1
- * controls. */
-static const uint16_t prep_cp1252[32] = {
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
-	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
-};
-
-static bool prep_starts(const struct prep *p, const char *lit)
+/* link resolved against base (xml:base chain, else the feed's URL). On
+ * any doubt the link is kept as written. NULL when out of memory. */
+static char *resolve(const char *link, const char *base)
 {
-	size_t n = strlen(lit);
+	xmlChar *abs;
+	char *ret;
 
-	return p->len - p->i >= n && memcmp(p->s + p->i, lit, n) == 0;
-}
-
-/* Copies one character from s (left bytes) to out and returns the bytes
- * consumed. C0 controls other than tab, LF and CR are dropped (XML
- * forbids them); in UTF-8 mode invalid sequences become U+FFFD. */
-static size_t prep_put(struct buf *out, bool utf8, const unsigned char *s,
-		       size_t left, int *ret)
-{
-	size_t n;
-
-	if (s[0] < 0x80 || !utf8) {
-		if (s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' ||
-		    s[0] == '\r')
-			*ret = buf_addc(out, (char)s[0]);
-		return 1;
-	}
-	n = text_xml_char_len(s, left);
-	if (n == 0) {
-		*ret = buf_add(out, utf8_replacement, 3);
-		return 1;
-	}
-	*ret = buf_add(out, s, n);
-	return n;
-}
-
-static int prep_char(struct prep *p)
-{
-	int ret = 0;
-
-	if (p->s[p->i] == '\n')
-		p->line++;
-	p->i += prep_put(&p->out, p->utf8, p->s + p->i, p->len - p->i, &ret);
-	return ret;
-}
-
-/* Copies the ASCII literal open, then everything up to and including
- * close (or to the end of the input). */
-static int prep_through(struct prep *p, const char *open, const char *close)
-{
-	int ret = buf_adds(&p->out, open);
-
-	p->i += strlen(open);
-	while (!ret && p->i < p->len) {
-		if (prep_starts(p, close)) {
-			p->i += strlen(close);
-			return buf_adds(&p->out, close);
-		}
-		ret = prep_char(p);
-	}
-	return ret;
-}
-
-static bool prep_name_start(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-	       c == ':' || c >= 0x80;
-}
-
-static bool prep_name_char(unsigned char c)
-{
-	return prep_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '.';
-}
-
-static bool prep_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Length of the XML name at s, 0 if none. */
-static size_t prep_name_len(const unsigned char *s, size_t left)
-{
-	size_t n = 0;
-
-	if (left == 0 || !prep_name_start(s[0]))
-		return 0;
-	while (n < left && prep_name_char(s[n]))
-		n++;
-	return n;
-}
-
-static bool prep_predefined(const unsigned char *name, size_t n)
-{
-	static const char *const names[] = {"amp", "lt", "gt", "quot", "apos"};
-	size_t k;
-
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (strlen(names[k]) == n && memcmp(names[k], name, n) == 0)
-			return true;
-	return false;
-}
-
-/* Length of the character reference "&#...;" at s, 0 if malformed;
- * its value goes to *cp (clamped, so that huge values stay invalid). */
-static size_t prep_charref_len(const unsigned char *s, size_t left,
-			       uint32_t *cp)
-{
-	size_t i = 2, digits = 0;
-	bool hex = left > 2 && (s[2] == 'x' || s[2] == 'X');
-	uint32_t v = 0, d;
-
-	if (hex)
-		i++;
-	for (; i < left; i++, digits++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (hex && s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else if (hex && s[i] >= 'A' && s[i] <= 'F')
-			d = s[i] - 'A' + 10;
-		else
-			break;
-		v = v * (hex ? 16 : 10) + d;
-		if (v > 0x10FFFF)
-			v = 0x110000;
-	}
-	if (digits == 0 || i >= left || s[i] != ';')
-		return 0;
-	*cp = v;
-	return i + 1;
-}
-
-static bool prep_xml_char(uint32_t cp)
-{
-	return cp == 0x9 || cp == 0xA || cp == 0xD ||
-	       (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
-	       (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-static int prep_charref(struct prep *p)
-{
-	uint32_t cp = 0, fixed;
-	size_t n = prep_charref_len(p->s + p->i, p->len - p->i, &cp);
-
-	if (n == 0) {
-		p->i++;
-		return buf_adds(&p->out, "&amp;");
-	}
-	fixed = cp;
-	if (cp >= 0x80 && cp <= 0x9F)
-		fixed = prep_cp1252[cp - 0x80];
-	else if (!prep_xml_char(cp))
-		fixed = 0xFFFD;
-	if (fixed == cp) {
-		p->i += n;
-		return buf_add(&p->out, p->s + p->i - n, n);
-	}
-	p->i += n;
-	return buf_printf(&p->out, "&#%u;", (unsigned)fixed);
-}
-
-static const struct prep_entity *prep_find(const struct prep *p,
-					   const unsigned char *name, size_t n)
-{
-	size_t k;
-
-	/* The first declaration binds (XML 1.0 section 4.2). */
-	for (k = 0; k < p->n_ents; k++)
-		if (p->ents[k].name_len == n &&
-		    memcmp(p->ents[k].name, name, n) == 0)
-			return &p->ents[k];
-	return NULL;
-}
-
-/* A replacement text we expand ourselves may hold character references
- * and the five predefined ones; anything else (other entities, markup,
- * parameter entities) is refused, which is what stops entity bombs. */
-static bool prep_value_complex(const unsigned char *v, size_t len)
-{
-	uint32_t cp;
-	size_t i, n;
-
-	for (i = 0; i < len; i++) {
-		if (v[i] == '<' || v[i] == '%')
-			return true;
-		if (v[i] != '&')
-			continue;
-		if (i + 1 < len && v[i + 1] == '#') {
-			if (prep_charref_len(v + i, len - i, &cp) == 0)
-				return true;
-			continue;
-		}
-		n = prep_name_len(v + i + 1, len - i - 1);
-		if (n == 0 || i + 1 + n >= len || v[i + 1 + n] != ';' ||
-		    !prep_predefined(v + i + 1, n))
-			return true;
-	}
-	return false;
-}
-
-static int prep_expand(struct prep *p, const struct prep_entity *ent)
-{
-	size_t i = 0;
-	int ret = 0;
-
-	if (ent->complex) {
-		err_set(p->err,
-			"line %lu: entity '%.*s' refers to other entities or "
-			"holds markup; such documents are refused",
-			p->line, (int)(ent->name_len > 64 ? 64 : ent->name_len),
-			(const char *)ent->name);
-		return -EPROTO;
-	}
-	p->expanded += ent->value_len;
-	if (p->expanded > p->len + FEED_EXPAND_SLACK) {
-		err_set(p->err,
-			"line %lu: entity expansion exceeds %zu bytes; "
-			"refused",
-			p->line, p->len + FEED_EXPAND_SLACK);
-		return -EPROTO;
-	}
-	while (!ret && i < ent->value_len)
-		i += prep_put(&p->out, p->utf8, ent->value + i,
-			      ent->value_len - i, &ret);
-	return ret;
-}
-
-/* At '&' in content or an attribute value. Undeclared names are what
- * real feeds get wrong most (HTML's &nbsp; &eacute; &rsquo; without a
- * DTD), and a stray '&' ("Q&A") comes next: both are repaired here
- * instead of failing the whole feed. */
-static int prep_ref(struct prep *p)
-{
-	const unsigned char *s = p->s + p->i;
-	size_t left = p->len - p->i, n;
-	const struct prep_entity *ent;
-	const htmlEntityDesc *html;
-	char name[33];
-
-	if (left > 1 && s[1] == '#')
-		return prep_charref(p);
-	n = prep_name_len(s + 1, left - 1);
-	if (n == 0 || n + 1 >= left || s[n + 1] != ';') {
-		p->i++;
-		return buf_adds(&p->out, "&amp;");
-	}
-	if (prep_predefined(s + 1, n)) {
-		p->i += n + 2;
-		return buf_add(&p->out, s, n + 2);
-	}
-	ent = prep_find(p, s + 1, n);
-	if (ent) {
-		p->i += n + 2;
-		/* An external entity is never read: it stands for nothing. */
-		return ent->external ? 0 : prep_expand(p, ent);
-	}
-	html = NULL;
-	if (n < sizeof(name)) {
-		memcpy(name, s + 1, n);
-		name[n] = '\0';
-		html = htmlEntityLookup(BAD_CAST name);
-	}
-	if (html) {
-		p->i += n + 2;
-		return buf_printf(&p->out, "&#%u;", html->value);
-	}
-	/* Unknown: keep the text as written. */
-	p->i++;
-	return buf_adds(&p->out, "&amp;");
-}
-
-/* Records the <!ENTITY ...> declaration at p->i (in the internal subset)
- * without consuming it. Parameter entities are not recorded. */
-static void prep_entity_decl(struct prep *p)
-{
-	const unsigned char *s = p->s + p->i;
-	size_t left = p->len - p->i, j = 8, n, start;
-	struct prep_entity *ent;
-	unsigned char quote;
-
-	if (p->n_ents >= FEED_MAX_ENTITIES || j >= left || !prep_space(s[j]))
-		return;
-	while (j < left && prep_space(s[j]))
-		j++;
-	if (j >= left || s[j] == '%')
-		return;
-	n = prep_name_len(s + j, left - j);
-	if (n == 0)
-		return;
-	ent = &p->ents[p->n_ents];
-	memset(ent, 0, sizeof(*ent));
-	ent->name = s + j;
-	ent->name_len = n;
-	j += n;
-	while (j < left && prep_space(s[j]))
-		j++;
-	if (j >= left)
-		return;
-	if (s[j] == '"' || s[j] == '\'') {
-		quote = s[j];
-		start = ++j;
-		while (j < left && s[j] != quote)
-			j++;
-		if (j >= left)
-			return;
-		ent->value = s + start;
-		ent->value_len = j - start;
-		ent->complex = prep_value_complex(ent->value, ent->value_len);
-	} else {
-		ent->external = true;
-	}
-	p->n_ents++;
-}
-
-/* Copies <!DOCTYPE ...> unchanged, noting the entities it declares. */
-static int prep_doctype(struct prep *p)
-{
-	unsigned char quote = 0, c;
-	bool subset = false;
-	int ret = buf_adds(&p->out, "<!DOCTYPE");
-
-	p->i += 9;
-	while (!ret && p->i < p->len) {
-		c = p->s[p->i];
-		if (quote) {
-			if (c == quote)
-				quote = 0;
-		} else if (c == '"' || c == '\'') {
-			quote = c;
-		} else if (subset && prep_starts(p, "<!--")) {
-			ret = prep_through(p, "<!--", "-->");
-			continue;
-		} else if (subset && prep_starts(p, "<?")) {
-			ret = prep_through(p, "<?", "?>");
-			continue;
-		} else if (subset && prep_starts(p, "<!ENTITY")) {
-			prep_entity_decl(p);
-		} else if (subset && c == ']') {
-			subset = false;
-		} else if (!subset && c == '[') {
-			subset = true;
-		} else if (!subset && c == '>') {
-			return prep_char(p);
-		}
-		ret = prep_char(p);
-	}
-	return ret;
-}
-
-static int prep_markup(struct prep *p)
-{
-	if (prep_starts(p, "<!--"))
-		return prep_through(p, "<!--", "-->");
-	if (prep_starts(p, "<![CDATA["))
-		return prep_through(p, "<![CDATA[", "]]>");
-	if (prep_starts(p, "<?"))
-		return prep_through(p, "<?", "?>");
-	if (prep_starts(p, "<!DOCTYPE"))
-		return prep_doctype(p);
-	return prep_char(p);
-}
-
-/* UTF-16 and UTF-32 documents are left to libxml2 untouched. */
-static bool prep_ascii_compatible(const unsigned char *s, size_t len)
-{
-	if (len >= 2 &&
-	    ((s[0] == 0xFE && s[1] == 0xFF) || (s[0] == 0xFF && s[1] == 0xFE)))
-		return false;
-	return !(len >= 2 && (s[0] == 0 || s[1] == 0));
-}
-
-/* True unless the XML declaration names an encoding other than UTF-8. */
-static bool prep_declared_utf8(const unsigned char *s, size_t len)
-{
-	size_t i, end, start;
-	unsigned char quote;
-
-	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-		return true;
-	if (len < 5 || memcmp(s, "<?xml", 5) != 0)
-		return true;
-	for (end = 5; end + 1 < len && end < 512; end++)
-		if (s[end] == '?' && s[end + 1] == '>')
-			break;
-	for (i = 5; i + 8 <= end; i++)
-		if (memcmp(s + i, "encoding", 8) == 0)
-			break;
-	if (i + 8 > end)
-		return true;
-	i += 8;
-	while (i < end && (prep_space(s[i]) || s[i] == '='))
-		i++;
-	if (i >= end || (s[i] != '"' && s[i] != '\''))
-		return true;
-	quote = s[i];
-	start = ++i;
-	while (i < end && s[i] != quote)
-		i++;
-	return (i - start == 5 &&
-		strncasecmp((const char *)s + start, "utf-8", 5) == 0) ||
-	       (i - start == 4 &&
-		strncasecmp((const char *)s + start, "utf8", 4) == 0);
-}
-
-static int prep_run(struct prep *p)
-{
-	int ret = 0;
-
-	if (!prep_ascii_compatible(p->s, p->len))
-		return buf_add(&p->out, p->s, p->len);
-	p->utf8 = prep_declared_utf8(p->s, p->len);
-	while (!ret && p->i < p->len) {
-		if (p->s[p->i] == '<')
-			ret = prep_markup(p);
-		else if (p->s[p->i] == '&')
-			ret = prep_ref(p);
-		else
-			ret = prep_char(p);
-	}
+	if (!base || !*base || !*link)
+		return strdup(link);
+	abs = xmlBuildURI((const xmlChar *)link, (const xmlChar *)base);
+	if (!abs)
+		return strdup(link);
+	ret = strdup((const char *)abs);
+	xmlFree(abs);
 	return ret;
 }
 
 /* ------------------------------------------------------------------ */
-/* Streaming parse                                                     */
+/* The parser                                                          */
 
 enum fp_ns {
 	NS_NONE,
@@ -624,6 +322,8 @@ enum fp_ns {
 	NS_DC,
 	NS_CONTENT,
 	NS_RDF,
+	NS_THR,
+	NS_SLASH,
 	NS_OTHER,
 };
 
@@ -657,8 +357,1120 @@ enum fp_tag {
 	TAG_ATOM_NAME,
 	TAG_ATOM_EMAIL,
 	TAG_ATOM_CATEGORY,
+	TAG_THR_IN_REPLY_TO,
+	TAG_THR_TOTAL,
+	TAG_SLASH_COMMENTS,
 	TAG__COUNT,
 };
+
+enum fp_field {
+	F_ID,
+	F_LINK,
+	F_TITLE,
+	F_AUTHOR,
+	F_SUMMARY,
+	F_CONTENT,
+	F_PUBLISHED,
+	F_UPDATED,
+	F_CATEGORY,
+	F_IN_REPLY_TO,
+	F_COMMENTS,
+	F__COUNT,
+};
+
+enum fp_mode {
+	MODE_TEXT,
+	MODE_HTML,
+	MODE_XHTML,
+	MODE_SKIP,
+};
+
+/* One item (or the feed's own fields) being collected. */
+struct fp_work {
+	char *val[F__COUNT];
+	int prio[F__COUNT];
+	int64_t date[F__COUNT];
+	char **cats;
+	size_t n_cats;
+};
+
+struct fp_base {
+	int depth;
+	char *uri; /* owned, resolved */
+};
+
+struct prep_entity {
+	char *name;  /* owned */
+	char *value; /* owned; NULL when external or too long */
+	size_t value_len;
+	bool external;
+	bool complex; /* refers to other entities or holds markup */
+	bool too_long;
+};
+
+enum prep_mode {
+	PM_CONTENT,
+	PM_COMMENT, /* dropped, up to "-->" */
+	PM_PI,	    /* dropped, up to "?>" (the XML declaration too) */
+	PM_CDATA,   /* rewritten as escaped text, up to "]]>" */
+	PM_DOCTYPE, /* dropped; its entity declarations are noted */
+};
+
+struct prep {
+	enum prep_mode mode;
+	enum prep_mode after; /* where a comment or PI returns to */
+	bool subset;	      /* inside the DOCTYPE's [...] */
+	unsigned char quote;  /* inside a quoted DOCTYPE literal */
+	bool seen_root;
+	bool root_end_seen; /* "</" and the root's name */
+	char root[72];	    /* the first element's name, for messages */
+	unsigned long root_line;
+	unsigned long doctype_line;
+	unsigned long line;
+	unsigned long long consumed; /* decoded bytes read */
+	unsigned long long expanded; /* bytes added by entities */
+	struct prep_entity *ents;
+	size_t n_ents;
+	size_t ent_bytes;
+};
+
+enum dec_kind {
+	DEC_UTF8,
+	DEC_1252,
+	DEC_UTF16LE,
+	DEC_UTF16BE,
+	DEC_ICONV,
+};
+
+enum fp_stage {
+	STAGE_SNIFF, /* nothing but whitespace yet */
+	STAGE_XML,
+	STAGE_JSON,
+};
+
+struct feed_parser {
+	/* set at creation */
+	char *base_url; /* owned, may be NULL */
+	char *charset;	/* from the Content-Type, owned, may be NULL */
+	size_t max_items;
+	feed_item_fn *on_item;
+	void *arg;
+	struct feed *collect; /* feed_parse: items are moved here */
+	size_t cap_items;
+
+	/* outcome */
+	int ret;	/* sticky: -EPROTO, -ENOMEM or on_item's value */
+	struct err err; /* why ret, or what broke (or was repaired) */
+	bool finished;
+
+	/* decode: raw bytes to valid UTF-8 */
+	bool enc_known;
+	enum dec_kind dec;
+	iconv_t cd;
+	struct buf raw;	 /* undecoded bytes (a sequence split by a chunk) */
+	struct buf text; /* decoded, not yet taken by the next stage */
+
+	enum fp_stage stage;
+	unsigned long lead_lines; /* line breaks before the first character */
+	struct buf json;
+
+	/* prep: text to the XML that libxml2 sees */
+	struct prep prep;
+	struct buf xml; /* waiting for a full block */
+	xmlParserCtxtPtr ctxt;
+	bool terminating; /* inside the last xmlParseChunk */
+
+	/* SAX state */
+	enum feed_format format;
+	char root[72]; /* the root element's name */
+	bool atom;
+	bool atom_bare;	     /* Atom root without a namespace */
+	bool inherit_author; /* items without one take the feed's */
+	int depth;
+	int skip_depth; /* ignore everything below this element, or -1 */
+	int chan_depth; /* element whose children are feed fields, or -1 */
+	int item_depth;
+	int author_depth;
+	struct fp_work *author_work;
+	struct fp_work meta;
+	struct fp_work item;
+	size_t n_items; /* delivered */
+	char *self;
+	struct fp_base *bases;
+	size_t n_bases;
+	size_t cap_bases;
+	/* the text field being captured, if cap_depth >= 0 */
+	int cap_depth;
+	enum fp_tag cap_tag;
+	enum fp_mode cap_mode;
+	struct fp_work *cap_work;
+	bool cap_markup;    /* raw child elements seen: escape text */
+	bool cap_permalink; /* guid isPermaLink is not "false" */
+	char *cap_base;
+	struct buf cap;
+
+	/* the first error libxml2 reported, fatal ones preferred */
+	bool broken;
+	bool broken_at_end; /* found by the final xmlParseChunk */
+	int err_level;
+	int err_line;
+	char err_msg[256];
+	char warn[256]; /* the first problem repaired on the way */
+};
+
+static void fp_warn(struct feed_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fp_warn(struct feed_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->warn[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->warn, sizeof(p->warn), fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Decode: whatever the charset, valid UTF-8 comes out                 */
+
+/* Appends the UTF-8 at s (n bytes) to out, each byte of an invalid
+ * sequence (U+FFFE and U+FFFF included) becoming U+FFFD. A sequence cut
+ * at the end is left unread (*used < n) unless eof. */
+static int dec_utf8(struct buf *out, const unsigned char *s, size_t n, bool eof,
+		    size_t *used)
+{
+	size_t i = 0, start, need, k;
+	int ret = 0;
+
+	while (i < n && !ret) {
+		start = i;
+		for (;;) {
+			while (i < n && s[i] < 0x80)
+				i++;
+			if (i >= n)
+				break;
+			need = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
+			if (s[i] >= 0xC2 && s[i] <= 0xF4 && n - i < need)
+				break;
+			k = text_xml_char_len(s + i, n - i);
+			if (k == 0)
+				break;
+			i += k;
+		}
+		if (i > start)
+			ret = buf_add(out, s + start, i - start);
+		if (ret || i >= n)
+			break;
+		need = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
+		if (s[i] >= 0xC2 && s[i] <= 0xF4 && n - i < need && !eof)
+			break;
+		ret = buf_add(out, utf8_replacement, 3);
+		i++;
+	}
+	*used = i;
+	return ret;
+}
+
+/* ISO-8859-1 as browsers read it: Windows-1252. */
+static int dec_1252(struct buf *out, const unsigned char *s, size_t n)
+{
+	unsigned char tmp[1024];
+	size_t i, o = 0;
+	uint32_t cp;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		cp = s[i];
+		if (cp >= 0x80 && cp < 0xA0)
+			cp = cp1252[cp - 0x80];
+		o += utf8_put(cp, tmp + o);
+		if (o > sizeof(tmp) - 4) {
+			ret = buf_add(out, tmp, o);
+			o = 0;
+		}
+	}
+	return ret || o == 0 ? ret : buf_add(out, tmp, o);
+}
+
+static int dec_utf16(struct buf *out, const unsigned char *s, size_t n, bool be,
+		     bool eof, size_t *used)
+{
+	unsigned char tmp[1024];
+	size_t i = 0, o = 0;
+	uint32_t u, u2;
+	int ret = 0;
+
+	while (n - i >= 2 && !ret) {
+		u = be ? (uint32_t)(s[i] << 8 | s[i + 1])
+		       : (uint32_t)(s[i] | s[i + 1] << 8);
+		if (u >= 0xD800 && u <= 0xDBFF) {
+			if (n - i < 4 && !eof)
+				break;
+			u2 = 0;
+			if (n - i >= 4)
+				u2 = be ? (uint32_t)(s[i + 2] << 8 | s[i + 3])
+					: (uint32_t)(s[i + 2] | s[i + 3] << 8);
+			if (u2 >= 0xDC00 && u2 <= 0xDFFF) {
+				u = 0x10000 + ((u - 0xD800) << 10) +
+				    (u2 - 0xDC00);
+				i += 2;
+			} else {
+				u = 0xFFFD;
+			}
+		} else if ((u >= 0xDC00 && u <= 0xDFFF) || u == 0xFFFE ||
+			   u == 0xFFFF) {
+			u = 0xFFFD;
+		}
+		i += 2;
+		o += utf8_put(u, tmp + o);
+		if (o > sizeof(tmp) - 4) {
+			ret = buf_add(out, tmp, o);
+			o = 0;
+		}
+	}
+	if (!ret && eof && i < n) { /* an odd byte at the end */
+		o += utf8_put(0xFFFD, tmp + o);
+		i = n;
+	}
+	if (!ret && o > 0)
+		ret = buf_add(out, tmp, o);
+	*used = i;
+	return ret;
+}
+
+/* Any other charset through iconv; a byte it cannot convert becomes
+ * U+FFFD and conversion goes on after it. */
+static int dec_iconv(struct feed_parser *p, char *s, size_t n, bool eof,
+		     size_t *used)
+{
+	char tmp[4096], *in = s, *o;
+	size_t left = n, room, r, k;
+	int ret = 0, e = 0;
+
+	while (!ret) {
+		o = tmp;
+		room = sizeof(tmp);
+		if (left > 0)
+			r = iconv(p->cd, &in, &left, &o, &room);
+		else if (eof)
+			r = iconv(p->cd, NULL, NULL, &o, &room);
+		else
+			break;
+		e = r == (size_t)-1 ? errno : 0;
+		if (o > tmp)
+			ret = dec_utf8(&p->text, (const unsigned char *)tmp,
+				       (size_t)(o - tmp), true, &k);
+		if (ret)
+			break;
+		if (r != (size_t)-1) {
+			if (left == 0)
+				break;
+			continue;
+		}
+		if (e == E2BIG)
+			continue;
+		if (e == EINVAL && !eof)
+			break; /* a sequence cut by the chunk: wait */
+		/* EILSEQ, or a cut sequence at the end */
+		ret = buf_add(&p->text, utf8_replacement, 3);
+		in++;
+		left--;
+		if (e == EINVAL) {
+			in += left;
+			left = 0;
+		}
+	}
+	*used = n - left;
+	return ret;
+}
+
+/* The encoding named by an XML declaration at the start of s: returns 1
+ * with the name in out, 0 when there is none, -1 when more bytes could
+ * tell. */
+static int sniff_declared(const unsigned char *s, size_t n, bool eof, char *out,
+			  size_t size)
+{
+	size_t lim = n < FEED_SNIFF_MAX ? n : FEED_SNIFF_MAX, i = 0, end;
+	bool more = !eof && n < FEED_SNIFF_MAX;
+	unsigned char quote;
+	size_t start;
+
+	while (i < lim && is_space(s[i]))
+		i++;
+	if (lim - i < 5)
+		return more && !memcmp(s + i, "<?xml", lim - i) ? -1 : 0;
+	if (memcmp(s + i, "<?xml", 5) != 0)
+		return 0;
+	for (end = i + 5; end + 1 < lim; end++)
+		if (s[end] == '?' && s[end + 1] == '>')
+			break;
+	if (end + 1 >= lim)
+		return more ? -1 : 0;
+	for (i += 5; i + 8 <= end; i++)
+		if (memcmp(s + i, "encoding", 8) == 0)
+			break;
+	if (i + 8 > end)
+		return 0;
+	i += 8;
+	while (i < end && (is_space(s[i]) || s[i] == '='))
+		i++;
+	if (i >= end || (s[i] != '"' && s[i] != '\''))
+		return 0;
+	quote = s[i];
+	start = ++i;
+	while (i < end && s[i] != quote &&
+	       (name_char(s[i]) && s[i] < 0x80 && s[i] != ':'))
+		i++;
+	if (i >= end || s[i] != quote || i == start || i - start >= size)
+		return 0;
+	memcpy(out, s + start, i - start);
+	out[i - start] = '\0';
+	return 1;
+}
+
+/* Chooses how to decode a document labelled name. */
+static void enc_choose(struct feed_parser *p, const char *name)
+{
+	static const char *const latin[] = {
+		"iso-8859-1", "iso8859-1",	 "iso_8859-1",
+		"latin1",     "latin-1",	 "l1",
+		"cp819",      "ibm819",		 "us-ascii",
+		"ascii",      "ansi_x3.4-1968",	 "windows-1252",
+		"cp1252",     "x-cp1252",	 "csisolatin1",
+		"iso-ir-100", "iso_8859-1:1987",
+	};
+	/* Named Unicode, yet read as ASCII-compatible bytes: it is UTF-8
+	 * whatever the label says. */
+	static const char *const unicode[] = {
+		"utf-8",    "utf8",	"utf-16", "utf-16le",
+		"utf-16be", "utf16",	"ucs-2",  "utf-32",
+		"utf-32le", "utf-32be", "ucs-4",  "unicode",
+	};
+	/* What browsers use for these labels (the WHATWG Encoding
+	 * Standard): supersets that real feeds rely on. */
+	static const struct {
+		const char *label;
+		const char *iconv;
+	} aliases[] = {
+		{"shift_jis", "CP932"},	     {"shift-jis", "CP932"},
+		{"sjis", "CP932"},	     {"x-sjis", "CP932"},
+		{"ms_kanji", "CP932"},	     {"windows-31j", "CP932"},
+		{"gb2312", "GB18030"},	     {"gbk", "GB18030"},
+		{"x-gbk", "GB18030"},	     {"euc-kr", "CP949"},
+		{"ks_c_5601-1987", "CP949"},
+	};
+	const char *target = name;
+	size_t k;
+
+	p->dec = DEC_UTF8;
+	if (!name)
+		return;
+	for (k = 0; k < sizeof(unicode) / sizeof(unicode[0]); k++)
+		if (!strcasecmp(name, unicode[k]))
+			return;
+	for (k = 0; k < sizeof(latin) / sizeof(latin[0]); k++) {
+		if (!strcasecmp(name, latin[k])) {
+			p->dec = DEC_1252;
+			return;
+		}
+	}
+	for (k = 0; k < sizeof(aliases) / sizeof(aliases[0]); k++)
+		if (!strcasecmp(name, aliases[k].label))
+			target = aliases[k].iconv;
+	p->cd = iconv_open("UTF-8", target);
+	if (p->cd == (iconv_t)-1) {
+		fp_warn(p, "line 1: unknown encoding \"%.40s\"; read as UTF-8",
+			name);
+		return;
+	}
+	p->dec = DEC_ICONV;
+}
+
+/* Decides the encoding from the first bytes: a byte order mark, else
+ * the XML declaration, else the Content-Type's charset, else UTF-8.
+ * Returns false while more bytes could change the answer. */
+static bool sniff_encoding(struct feed_parser *p, bool eof)
+{
+	const unsigned char *s = (const unsigned char *)p->raw.ptr;
+	size_t n = p->raw.len, bom = 0;
+	char name[64];
+	int r;
+
+	if (n < 4 && !eof)
+		return false;
+	if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+		p->dec = DEC_UTF8;
+		bom = 3;
+	} else if (n >= 4 &&
+		   ((s[0] == 0xFF && s[1] == 0xFE && !s[2] && !s[3]) ||
+		    (!s[0] && !s[1] && s[2] == 0xFE && s[3] == 0xFF))) {
+		bom = 4;
+		p->cd = iconv_open("UTF-8", s[0] ? "UTF-32LE" : "UTF-32BE");
+		p->dec = p->cd == (iconv_t)-1 ? DEC_UTF8 : DEC_ICONV;
+	} else if (n >= 2 && s[0] == 0xFF && s[1] == 0xFE) {
+		p->dec = DEC_UTF16LE;
+		bom = 2;
+	} else if (n >= 2 && s[0] == 0xFE && s[1] == 0xFF) {
+		p->dec = DEC_UTF16BE;
+		bom = 2;
+	} else if (n >= 4 && s[0] && !s[1] && s[2] && !s[3]) {
+		p->dec = DEC_UTF16LE; /* "<\0?\0" and the like */
+	} else if (n >= 4 && !s[0] && s[1] && !s[2] && s[3]) {
+		p->dec = DEC_UTF16BE;
+	} else {
+		r = sniff_declared(s, n, eof, name, sizeof(name));
+		if (r < 0)
+			return false;
+		enc_choose(p, r > 0 ? name : p->charset);
+	}
+	buf_drop_front(&p->raw, bom);
+	p->enc_known = true;
+	return true;
+}
+
+static int decode(struct feed_parser *p, bool eof)
+{
+	const unsigned char *s = (const unsigned char *)p->raw.ptr;
+	size_t n = p->raw.len, used = 0;
+	int ret = 0;
+
+	if (n == 0 && !(eof && p->dec == DEC_ICONV))
+		return 0;
+	switch (p->dec) {
+	case DEC_UTF8:
+		ret = dec_utf8(&p->text, s, n, eof, &used);
+		break;
+	case DEC_1252:
+		ret = dec_1252(&p->text, s, n);
+		used = n;
+		break;
+	case DEC_UTF16LE:
+	case DEC_UTF16BE:
+		ret = dec_utf16(&p->text, s, n, p->dec == DEC_UTF16BE, eof,
+				&used);
+		break;
+	case DEC_ICONV:
+		ret = dec_iconv(p, p->raw.ptr, n, eof, &used);
+		break;
+	}
+	if (ret)
+		return ret;
+	buf_drop_front(&p->raw, used);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Prep: what strict XML refuses, repaired on the way to libxml2       */
+
+/*
+ * Each step reads one construct at s (n bytes of valid UTF-8) and says in
+ * *adv how many bytes it took; 0 means it needs to see more than n bytes
+ * to decide, which never happens at eof. Lookahead is capped (PREP_*), and
+ * a decision depends only on the bytes up to the cap, never on where a
+ * chunk ended: the output is the same however the input was split.
+ */
+
+static bool prep_predefined(const unsigned char *name, size_t n)
+{
+	static const char *const names[] = {"amp", "lt", "gt", "quot", "apos"};
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strlen(names[k]) == n && memcmp(names[k], name, n) == 0)
+			return true;
+	return false;
+}
+
+static bool prep_xml_char(uint32_t cp)
+{
+	return cp == 0x9 || cp == 0xA || cp == 0xD ||
+	       (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+	       (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+/* A replacement text we expand ourselves may hold character references
+ * and the five predefined ones; anything else (other entities, markup,
+ * parameter entities) is refused, which is what stops entity bombs. */
+static bool prep_value_complex(const unsigned char *v, size_t len)
+{
+	size_t i, n;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == '<' || v[i] == '%')
+			return true;
+		if (v[i] != '&')
+			continue;
+		if (i + 1 < len && v[i + 1] == '#') {
+			n = i + 2;
+			if (n < len && (v[n] == 'x' || v[n] == 'X'))
+				n++;
+			while (n < len && ((v[n] >= '0' && v[n] <= '9') ||
+					   (v[n] >= 'a' && v[n] <= 'f') ||
+					   (v[n] >= 'A' && v[n] <= 'F')))
+				n++;
+			if (n >= len || v[n] != ';')
+				return true;
+			continue;
+		}
+		n = name_len(v + i + 1, len - i - 1);
+		if (n == 0 || i + 1 + n >= len || v[i + 1 + n] != ';' ||
+		    !prep_predefined(v + i + 1, n))
+			return true;
+	}
+	return false;
+}
+
+static int prep_newlines(struct feed_parser *p, unsigned long n)
+{
+	int ret = 0;
+
+	p->prep.line += n;
+	while (n-- > 0 && !ret)
+		ret = buf_addc(&p->xml, '\n');
+	return ret;
+}
+
+static const struct prep_entity *prep_find(const struct prep *pp,
+					   const unsigned char *name, size_t n)
+{
+	size_t k;
+
+	/* The first declaration binds (XML 1.0 section 4.2). */
+	for (k = 0; k < pp->n_ents; k++)
+		if (strlen(pp->ents[k].name) == n &&
+		    memcmp(pp->ents[k].name, name, n) == 0)
+			return &pp->ents[k];
+	return NULL;
+}
+
+/* At "<!ENTITY" in the internal subset: notes a general entity. Sets
+ * *more when the declaration may go on past n bytes. */
+static int prep_entity_decl(struct prep *pp, const unsigned char *s, size_t n,
+			    bool eof, bool *more)
+{
+	size_t lim = n < PREP_DECL_MAX ? n : PREP_DECL_MAX;
+	bool can_more = !eof && n < PREP_DECL_MAX;
+	size_t j = 8, name, nlen, start = 0, vlen = 0;
+	struct prep_entity *ent, *ents;
+	unsigned char quote;
+	bool external = false, too_long = false;
+
+	*more = false;
+	if (pp->n_ents >= FEED_MAX_ENTITIES)
+		return 0;
+	while (j < lim && is_space(s[j]))
+		j++;
+	if (j >= lim) {
+		*more = can_more;
+		return 0;
+	}
+	if (j == 8 || s[j] == '%') /* no space, or a parameter entity */
+		return 0;
+	name = j;
+	nlen = name_len(s + j, lim - j);
+	j += nlen;
+	if (j >= lim) {
+		*more = can_more;
+		return 0;
+	}
+	if (nlen == 0 || nlen > PREP_NAME_MAX)
+		return 0;
+	while (j < lim && is_space(s[j]))
+		j++;
+	if (j >= lim) {
+		*more = can_more;
+		return 0;
+	}
+	if (s[j] == '"' || s[j] == '\'') {
+		quote = s[j];
+		start = ++j;
+		while (j < lim && s[j] != quote)
+			j++;
+		if (j >= lim && can_more) {
+			*more = true;
+			return 0;
+		}
+		vlen = j - start;
+		too_long = j >= lim || vlen > FEED_MAX_ENTITY_VALUE ||
+			   pp->ent_bytes + vlen > FEED_MAX_ENTITY_BYTES;
+	} else {
+		external = true;
+	}
+	ents = realloc(pp->ents, (pp->n_ents + 1) * sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	pp->ents = ents;
+	ent = &ents[pp->n_ents];
+	memset(ent, 0, sizeof(*ent));
+	ent->name = strndup((const char *)s + name, nlen);
+	if (!ent->name)
+		return -ENOMEM;
+	ent->external = external;
+	ent->too_long = too_long;
+	if (!external && !too_long) {
+		ent->value = strndup((const char *)s + start, vlen);
+		if (!ent->value) {
+			free(ent->name);
+			return -ENOMEM;
+		}
+		ent->value_len = vlen;
+		ent->complex = prep_value_complex(s + start, vlen);
+		pp->ent_bytes += vlen;
+	}
+	pp->n_ents++;
+	return 0;
+}
+
+static int prep_expand(struct feed_parser *p, const struct prep_entity *ent)
+{
+	struct prep *pp = &p->prep;
+	unsigned long long budget = pp->consumed + FEED_EXPAND_SLACK;
+	size_t i, run = 0;
+	int ret = 0;
+
+	if (ent->complex || ent->too_long) {
+		err_set(&p->err,
+			"line %lu: entity '%.64s' %s; such documents are "
+			"refused",
+			pp->line, ent->name,
+			ent->complex
+				? "refers to other entities or holds markup"
+				: "is too long");
+		return -EPROTO;
+	}
+	pp->expanded += ent->value_len;
+	if (pp->expanded > budget) {
+		err_set(&p->err,
+			"line %lu: entity expansion exceeds %llu bytes; "
+			"refused",
+			pp->line, budget);
+		return -EPROTO;
+	}
+	/* C0 controls other than tab, LF and CR go, as in content */
+	for (i = 0; i <= ent->value_len && !ret; i++) {
+		if (i < ent->value_len &&
+		    ((unsigned char)ent->value[i] >= 0x20 ||
+		     ent->value[i] == '\t' || ent->value[i] == '\n' ||
+		     ent->value[i] == '\r'))
+			continue;
+		ret = buf_add(&p->xml, ent->value + run, i - run);
+		run = i + 1;
+	}
+	return ret;
+}
+
+/* "&#...;" at s: a character XML forbids becomes U+FFFD, and &#128; to
+ * &#159; are read as Windows-1252. */
+static int prep_charref(struct feed_parser *p, const unsigned char *s, size_t n,
+			bool eof, size_t *adv)
+{
+	size_t lim = n < PREP_REF_MAX ? n : PREP_REF_MAX, i = 2, digits = 0;
+	bool hex = lim > 2 && (s[2] == 'x' || s[2] == 'X');
+	uint32_t v = 0, d, fixed;
+
+	if (hex)
+		i++;
+	for (; i < lim; i++, digits++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (hex && s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else if (hex && s[i] >= 'A' && s[i] <= 'F')
+			d = s[i] - 'A' + 10;
+		else
+			break;
+		v = v * (hex ? 16 : 10) + d;
+		if (v > 0x10FFFF)
+			v = 0x110000;
+	}
+	if (i >= lim && !eof && n < PREP_REF_MAX) {
+		*adv = 0;
+		return 0;
+	}
+	if (digits == 0 || i >= lim || s[i] != ';') {
+		*adv = 1;
+		return buf_adds(&p->xml, "&amp;");
+	}
+	*adv = i + 1;
+	fixed = v;
+	if (v >= 0x80 && v <= 0x9F)
+		fixed = cp1252[v - 0x80];
+	else if (!prep_xml_char(v))
+		fixed = 0xFFFD;
+	if (fixed == v)
+		return buf_add(&p->xml, s, i + 1);
+	return buf_printf(&p->xml, "&#%u;", (unsigned)fixed);
+}
+
+/* At '&' in content or an attribute value. Undeclared names are what
+ * real feeds get wrong most (HTML's &nbsp; &eacute; &rsquo; without a
+ * DTD), and a stray '&' ("Q&A") comes next: both are repaired here
+ * instead of failing the whole feed. */
+static int prep_ref(struct feed_parser *p, const unsigned char *s, size_t n,
+		    bool eof, size_t *adv)
+{
+	size_t lim = n < PREP_REF_MAX ? n : PREP_REF_MAX, k;
+	bool can_more = !eof && n < PREP_REF_MAX;
+	const struct prep_entity *ent;
+	const htmlEntityDesc *html;
+	char name[33];
+
+	*adv = 0;
+	if (lim < 2 && can_more)
+		return 0;
+	if (lim >= 2 && s[1] == '#')
+		return prep_charref(p, s, n, eof, adv);
+	k = name_len(s + 1, lim - 1);
+	if (k > 0 && 1 + k >= lim && can_more)
+		return 0;
+	if (k == 0 || 1 + k >= lim || s[1 + k] != ';') {
+		*adv = 1;
+		return buf_adds(&p->xml, "&amp;");
+	}
+	*adv = k + 2;
+	if (prep_predefined(s + 1, k))
+		return buf_add(&p->xml, s, k + 2);
+	ent = prep_find(&p->prep, s + 1, k);
+	if (ent) /* an external entity is never read: it stands for nothing */
+		return ent->external ? 0 : prep_expand(p, ent);
+	html = NULL;
+	if (k < sizeof(name)) {
+		memcpy(name, s + 1, k);
+		name[k] = '\0';
+		html = htmlEntityLookup(BAD_CAST name);
+	}
+	if (html)
+		return buf_printf(&p->xml, "&#%u;", html->value);
+	/* Unknown: keep the text as written. */
+	*adv = 1;
+	return buf_adds(&p->xml, "&amp;");
+}
+
+static bool prep_starts(const unsigned char *s, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+
+	return n >= k && memcmp(s, lit, k) == 0;
+}
+
+/* At '<' in content: comments, PIs and CDATA sections change mode, a
+ * DOCTYPE before the root is dropped, and the first element's name and
+ * line are noted for messages. */
+static int prep_lt(struct feed_parser *p, const unsigned char *s, size_t n,
+		   bool eof, size_t *adv)
+{
+	struct prep *pp = &p->prep;
+	size_t k;
+
+	*adv = 0;
+	if (n < 9 && !eof)
+		return 0;
+	if (prep_starts(s, n, "<!--")) {
+		pp->after = PM_CONTENT;
+		pp->mode = PM_COMMENT;
+		*adv = 4;
+		return 0;
+	}
+	if (prep_starts(s, n, "<![CDATA[")) {
+		pp->mode = PM_CDATA;
+		*adv = 9;
+		return 0;
+	}
+	if (prep_starts(s, n, "<?")) {
+		pp->after = PM_CONTENT;
+		pp->mode = PM_PI;
+		*adv = 2;
+		return 0;
+	}
+	if (!pp->seen_root && n >= 9 &&
+	    !strncasecmp((const char *)s, "<!DOCTYPE", 9)) {
+		pp->mode = PM_DOCTYPE;
+		pp->doctype_line = pp->line;
+		pp->subset = false;
+		pp->quote = 0;
+		*adv = 9;
+		return 0;
+	}
+	if (pp->seen_root && !pp->root_end_seen && n > 1 && s[1] == '/') {
+		k = strlen(pp->root);
+		if (n < k + 3 && !eof)
+			return 0;
+		pp->root_end_seen = n >= k + 2 && !memcmp(s + 2, pp->root, k) &&
+				    (n == k + 2 || !name_char(s[k + 2]));
+	}
+	if (!pp->seen_root && n > 1 && name_start(s[1])) {
+		k = name_len(s + 1, n - 1);
+		if (1 + k == n && n < 66 && !eof)
+			return 0;
+		if (k > 64) {
+			k = 64;
+			while (k > 0 && (s[1 + k] & 0xC0) == 0x80)
+				k--;
+		}
+		memcpy(pp->root, s + 1, k);
+		pp->root[k] = '\0';
+		pp->root_line = pp->line;
+		pp->seen_root = true;
+	}
+	*adv = 1;
+	return buf_addc(&p->xml, '<');
+}
+
+static bool prep_control(unsigned char c)
+{
+	return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+}
+
+static int prep_content(struct feed_parser *p, const unsigned char *s, size_t n,
+			bool eof, size_t *adv)
+{
+	unsigned long lines = 0;
+	size_t k = 0;
+
+	if (s[0] == '<')
+		return prep_lt(p, s, n, eof, adv);
+	if (s[0] == '&')
+		return prep_ref(p, s, n, eof, adv);
+	if (prep_control(s[0])) { /* XML forbids them */
+		*adv = 1;
+		return 0;
+	}
+	while (k < n && k < FEED_XML_BLOCK && s[k] != '<' && s[k] != '&' &&
+	       !prep_control(s[k])) {
+		if (s[k] == '\n')
+			lines++;
+		k++;
+	}
+	p->prep.line += lines;
+	*adv = k;
+	return buf_add(&p->xml, s, k);
+}
+
+/* Comments and PIs are dropped but for their line breaks, which keep
+ * libxml2's line numbers those of the document. */
+static int prep_dropped(struct feed_parser *p, const unsigned char *s, size_t n,
+			bool eof, size_t *adv)
+{
+	const char *close = p->prep.mode == PM_COMMENT ? "-->" : "?>";
+	size_t cl = strlen(close), k = 0;
+	unsigned long lines = 0;
+
+	*adv = 0;
+	if (s[0] == (unsigned char)close[0]) {
+		if (n < cl && !eof)
+			return 0;
+		if (prep_starts(s, n, close)) {
+			p->prep.mode = p->prep.after;
+			*adv = cl;
+			return 0;
+		}
+		*adv = 1;
+		return 0;
+	}
+	while (k < n && s[k] != (unsigned char)close[0]) {
+		if (s[k] == '\n')
+			lines++;
+		k++;
+	}
+	*adv = k;
+	return prep_newlines(p, lines);
+}
+
+/* A CDATA section becomes escaped text: libxml2 then streams it like any
+ * other text instead of holding it whole until its end. */
+static int prep_cdata(struct feed_parser *p, const unsigned char *s, size_t n,
+		      bool eof, size_t *adv)
+{
+	unsigned long lines = 0;
+	size_t k = 0;
+
+	*adv = 1;
+	switch (s[0]) {
+	case ']':
+		if (n < 3 && !eof) {
+			*adv = 0;
+			return 0;
+		}
+		if (prep_starts(s, n, "]]>")) {
+			p->prep.mode = PM_CONTENT;
+			*adv = 3;
+			return 0;
+		}
+		return buf_addc(&p->xml, ']');
+	case '<':
+		return buf_adds(&p->xml, "&lt;");
+	case '>':
+		return buf_adds(&p->xml, "&gt;");
+	case '&':
+		return buf_adds(&p->xml, "&amp;");
+	default:
+		break;
+	}
+	if (prep_control(s[0]))
+		return 0;
+	while (k < n && k < FEED_XML_BLOCK && s[k] != ']' && s[k] != '<' &&
+	       s[k] != '>' && s[k] != '&' && !prep_control(s[k])) {
+		if (s[k] == '\n')
+			lines++;
+		k++;
+	}
+	p->prep.line += lines;
+	*adv = k;
+	return buf_add(&p->xml, s, k);
+}
+
+static int prep_step(struct feed_parser *p, const unsigned char *s, size_t n,
+		     bool eof, size_t *adv);
+
+/* The DOCTYPE is dropped whole (we never load or apply a DTD), but its
+ * internal subset's entity declarations are noted for prep_ref. */
+static int prep_doctype(struct feed_parser *p, const unsigned char *s, size_t n,
+			bool eof, size_t *adv)
+{
+	struct prep *pp = &p->prep;
+	unsigned char c = s[0];
+	bool more;
+	int ret;
+
+	*adv = 1;
+	if (c == '\n')
+		return prep_newlines(p, 1);
+	if (c == '<' && !pp->subset) {
+		/* An unclosed literal or a missing '>': the DOCTYPE ends
+		 * where the markup after it starts. */
+		fp_warn(p, "line %lu: malformed DOCTYPE ignored",
+			pp->doctype_line);
+		pp->mode = PM_CONTENT;
+		return prep_step(p, s, n, eof, adv);
+	}
+	if (pp->quote) {
+		if (c == pp->quote)
+			pp->quote = 0;
+		return 0;
+	}
+	if (c == '"' || c == '\'') {
+		pp->quote = c;
+		return 0;
+	}
+	if (!pp->subset) {
+		if (c == '[')
+			pp->subset = true;
+		else if (c == '>')
+			pp->mode = PM_CONTENT;
+		return 0;
+	}
+	if (c == ']') {
+		pp->subset = false;
+		return 0;
+	}
+	if (c != '<')
+		return 0;
+	if (n < 8 && !eof) {
+		*adv = 0;
+		return 0;
+	}
+	if (prep_starts(s, n, "<!--")) {
+		pp->after = PM_DOCTYPE;
+		pp->mode = PM_COMMENT;
+		*adv = 4;
+	} else if (prep_starts(s, n, "<?")) {
+		pp->after = PM_DOCTYPE;
+		pp->mode = PM_PI;
+		*adv = 2;
+	} else if (prep_starts(s, n, "<!ENTITY")) {
+		ret = prep_entity_decl(pp, s, n, eof, &more);
+		if (ret)
+			return ret;
+		*adv = more ? 0 : 8;
+	}
+	return 0;
+}
+
+static int prep_step(struct feed_parser *p, const unsigned char *s, size_t n,
+		     bool eof, size_t *adv)
+{
+	switch (p->prep.mode) {
+	case PM_COMMENT:
+	case PM_PI:
+		return prep_dropped(p, s, n, eof, adv);
+	case PM_CDATA:
+		return prep_cdata(p, s, n, eof, adv);
+	case PM_DOCTYPE:
+		return prep_doctype(p, s, n, eof, adv);
+	case PM_CONTENT:
+		break;
+	}
+	return prep_content(p, s, n, eof, adv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Feeding libxml2                                                     */
+
+/* libxml2's generic error channel (printf-style pieces) would go to
+ * stderr; the errors that matter also arrive, whole, through serror. */
+static void fp_quiet(void *ctx, const char *msg, ...)
+{
+}
+
+static void xml_chunk(struct feed_parser *p, const char *data, size_t len,
+		      bool terminate)
+{
+	xmlGenericErrorFunc old_error = xmlGenericError;
+	void *old_ctx = xmlGenericErrorContext;
+
+	xmlSetGenericErrorFunc(p, fp_quiet);
+	p->terminating = terminate;
+	xmlParseChunk(p->ctxt, data, (int)len, terminate);
+	p->terminating = false;
+	xmlSetGenericErrorFunc(old_ctx, old_error);
+}
+
+/* Hands libxml2 every full block waiting (and, at the end, the rest):
+ * always FEED_XML_BLOCK bytes at a time, so that it sees the same calls
+ * however the input was chunked. Stops at the first fatal error. */
+static void xml_feed(struct feed_parser *p, bool terminate)
+{
+	size_t off = 0;
+
+	while (!p->ret && !p->broken && p->xml.len - off >= FEED_XML_BLOCK) {
+		xml_chunk(p, p->xml.ptr + off, FEED_XML_BLOCK, false);
+		off += FEED_XML_BLOCK;
+	}
+	if (terminate && !p->ret && !p->broken) {
+		xml_chunk(p, p->xml.len > off ? p->xml.ptr + off : "",
+			  p->xml.len - off, true);
+		off = p->xml.len;
+	}
+	if (p->ret || p->broken)
+		off = p->xml.len; /* the rest is never read */
+	buf_drop_front(&p->xml, off);
+}
+
+/* Runs the prep stage over the decoded text at s; *used says how much it
+ * took (the rest waits for more). */
+static int prep_run(struct feed_parser *p, const unsigned char *s, size_t n,
+		    bool eof, size_t *used)
+{
+	size_t i = 0, adv;
+	int ret = 0;
+
+	while (i < n && !p->ret && !p->broken) {
+		ret = prep_step(p, s + i, n - i, eof, &adv);
+		if (ret || adv == 0)
+			break;
+		i += adv;
+		p->prep.consumed += adv;
+		if (p->xml.len >= FEED_XML_BLOCK)
+			xml_feed(p, false);
+	}
+	*used = i;
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* SAX: elements to items                                              */
 
 struct fp_tag_name {
 	enum fp_ns ns;
@@ -682,6 +1494,7 @@ static const struct fp_tag_name fp_tag_names[] = {
 	{NS_RSS, "dc:date", TAG_DC_DATE},
 	{NS_RSS, "dc:subject", TAG_DC_SUBJECT},
 	{NS_RSS, "content:encoded", TAG_CONTENT_ENCODED},
+	{NS_RSS, "slash:comments", TAG_SLASH_COMMENTS},
 	{NS_DC, "creator", TAG_DC_CREATOR},
 	{NS_DC, "date", TAG_DC_DATE},
 	{NS_DC, "subject", TAG_DC_SUBJECT},
@@ -701,19 +1514,9 @@ static const struct fp_tag_name fp_tag_names[] = {
 	{NS_ATOM, "name", TAG_ATOM_NAME},
 	{NS_ATOM, "email", TAG_ATOM_EMAIL},
 	{NS_ATOM, "category", TAG_ATOM_CATEGORY},
-};
-
-enum fp_field {
-	F_ID,
-	F_LINK,
-	F_TITLE,
-	F_AUTHOR,
-	F_SUMMARY,
-	F_CONTENT,
-	F_PUBLISHED,
-	F_UPDATED,
-	F_CATEGORY,
-	F__COUNT,
+	{NS_THR, "in-reply-to", TAG_THR_IN_REPLY_TO},
+	{NS_THR, "total", TAG_THR_TOTAL},
+	{NS_SLASH, "comments", TAG_SLASH_COMMENTS},
 };
 
 enum fp_kind {
@@ -728,6 +1531,8 @@ enum fp_kind {
 	K_ATOMLINK, /* attributes rel and href */
 	K_ATOMCAT,  /* attribute term */
 	K_AUTHOR,   /* Atom person construct: name and email inside */
+	K_REPLYTO,  /* thr:in-reply-to: attributes ref and href */
+	K_COUNT,    /* a number */
 };
 
 /* A field is only overwritten by a tag of higher prio (sfeed's rule);
@@ -751,6 +1556,7 @@ static const struct fp_rule fp_rules[TAG__COUNT] = {
 	[TAG_DC_SUBJECT] = {F_CATEGORY, 1, K_LINE},
 	[TAG_CONTENT_ENCODED] = {F_CONTENT, 2, K_HTML},
 	[TAG_ATOM_ID] = {F_ID, 3, K_LINE},
+	/* prio 3 in Atom; inside RSS, atom:link yields to <link> (1) */
 	[TAG_ATOM_LINK] = {F_LINK, 3, K_ATOMLINK},
 	[TAG_ATOM_TITLE] = {F_TITLE, 2, K_ATOMTEXT},
 	[TAG_ATOM_SUMMARY] = {F_SUMMARY, 2, K_ATOMTEXT},
@@ -764,54 +1570,9 @@ static const struct fp_rule fp_rules[TAG__COUNT] = {
 	[TAG_ATOM_NAME] = {F_AUTHOR, 3, K_LINE},
 	[TAG_ATOM_EMAIL] = {F_AUTHOR, 1, K_LINE},
 	[TAG_ATOM_CATEGORY] = {F_CATEGORY, 1, K_ATOMCAT},
-};
-
-enum fp_mode {
-	MODE_TEXT,
-	MODE_HTML,
-	MODE_XHTML,
-	MODE_SKIP,
-};
-
-/* One item (or the feed's own fields) being collected. */
-struct fp_work {
-	char *val[F__COUNT];
-	int prio[F__COUNT];
-	int64_t date[F__COUNT];
-	char **cats;
-	size_t n_cats;
-};
-
-struct fp {
-	xmlTextReaderPtr r;
-	const char *data; /* the caller's bytes, for messages */
-	size_t len;
-	struct feed *feed;
-	size_t max_items;
-	size_t cap_items;
-	bool atom;
-	bool atom_bare; /* Atom root without a namespace */
-	int chan_depth; /* element whose children are feed fields, or -1 */
-	int item_depth;
-	int author_depth;
-	struct fp_work *author_work;
-	struct fp_work meta;
-	struct fp_work item;
-	/* the text field being captured, if cap_depth >= 0 */
-	int cap_depth;
-	enum fp_tag cap_tag;
-	enum fp_mode cap_mode;
-	struct fp_work *cap_work;
-	bool cap_markup;    /* raw child elements seen: escape text */
-	bool cap_permalink; /* guid isPermaLink is not "false" */
-	xmlChar *cap_base;
-	struct buf cap;
-	/* first error libxml2 reported, fatal ones preferred */
-	bool broken;
-	char root[72]; /* the root element's name, for messages */
-	int err_level;
-	int err_line;
-	char err_msg[256];
+	[TAG_THR_IN_REPLY_TO] = {F_IN_REPLY_TO, 1, K_REPLYTO},
+	[TAG_THR_TOTAL] = {F_COMMENTS, 2, K_COUNT},
+	[TAG_SLASH_COMMENTS] = {F_COMMENTS, 1, K_COUNT},
 };
 
 static void fp_work_clear(struct fp_work *w)
@@ -824,6 +1585,8 @@ static void fp_work_clear(struct fp_work *w)
 		free(w->cats[k]);
 	free(w->cats);
 	memset(w, 0, sizeof(*w));
+	w->date[F_PUBLISHED] = FEED_DATE_NONE;
+	w->date[F_UPDATED] = FEED_DATE_NONE;
 }
 
 /* Takes ownership of val (may be NULL). Empty text counts as missing. */
@@ -836,6 +1599,18 @@ static void fp_set(struct fp_work *w, enum fp_field f, int prio, char *val)
 	free(w->val[f]);
 	w->val[f] = val;
 	w->prio[f] = prio;
+}
+
+static void fp_set_date(struct fp_work *w, enum fp_field f, int prio,
+			const char *text)
+{
+	int64_t t;
+
+	if (text && feed_parse_date(text, &t) == 0 &&
+	    (w->prio[f] < prio || w->date[f] == FEED_DATE_NONE)) {
+		w->date[f] = t;
+		w->prio[f] = prio;
+	}
 }
 
 static int fp_add_category(struct fp_work *w, char *cat)
@@ -862,16 +1637,32 @@ static int fp_add_category(struct fp_work *w, char *cat)
 	return 0;
 }
 
-static void fp_error(void *arg, xmlErrorPtr e)
+static void fp_stop(struct feed_parser *p, int ret)
 {
-	struct fp *p = arg;
+	if (!p->ret) {
+		p->ret = ret;
+		if (ret == -ENOMEM)
+			err_set(&p->err, "out of memory");
+	}
+	xmlStopParser(p->ctxt);
+}
+
+static void sax_error(void *arg, xmlErrorPtr e)
+{
+	struct feed_parser *p = arg;
 	size_t n;
 	char *c;
 
-	if (!e || e->level < XML_ERR_ERROR || p->err_level >= (int)e->level)
+	if (!e || e->level < XML_ERR_ERROR)
+		return;
+	if (e->level == XML_ERR_FATAL && !p->broken) {
+		p->broken = true;
+		p->broken_at_end = p->terminating;
+	}
+	if (p->err_level >= (int)e->level)
 		return;
 	p->err_level = (int)e->level;
-	p->err_line = e->line;
+	p->err_line = e->line > 0 ? e->line : 1;
 	snprintf(p->err_msg, sizeof(p->err_msg), "%s",
 		 e->message ? e->message : "unknown error");
 	for (c = p->err_msg; *c; c++)
@@ -882,7 +1673,141 @@ static void fp_error(void *arg, xmlErrorPtr e)
 		p->err_msg[--n] = '\0';
 }
 
-static enum fp_ns fp_ns_of(const struct fp *p, const char *uri)
+/* Refuses every external entity, DTD and XInclude: nothing outside the
+ * bytes pushed is ever read. Process-wide in libxml2. */
+static xmlParserInputPtr fp_no_loader(const char *url, const char *id,
+				      xmlParserCtxtPtr ctxt)
+{
+	return NULL;
+}
+
+static xmlParserInputPtr sax_no_entity(void *ctx, const xmlChar *public_id,
+				       const xmlChar *system_id)
+{
+	return NULL;
+}
+
+static void fp_init_once(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(fp_no_loader);
+}
+
+/* ---- attributes ---- */
+
+/* Finds attribute local (with namespace ns, or none) among libxml2's
+ * (localname, prefix, URI, value, end) quintuples. */
+static bool fp_attr(const xmlChar **attrs, int n, const char *local,
+		    const char *ns, const char **v, size_t *len)
+{
+	const xmlChar **a;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		a = attrs + 5 * k;
+		if (strcmp((const char *)a[0], local) != 0)
+			continue;
+		if (ns ? !a[2] || strcmp((const char *)a[2], ns) != 0
+		       : a[1] != NULL || a[2] != NULL)
+			continue;
+		*v = (const char *)a[3];
+		*len = (size_t)(a[4] - a[3]);
+		return true;
+	}
+	return false;
+}
+
+/* Without entity substitution libxml2 hands '&' in attribute values on
+ * as "&#38;": undo that. */
+static char *fp_attr_text(const char *v, size_t len)
+{
+	char *s = malloc(len + 1), *o = s;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		*o++ = v[i];
+		if (v[i] == '&' && len - i >= 5 && !memcmp(v + i, "&#38;", 5))
+			i += 4;
+	}
+	*o = '\0';
+	return s;
+}
+
+/* Copies attribute local into *out (NULL when absent). */
+static int fp_attr_dup(const xmlChar **attrs, int n, const char *local,
+		       const char *ns, char **out)
+{
+	const char *v;
+	size_t len;
+
+	*out = NULL;
+	if (!fp_attr(attrs, n, local, ns, &v, &len))
+		return 0;
+	*out = fp_attr_text(v, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+static bool fp_attr_is(const xmlChar **attrs, int n, const char *local,
+		       const char *lit)
+{
+	const char *v;
+	size_t len;
+
+	return fp_attr(attrs, n, local, NULL, &v, &len) && lit_is(v, len, lit);
+}
+
+/* ---- base URIs ---- */
+
+static const char *fp_base(const struct feed_parser *p)
+{
+	if (p->n_bases > 0)
+		return p->bases[p->n_bases - 1].uri;
+	if (p->base_url)
+		return p->base_url;
+	return p->self && strstr(p->self, "://") ? p->self : NULL;
+}
+
+static int fp_base_push(struct feed_parser *p, int depth, const xmlChar **attrs,
+			int n)
+{
+	struct fp_base *bases;
+	char *v, *uri;
+	int ret;
+
+	ret = fp_attr_dup(attrs, n, "base", (const char *)XML_XML_NAMESPACE,
+			  &v);
+	if (ret || !v)
+		return ret;
+	uri = resolve(v, fp_base(p));
+	free(v);
+	if (!uri)
+		return -ENOMEM;
+	if (p->n_bases == p->cap_bases) {
+		bases = realloc(p->bases, (p->cap_bases + 8) * sizeof(*bases));
+		if (!bases) {
+			free(uri);
+			return -ENOMEM;
+		}
+		p->bases = bases;
+		p->cap_bases += 8;
+	}
+	p->bases[p->n_bases].depth = depth;
+	p->bases[p->n_bases].uri = uri;
+	p->n_bases++;
+	return 0;
+}
+
+static void fp_base_pop(struct feed_parser *p, int depth)
+{
+	if (p->n_bases > 0 && p->bases[p->n_bases - 1].depth == depth)
+		free(p->bases[--p->n_bases].uri);
+}
+
+/* ---- elements ---- */
+
+static enum fp_ns fp_ns_of(const struct feed_parser *p, const char *uri)
 {
 	if (!uri || !*uri) {
 		if (p->atom)
@@ -900,18 +1825,28 @@ static enum fp_ns fp_ns_of(const struct fp *p, const char *uri)
 		return NS_CONTENT;
 	if (!strcmp(uri, NS_URI_RDF))
 		return NS_RDF;
+	if (!strcmp(uri, NS_URI_THR))
+		return NS_THR;
+	if (!strcmp(uri, NS_URI_SLASH))
+		return NS_SLASH;
 	return NS_OTHER;
 }
 
-static enum fp_tag fp_tag_of(const struct fp *p)
+static enum fp_tag fp_tag_of(const struct feed_parser *p, const char *local,
+			     const char *prefix, const char *uri)
 {
-	const char *local = (const char *)xmlTextReaderConstLocalName(p->r);
-	const char *uri = (const char *)xmlTextReaderConstNamespaceUri(p->r);
 	enum fp_ns ns = fp_ns_of(p, uri);
+	char qname[64];
 	size_t k;
+	int n;
 
-	if (!local)
-		return TAG_UNKNOWN;
+	if (prefix && !uri) {
+		/* an undeclared prefix: match "dc:creator" as a name */
+		n = snprintf(qname, sizeof(qname), "%s:%s", prefix, local);
+		if (n < 0 || (size_t)n >= sizeof(qname))
+			return TAG_UNKNOWN;
+		local = qname;
+	}
 	for (k = 0; k < sizeof(fp_tag_names) / sizeof(fp_tag_names[0]); k++)
 		if (fp_tag_names[k].ns == ns &&
 		    !strcmp(fp_tag_names[k].name, local))
@@ -919,265 +1854,178 @@ static enum fp_tag fp_tag_of(const struct fp *p)
 	return TAG_UNKNOWN;
 }
 
-static bool fp_attr_is(const xmlChar *v, const char *lit)
+static bool fp_feed_root_name(const char *name)
 {
-	return v && !xmlStrcasecmp(v, (const xmlChar *)lit);
-}
+	const char *local = strchr(name, ':');
 
-/* link resolved against base (xml:base chain, else the feed's URL). On
- * any doubt the link is kept as written. */
-static char *fp_resolve(const char *link, const xmlChar *base)
-{
-	xmlChar *abs;
-	char *ret;
-
-	if (!base || !*link)
-		return strdup(link);
-	abs = xmlBuildURI((const xmlChar *)link, base);
-	if (!abs)
-		return strdup(link);
-	ret = strdup((const char *)abs);
-	xmlFree(abs);
-	return ret;
-}
-
-/* Skips from *i past the first occurrence of lit (or to the end),
- * counting lines. */
-static void fp_skip_past(const char *d, size_t len, size_t *i, const char *lit,
-			 int *line)
-{
-	size_t n = strlen(lit);
-
-	while (*i < len) {
-		if (len - *i >= n && !memcmp(d + *i, lit, n)) {
-			*i += n;
-			return;
-		}
-		if (d[*i] == '\n')
-			(*line)++;
-		(*i)++;
-	}
-}
-
-/* Finds the first element's name in the raw bytes, past the XML
- * declaration, comments, PIs and a DOCTYPE: libxml2's reader parses in
- * chunks, so an HTML page can fail before its root is ever reported.
- * Returns the name's length (0 if none) and its line in *line. */
-static size_t fp_first_element(const char *d, size_t len, size_t *at, int *line)
-{
-	size_t i = 0, n;
-
-	*line = 1;
-	if (len >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0)
-		i = 3;
-	while (i < len) {
-		if (prep_space((unsigned char)d[i])) {
-			if (d[i] == '\n')
-				(*line)++;
-			i++;
-		} else if (len - i >= 4 && !memcmp(d + i, "<!--", 4)) {
-			fp_skip_past(d, len, &i, "-->", line);
-		} else if (len - i >= 2 && !memcmp(d + i, "<?", 2)) {
-			fp_skip_past(d, len, &i, "?>", line);
-		} else if (len - i >= 9 &&
-			   !strncasecmp(d + i, "<!doctype", 9)) {
-			n = i;
-			while (n < len && d[n] != '>' && d[n] != '[')
-				n++;
-			fp_skip_past(d, len, &i,
-				     n < len && d[n] == '[' ? "]" : ">", line);
-			if (n < len && d[n] == '[')
-				fp_skip_past(d, len, &i, ">", line);
-		} else if (d[i] == '<' && i + 1 < len &&
-			   prep_name_start((unsigned char)d[i + 1])) {
-			*at = i + 1;
-			return prep_name_len((const unsigned char *)d + i + 1,
-					     len - i - 1);
-		} else {
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static bool fp_feed_root_name(const char *name, size_t n)
-{
-	const char *local = memchr(name, ':', n);
-
-	if (local) {
-		n -= (size_t)(local + 1 - name);
+	if (local)
 		name = local + 1;
-	}
-	return (n == 3 && !memcmp(name, "rss", 3)) ||
-	       (n == 3 && !memcmp(name, "RDF", 3)) ||
-	       (n == 4 && !memcmp(name, "feed", 4));
+	return !strcmp(name, "rss") || !strcmp(name, "RDF") ||
+	       !strcmp(name, "feed");
 }
 
 /* Root element: decides the format, or that this is no feed. */
-static int fp_root(struct fp *p, struct err *err)
+static int fp_root(struct feed_parser *p, const char *local, const char *prefix,
+		   const char *uri, int nb_ns, const xmlChar **ns,
+		   const xmlChar **attrs, int nb_attrs)
 {
-	const char *local = (const char *)xmlTextReaderConstLocalName(p->r);
-	const char *uri = (const char *)xmlTextReaderConstNamespaceUri(p->r);
-	const char *qname = (const char *)xmlTextReaderConstName(p->r);
-	xmlChar *attr = NULL, *dflt;
-	struct feed *f = p->feed;
-	size_t at;
-	int line;
+	const char *dflt = NULL;
+	int k;
 
-	snprintf(p->root, sizeof(p->root), "%.64s", qname ? qname : "");
-	if (local && !strcmp(local, "rss") &&
-	    (!uri || !strcmp(uri, NS_URI_RSS20))) {
-		attr = xmlTextReaderGetAttribute(p->r, BAD_CAST "version");
-		if (fp_attr_is(attr, "0.91"))
-			f->format = FEED_FORMAT_RSS091;
-		else if (fp_attr_is(attr, "0.92") || fp_attr_is(attr, "0.93") ||
-			 fp_attr_is(attr, "0.94"))
-			f->format = FEED_FORMAT_RSS092;
-		else if (fp_attr_is(attr, "0.90") || fp_attr_is(attr, "0.9"))
-			f->format = FEED_FORMAT_RSS090;
+	snprintf(p->root, sizeof(p->root), "%.30s%s%.32s", prefix ? prefix : "",
+		 prefix ? ":" : "", local);
+	if (!strcmp(local, "rss") && (!uri || !strcmp(uri, NS_URI_RSS20))) {
+		if (fp_attr_is(attrs, nb_attrs, "version", "0.91"))
+			p->format = FEED_FORMAT_RSS091;
+		else if (fp_attr_is(attrs, nb_attrs, "version", "0.92") ||
+			 fp_attr_is(attrs, nb_attrs, "version", "0.93") ||
+			 fp_attr_is(attrs, nb_attrs, "version", "0.94"))
+			p->format = FEED_FORMAT_RSS092;
+		else if (fp_attr_is(attrs, nb_attrs, "version", "0.90") ||
+			 fp_attr_is(attrs, nb_attrs, "version", "0.9"))
+			p->format = FEED_FORMAT_RSS090;
 		else
-			f->format = FEED_FORMAT_RSS20;
-	} else if (local && !strcmp(local, "RDF") && uri &&
-		   !strcmp(uri, NS_URI_RDF)) {
-		dflt = xmlTextReaderLookupNamespace(p->r, NULL);
-		f->format = dflt && !xmlStrcmp(dflt, BAD_CAST NS_URI_RSS090)
+			p->format = FEED_FORMAT_RSS20;
+	} else if (!strcmp(local, "RDF") && uri && !strcmp(uri, NS_URI_RDF)) {
+		for (k = 0; k < nb_ns; k++)
+			if (!ns[2 * k])
+				dflt = (const char *)ns[2 * k + 1];
+		p->format = dflt && !strcmp(dflt, NS_URI_RSS090)
 				    ? FEED_FORMAT_RSS090
 				    : FEED_FORMAT_RSS10;
-		xmlFree(dflt);
-	} else if (local && !strcmp(local, "feed") &&
+	} else if (!strcmp(local, "feed") &&
 		   (!uri || !strcmp(uri, NS_URI_ATOM10) ||
 		    !strcmp(uri, NS_URI_ATOM03))) {
-		attr = xmlTextReaderGetAttribute(p->r, BAD_CAST "version");
 		if ((uri && !strcmp(uri, NS_URI_ATOM03)) ||
-		    (!uri && fp_attr_is(attr, "0.3")))
-			f->format = FEED_FORMAT_ATOM03;
+		    (!uri && fp_attr_is(attrs, nb_attrs, "version", "0.3")))
+			p->format = FEED_FORMAT_ATOM03;
 		else
-			f->format = FEED_FORMAT_ATOM10;
+			p->format = FEED_FORMAT_ATOM10;
 		p->atom = true;
 		p->atom_bare = !uri;
+		p->inherit_author = true;
 		p->chan_depth = 0;
 	} else {
-		/* The reader's line is where its parser is, which may be
-		 * past the element: count lines in the bytes instead. */
-		if (fp_first_element(p->data, p->len, &at, &line) == 0)
-			line = xmlTextReaderGetParserLineNumber(p->r);
-		err_set(err,
-			"line %d: not an RSS or Atom feed (root element "
-			"<%.64s>)",
-			line, qname ? qname : "?");
+		err_set(&p->err, "line %lu: " NOT_A_FEED " (root element <%s>)",
+			p->prep.root_line ? p->prep.root_line : 1, p->root);
 		return -EPROTO;
 	}
-	xmlFree(attr);
 	return 0;
 }
 
-static enum fp_mode fp_atom_mode(struct fp *p)
+static enum fp_mode fp_atom_mode(struct feed_parser *p, const xmlChar **attrs,
+				 int n)
 {
-	xmlChar *type = xmlTextReaderGetAttribute(p->r, BAD_CAST "type");
-	xmlChar *mode = xmlTextReaderGetAttribute(p->r, BAD_CAST "mode");
-	xmlChar *src = xmlTextReaderGetAttribute(p->r, BAD_CAST "src");
-	bool html = type && xmlStrcasestr(type, BAD_CAST "html");
-	enum fp_mode ret;
+	const char *type = NULL, *mode = NULL, *v;
+	size_t tlen = 0, mlen = 0, k;
+	bool html = false;
 
-	if (src) {
-		ret = MODE_SKIP; /* content is elsewhere */
-	} else if (mode || p->feed->format == FEED_FORMAT_ATOM03) {
+	if (fp_attr(attrs, n, "src", NULL, &v, &k))
+		return MODE_SKIP; /* content is elsewhere */
+	if (fp_attr(attrs, n, "type", NULL, &type, &tlen))
+		for (k = 0; k + 4 <= tlen && !html; k++)
+			html = !strncasecmp(type + k, "html", 4);
+	fp_attr(attrs, n, "mode", NULL, &mode, &mlen);
+	if (mode || p->format == FEED_FORMAT_ATOM03) {
 		/* Atom 0.3: mode="xml" (the default), "escaped" or "base64" */
-		if (fp_attr_is(mode, "base64"))
-			ret = MODE_SKIP;
-		else if (fp_attr_is(mode, "escaped"))
-			ret = html ? MODE_HTML : MODE_TEXT;
-		else
-			ret = html ? MODE_XHTML : MODE_TEXT;
-	} else if (!type || fp_attr_is(type, "text") ||
-		   !xmlStrncasecmp(type, BAD_CAST "text/", 5)) {
-		ret = fp_attr_is(type, "text/html") ? MODE_HTML : MODE_TEXT;
-	} else if (fp_attr_is(type, "html")) {
-		ret = MODE_HTML;
-	} else if (fp_attr_is(type, "xhtml") ||
-		   fp_attr_is(type, "application/xhtml+xml")) {
-		ret = MODE_XHTML;
-	} else {
-		ret = MODE_SKIP; /* some other media type */
+		if (mode && lit_is(mode, mlen, "base64"))
+			return MODE_SKIP;
+		if (mode && lit_is(mode, mlen, "escaped"))
+			return html ? MODE_HTML : MODE_TEXT;
+		return html ? MODE_XHTML : MODE_TEXT;
 	}
-	xmlFree(type);
-	xmlFree(mode);
-	xmlFree(src);
-	return ret;
+	if (!type || lit_is(type, tlen, "text") ||
+	    (tlen >= 5 && !strncasecmp(type, "text/", 5)))
+		return type && lit_is(type, tlen, "text/html") ? MODE_HTML
+							       : MODE_TEXT;
+	if (lit_is(type, tlen, "html"))
+		return MODE_HTML;
+	if (lit_is(type, tlen, "xhtml") ||
+	    lit_is(type, tlen, "application/xhtml+xml"))
+		return MODE_XHTML;
+	return MODE_SKIP; /* some other media type */
 }
 
-static int fp_atom_link(struct fp *p, struct fp_work *w,
-			const struct fp_rule *rule)
+/* A one-line attribute value, resolved against the base if a URL. */
+static int fp_attr_line(struct feed_parser *p, const xmlChar **attrs, int n,
+			const char *local, bool url, char **out)
 {
-	xmlChar *rel = xmlTextReaderGetAttribute(p->r, BAD_CAST "rel");
-	xmlChar *href = NULL, *base = NULL;
-	char *line = NULL, *link = NULL;
-	int ret = 0;
+	char *v, *line = NULL;
+	int ret;
 
-	/* rel="alternate" is the entry itself; no rel means alternate. */
-	if (rel && !fp_attr_is(rel, "alternate"))
+	*out = NULL;
+	ret = fp_attr_dup(attrs, n, local, NULL, &v);
+	if (ret || !v)
+		return ret;
+	ret = plain_line(v, strlen(v), &line);
+	free(v);
+	if (ret || !url)
 		goto out;
-	href = xmlTextReaderGetAttribute(p->r, BAD_CAST "href");
-	if (!href)
-		goto out;
-	ret = plain_line((const char *)href, strlen((const char *)href), &line);
-	if (ret)
-		goto out;
-	base = xmlTextReaderBaseUri(p->r);
-	link = fp_resolve(line, base);
-	if (!link) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	fp_set(w, rule->field, rule->prio, link);
-out:
+	*out = resolve(line, fp_base(p));
 	free(line);
-	xmlFree(rel);
-	xmlFree(href);
-	xmlFree(base);
+	return *out ? 0 : -ENOMEM;
+out:
+	*out = line;
 	return ret;
 }
 
-static int fp_atom_category(struct fp *p, struct fp_work *w)
+static int fp_atom_link(struct feed_parser *p, struct fp_work *w,
+			const xmlChar **attrs, int n)
 {
-	xmlChar *term = xmlTextReaderGetAttribute(p->r, BAD_CAST "term");
-	char *cat = NULL;
-	int ret = 0;
+	const char *rel;
+	size_t len;
+	char *link;
+	bool has_rel = fp_attr(attrs, n, "rel", NULL, &rel, &len);
+	int ret;
 
-	if (term)
-		ret = plain_line((const char *)term, strlen((const char *)term),
-				 &cat);
-	xmlFree(term);
+	ret = fp_attr_line(p, attrs, n, "href", true, &link);
+	if (ret || !link)
+		return ret; /* a link without href is no link */
+	if (!has_rel || lit_is(rel, len, "alternate")) {
+		/* rel="alternate" is the entry itself; none means that */
+		fp_set(w, F_LINK, p->atom ? 3 : 1, link);
+	} else if (lit_is(rel, len, "self") && w == &p->meta && !p->self &&
+		   *link) {
+		p->self = link;
+	} else {
+		free(link);
+	}
+	return 0;
+}
+
+static int fp_atom_category(struct feed_parser *p, struct fp_work *w,
+			    const xmlChar **attrs, int n)
+{
+	char *cat;
+	int ret = fp_attr_line(p, attrs, n, "term", false, &cat);
+
 	return ret ? ret : fp_add_category(w, cat);
 }
 
-/* Atom type="xhtml": the element's children are markup; serialise them
- * and render as HTML. The caller skips the subtree. */
-static int fp_xhtml(struct fp *p, struct fp_work *w, const struct fp_rule *rule)
+/* thr:in-reply-to: the item answered, by id (ref), else by link. */
+static int fp_reply_to(struct feed_parser *p, struct fp_work *w,
+		       const xmlChar **attrs, int n)
 {
-	xmlChar *inner = xmlTextReaderReadInnerXml(p->r);
-	char *val = NULL;
-	int ret;
+	char *v;
+	int ret = fp_attr_line(p, attrs, n, "ref", false, &v);
 
-	if (!inner)
-		return 0;
-	ret = plain_from_html((const char *)inner, strlen((const char *)inner),
-			      rule->field == F_TITLE, &val);
-	xmlFree(inner);
+	if (!ret && (!v || !*v)) {
+		free(v);
+		ret = fp_attr_line(p, attrs, n, "href", true, &v);
+	}
 	if (!ret)
-		fp_set(w, rule->field, rule->prio, val);
+		fp_set(w, F_IN_REPLY_TO, 1, v);
 	return ret;
 }
 
 /* A field element starts: take what its attributes hold, or begin
- * capturing its text until its end tag. *skip asks the caller to step
- * over the element's subtree. */
-static int fp_field(struct fp *p, enum fp_tag tag, struct fp_work *w, int depth,
-		    bool empty, bool *skip)
+ * capturing its text until its end tag. */
+static int fp_field(struct feed_parser *p, enum fp_tag tag, struct fp_work *w,
+		    int depth, const xmlChar **attrs, int n)
 {
 	const struct fp_rule *rule = &fp_rules[tag];
-	xmlChar *attr;
 	enum fp_mode mode;
+	const char *base;
 
 	if (rule->kind == K_NONE)
 		return 0;
@@ -1185,23 +2033,25 @@ static int fp_field(struct fp *p, enum fp_tag tag, struct fp_work *w, int depth,
 	    rule->field != F_AUTHOR)
 		return 0;
 	if (rule->field != F_CATEGORY && rule->kind != K_AUTHOR &&
-	    w->val[rule->field] && w->prio[rule->field] >= rule->prio) {
-		*skip = !empty; /* already have as good */
+	    rule->kind != K_ATOMLINK && w->val[rule->field] &&
+	    w->prio[rule->field] >= rule->prio) {
+		p->skip_depth = depth; /* already have as good */
 		return 0;
 	}
 	switch (rule->kind) {
 	case K_AUTHOR:
-		if (!empty) {
-			p->author_depth = depth;
-			p->author_work = w;
-		}
+		p->author_depth = depth;
+		p->author_work = w;
 		return 0;
 	case K_ATOMLINK:
-		*skip = !empty;
-		return fp_atom_link(p, w, rule);
+		p->skip_depth = depth;
+		return fp_atom_link(p, w, attrs, n);
 	case K_ATOMCAT:
-		*skip = !empty;
-		return fp_atom_category(p, w);
+		p->skip_depth = depth;
+		return fp_atom_category(p, w, attrs, n);
+	case K_REPLYTO:
+		p->skip_depth = depth;
+		return w == &p->item ? fp_reply_to(p, w, attrs, n) : 0;
 	default:
 		break;
 	}
@@ -1209,31 +2059,37 @@ static int fp_field(struct fp *p, enum fp_tag tag, struct fp_work *w, int depth,
 	if (rule->kind == K_HTML)
 		mode = MODE_HTML;
 	else if (rule->kind == K_ATOMTEXT)
-		mode = fp_atom_mode(p);
-	if (mode == MODE_SKIP || mode == MODE_XHTML || empty) {
-		*skip = !empty;
-		return mode == MODE_XHTML && !empty ? fp_xhtml(p, w, rule) : 0;
+		mode = fp_atom_mode(p, attrs, n);
+	if (mode == MODE_SKIP) {
+		p->skip_depth = depth;
+		return 0;
 	}
 	p->cap_depth = depth;
 	p->cap_tag = tag;
 	p->cap_mode = mode;
 	p->cap_work = w;
-	p->cap_markup = false;
+	p->cap_markup = mode == MODE_XHTML;
 	p->cap_permalink = false;
 	buf_reset(&p->cap);
-	if (rule->kind == K_URL || rule->kind == K_GUID)
-		p->cap_base = xmlTextReaderBaseUri(p->r);
-	if (rule->kind == K_GUID) {
-		attr = xmlTextReaderGetAttribute(p->r, BAD_CAST "isPermaLink");
-		p->cap_permalink = !fp_attr_is(attr, "false");
-		xmlFree(attr);
+	free(p->cap_base);
+	p->cap_base = NULL;
+	base = fp_base(p);
+	if ((rule->kind == K_URL || rule->kind == K_GUID ||
+	     mode != MODE_TEXT) &&
+	    base) {
+		p->cap_base = strdup(base);
+		if (!p->cap_base)
+			return -ENOMEM;
 	}
+	if (rule->kind == K_GUID)
+		p->cap_permalink =
+			!fp_attr_is(attrs, n, "isPermaLink", "false");
 	return 0;
 }
 
 /* Appends to the capture, cutting (at a character boundary) what would
  * pass FEED_MAX_FIELD. */
-static int fp_cap_add(struct fp *p, const char *s, size_t n)
+static int fp_cap_add(struct feed_parser *p, const char *s, size_t n)
 {
 	size_t room = FEED_MAX_FIELD - p->cap.len;
 
@@ -1245,44 +2101,101 @@ static int fp_cap_add(struct fp *p, const char *s, size_t n)
 	return n ? buf_add(&p->cap, s, n) : 0;
 }
 
-static int fp_cap_text(struct fp *p, const char *s)
+/* Appends s, escaped for HTML if markup (and quotes if attr). */
+static int fp_cap_escaped(struct feed_parser *p, const char *s, size_t len,
+			  bool attr)
 {
-	const char *run = s;
+	const char *run = s, *end = s + len, *rep;
 	int ret = 0;
 
-	if (!p->cap_markup)
-		return fp_cap_add(p, s, strlen(s));
-	/* Inside raw child elements the text is text, not HTML source. */
-	for (; *s && !ret; s++) {
-		if (*s != '&' && *s != '<' && *s != '>')
+	for (; s < end && !ret; s++) {
+		if (*s == '&')
+			rep = "&amp;";
+		else if (*s == '<')
+			rep = "&lt;";
+		else if (*s == '>')
+			rep = "&gt;";
+		else if (*s == '"' && attr)
+			rep = "&quot;";
+		else
 			continue;
 		ret = fp_cap_add(p, run, (size_t)(s - run));
 		if (!ret)
-			ret = fp_cap_add(p,
-					 *s == '&'   ? "&amp;"
-					 : *s == '<' ? "&lt;"
-						     : "&gt;",
-					 *s == '&' ? 5 : 4);
+			ret = fp_cap_add(p, rep, strlen(rep));
 		run = s + 1;
 	}
-	return ret ? ret : fp_cap_add(p, run, strlen(run));
+	return ret ? ret : fp_cap_add(p, run, (size_t)(end - run));
+}
+
+static int fp_cap_text(struct feed_parser *p, const char *s, size_t len)
+{
+	/* Inside raw child elements the text is text, not HTML source. */
+	if (!p->cap_markup)
+		return fp_cap_add(p, s, len);
+	return fp_cap_escaped(p, s, len, false);
+}
+
+static bool fp_void_element(const char *name)
+{
+	static const char *const names[] = {
+		"area",	 "base", "br",	 "col",	  "embed",  "hr",    "img",
+		"input", "link", "meta", "param", "source", "track", "wbr",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (!strcasecmp(name, names[k]))
+			return true;
+	return false;
 }
 
 /* A child element inside an HTML field (unescaped HTML in an RSS
- * description): keep its tag so that html2text sees the structure. */
-static int fp_cap_tag(struct fp *p, bool end, bool empty)
+ * description, or Atom XHTML): written back as HTML so that html2text
+ * sees the structure, with href and src made absolute. */
+static int fp_cap_tag(struct feed_parser *p, const char *name,
+		      const xmlChar **attrs, int n, bool end)
 {
-	const char *name = (const char *)xmlTextReaderConstLocalName(p->r);
-	int ret;
+	bool empty = fp_void_element(name);
+	const xmlChar **a;
+	char *v, *abs;
+	int k, ret;
 
-	if (p->cap_mode != MODE_HTML || !name)
+	if (p->cap_mode != MODE_HTML && p->cap_mode != MODE_XHTML)
+		return 0;
+	if (end && empty)
 		return 0;
 	p->cap_markup = true;
 	ret = fp_cap_add(p, end ? "</" : "<", end ? 2 : 1);
 	if (!ret)
 		ret = fp_cap_add(p, name, strlen(name));
+	for (k = 0; !end && k < n && !ret; k++) {
+		a = attrs + 5 * k;
+		v = fp_attr_text((const char *)a[3], (size_t)(a[4] - a[3]));
+		if (!v)
+			return -ENOMEM;
+		if (!strcmp((const char *)a[0], "href") ||
+		    !strcmp((const char *)a[0], "src")) {
+			abs = resolve(v, p->cap_base);
+			free(v);
+			v = abs;
+			if (!v)
+				return -ENOMEM;
+		}
+		ret = fp_cap_add(p, " ", 1);
+		if (!ret)
+			ret = fp_cap_add(p, (const char *)a[0],
+					 strlen((const char *)a[0]));
+		if (!ret)
+			ret = fp_cap_add(p, "=\"", 2);
+		if (!ret)
+			ret = fp_cap_escaped(p, v, strlen(v), true);
+		if (!ret)
+			ret = fp_cap_add(p, "\"", 1);
+		free(v);
+	}
 	if (!ret)
-		ret = fp_cap_add(p, empty ? "/>" : ">", empty ? 2 : 1);
+		ret = fp_cap_add(p, empty && !end ? "/>" : ">",
+				 empty && !end ? 2 : 1);
 	return ret;
 }
 
@@ -1302,39 +2215,33 @@ static void fp_author_name(char *s)
 }
 
 /* The captured field's end tag: turn the text into the field's value. */
-static int fp_finish(struct fp *p)
+static int fp_field_end(struct feed_parser *p)
 {
 	const struct fp_rule *rule = &fp_rules[p->cap_tag];
 	struct fp_work *w = p->cap_work;
 	const char *src = buf_str(&p->cap);
 	char *val = NULL, *link;
-	int64_t t;
 	int ret;
 
 	p->cap_depth = -1;
-	if (p->cap_mode == MODE_HTML)
+	if (p->cap_mode == MODE_HTML || p->cap_mode == MODE_XHTML)
 		ret = plain_from_html(src, p->cap.len, rule->field == F_TITLE,
 				      &val);
 	else if (rule->field == F_SUMMARY || rule->field == F_CONTENT)
 		ret = plain_normalise(src, p->cap.len, true, &val);
 	else
 		ret = plain_line(src, p->cap.len, &val);
-	if (ret)
+	if (ret || !val)
 		goto out;
 	switch (rule->kind) {
 	case K_DATE:
-		if (feed_parse_date(val, &t) == 0 &&
-		    (w->prio[rule->field] < rule->prio ||
-		     w->date[rule->field] == FEED_DATE_NONE)) {
-			w->date[rule->field] = t;
-			w->prio[rule->field] = rule->prio;
-		}
-		break;
+		fp_set_date(w, rule->field, rule->prio, val);
+		goto out;
 	case K_RSSAUTHOR:
 		fp_author_name(val);
 		break;
 	case K_URL:
-		link = fp_resolve(val, p->cap_base);
+		link = resolve(val, p->cap_base);
 		free(val);
 		val = link;
 		if (!val)
@@ -1343,7 +2250,7 @@ static int fp_finish(struct fp *p)
 	case K_GUID:
 		if (p->cap_permalink && (!strncmp(val, "http://", 7) ||
 					 !strncmp(val, "https://", 8))) {
-			link = fp_resolve(val, p->cap_base);
+			link = resolve(val, p->cap_base);
 			if (!link) {
 				ret = -ENOMEM;
 				break;
@@ -1354,46 +2261,107 @@ static int fp_finish(struct fp *p)
 	default:
 		break;
 	}
-	if (ret || rule->kind == K_DATE)
+	if (ret)
 		goto out;
-	if (rule->field == F_CATEGORY) {
+	if (rule->field == F_CATEGORY)
 		ret = fp_add_category(w, val);
-		val = NULL;
-	} else {
+	else
 		fp_set(w, rule->field, rule->prio, val);
-		val = NULL;
-	}
+	val = NULL;
 out:
 	free(val);
-	xmlFree(p->cap_base);
-	p->cap_base = NULL;
 	return ret;
 }
 
-static void fp_item_begin(struct fp *p, int depth)
+static int fp_item_begin(struct feed_parser *p, int depth,
+			 const xmlChar **attrs, int n)
 {
-	xmlChar *about;
-	char *id = NULL;
+	char *about, *id = NULL;
+	int ret;
 
 	fp_work_clear(&p->item);
-	p->item.date[F_PUBLISHED] = FEED_DATE_NONE;
-	p->item.date[F_UPDATED] = FEED_DATE_NONE;
 	p->item_depth = depth;
 	/* RSS 1.0 names each item with rdf:about; an id of last resort. */
-	about = xmlTextReaderGetAttributeNs(p->r, BAD_CAST "about",
-					    BAD_CAST NS_URI_RDF);
-	if (about && plain_line((const char *)about,
-				strlen((const char *)about), &id) == 0)
+	ret = fp_attr_dup(attrs, n, "about", NS_URI_RDF, &about);
+	if (ret || !about)
+		return ret;
+	ret = plain_line(about, strlen(about), &id);
+	free(about);
+	if (!ret)
 		fp_set(&p->item, F_ID, 1, id);
-	xmlFree(about);
+	return ret;
 }
 
-/* The item's end tag: keep it unless it has nothing to show. */
-static int fp_item_end(struct fp *p)
+static void fp_rfc3339(int64_t t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (t != FEED_DATE_NONE && gmtime_r(&tt, &tm))
+		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "sha256:" + hex of title "\n" date (see feed.h). */
+static char *fp_hash_id(const struct fp_work *w)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char date[40], *id;
+	const char *title = w->val[F_TITLE];
+	crypto_hash_sha256_state st;
+	int64_t t = w->date[F_PUBLISHED];
+
+	if (t == FEED_DATE_NONE)
+		t = w->date[F_UPDATED];
+	fp_rfc3339(t, date, sizeof(date));
+	if (!title && !date[0])
+		title = w->val[F_CONTENT] ? w->val[F_CONTENT]
+					  : w->val[F_SUMMARY];
+	if (!title)
+		title = "";
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)title,
+				  strlen(title));
+	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)date,
+				  strlen(date));
+	crypto_hash_sha256_final(&st, h);
+	id = malloc(7 + 2 * sizeof(h) + 1);
+	if (!id)
+		return NULL;
+	memcpy(id, "sha256:", 7);
+	sodium_bin2hex(id + 7, 2 * sizeof(h) + 1, h, sizeof(h));
+	return id;
+}
+
+/* Appends the finished item to the feed being collected (feed_parse),
+ * taking its strings. */
+static int fp_collect(struct feed_parser *p, const struct feed_item *it)
+{
+	struct feed *f = p->collect;
+	struct feed_item *items;
+	size_t cap;
+
+	if (f->n_items == p->cap_items) {
+		cap = p->cap_items ? p->cap_items * 2 : 16;
+		items = realloc(f->items, cap * sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		f->items = items;
+		p->cap_items = cap;
+	}
+	f->items[f->n_items++] = *it;
+	memset(&p->item, 0, sizeof(p->item));
+	return 0;
+}
+
+/* The item's end: hand it out unless it has nothing to show. */
+static int fp_item_end(struct feed_parser *p)
 {
 	struct fp_work *w = &p->item;
-	struct feed_item *it, *items;
-	size_t cap;
+	struct feed_item it;
+	long long comments = 0;
+	int ret;
 
 	p->item_depth = -1;
 	p->author_depth = -1;
@@ -1402,91 +2370,101 @@ static int fp_item_end(struct fp *p)
 		fp_work_clear(w);
 		return 0;
 	}
-	if (!w->val[F_ID] && w->val[F_LINK]) {
-		w->val[F_ID] = strdup(w->val[F_LINK]);
-		if (!w->val[F_ID])
+	/* Atom entries without an author inherit the feed's (RFC 4287
+	 * 4.1.2), JSON Feed items likewise: as known so far. */
+	if (p->inherit_author && !w->val[F_AUTHOR] && p->meta.val[F_AUTHOR]) {
+		w->val[F_AUTHOR] = strdup(p->meta.val[F_AUTHOR]);
+		if (!w->val[F_AUTHOR])
 			return -ENOMEM;
 	}
-	if (p->feed->n_items == p->cap_items) {
-		cap = p->cap_items ? p->cap_items * 2 : 16;
-		items = realloc(p->feed->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		p->feed->items = items;
-		p->cap_items = cap;
+	if (!w->val[F_ID])
+		w->val[F_ID] =
+			w->val[F_LINK] ? strdup(w->val[F_LINK]) : fp_hash_id(w);
+	if (!w->val[F_ID])
+		return -ENOMEM;
+	if (w->val[F_COMMENTS])
+		text_parse_int(w->val[F_COMMENTS], 0, LONG_MAX, &comments);
+	memset(&it, 0, sizeof(it));
+	it.id = w->val[F_ID];
+	it.link = w->val[F_LINK];
+	it.title = w->val[F_TITLE];
+	it.author = w->val[F_AUTHOR];
+	it.summary = w->val[F_SUMMARY];
+	it.content = w->val[F_CONTENT];
+	it.published = w->date[F_PUBLISHED];
+	it.updated = w->date[F_UPDATED];
+	it.categories = w->cats;
+	it.n_categories = w->n_cats;
+	it.in_reply_to = w->val[F_IN_REPLY_TO];
+	it.comments = (long)comments;
+	p->n_items++;
+	if (p->collect) {
+		free(w->val[F_COMMENTS]);
+		w->val[F_COMMENTS] = NULL;
+		ret = fp_collect(p, &it);
+		if (ret)
+			return ret;
+		fp_work_clear(w);
+		return 0;
 	}
-	it = &p->feed->items[p->feed->n_items++];
-	it->id = w->val[F_ID];
-	it->link = w->val[F_LINK];
-	it->title = w->val[F_TITLE];
-	it->author = w->val[F_AUTHOR];
-	it->summary = w->val[F_SUMMARY];
-	it->content = w->val[F_CONTENT];
-	it->published = w->date[F_PUBLISHED];
-	it->updated = w->date[F_UPDATED];
-	it->categories = w->cats;
-	it->n_categories = w->n_cats;
-	memset(w, 0, sizeof(*w));
-	return 0;
+	ret = p->on_item ? p->on_item(&it, p->arg) : 0;
+	fp_work_clear(w);
+	return ret;
 }
 
-static int fp_start(struct fp *p, int depth, bool *skip, struct err *err)
+static int fp_start(struct feed_parser *p, int depth, const char *local,
+		    const char *prefix, const char *uri, const xmlChar **attrs,
+		    int n)
 {
-	bool empty = xmlTextReaderIsEmptyElement(p->r) == 1;
 	enum fp_tag tag;
-	const char *uri;
 
-	if (p->feed->format == FEED_FORMAT_UNKNOWN)
-		return fp_root(p, err);
 	if (p->cap_depth >= 0)
-		return fp_cap_tag(p, false, empty);
-	tag = fp_tag_of(p);
+		return fp_cap_tag(p, local, attrs, n, false);
+	tag = fp_tag_of(p, local, prefix, uri);
 	if (p->item_depth >= 0) {
 		if (p->author_depth >= 0 && depth == p->author_depth + 1) {
 			if (tag == TAG_ATOM_NAME || tag == TAG_ATOM_EMAIL)
 				return fp_field(p, tag, p->author_work, depth,
-						empty, skip);
+						attrs, n);
 		} else if (depth == p->item_depth + 1 && tag != TAG_ATOM_NAME &&
 			   tag != TAG_ATOM_EMAIL) {
-			return fp_field(p, tag, &p->item, depth, empty, skip);
+			return fp_field(p, tag, &p->item, depth, attrs, n);
 		}
 		return 0;
 	}
 	if ((!p->atom && tag == TAG_RSS_ITEM &&
 	     (depth == 1 || depth == p->chan_depth + 1)) ||
 	    (p->atom && tag == TAG_ATOM_ENTRY && depth == 1)) {
-		if (p->feed->n_items >= p->max_items) {
-			*skip = !empty;
+		if (p->n_items >= p->max_items) {
+			p->skip_depth = depth; /* not built at all */
 			return 0;
 		}
-		fp_item_begin(p, depth);
-		return empty ? fp_item_end(p) : 0;
+		return fp_item_begin(p, depth, attrs, n);
 	}
 	if (!p->atom && tag == TAG_RSS_CHANNEL && depth == 1) {
 		p->chan_depth = depth;
-		uri = (const char *)xmlTextReaderConstNamespaceUri(p->r);
 		if (uri && !strcmp(uri, NS_URI_RSS090))
-			p->feed->format = FEED_FORMAT_RSS090;
+			p->format = FEED_FORMAT_RSS090;
 		return 0;
 	}
 	if (p->author_depth >= 0 && depth == p->author_depth + 1) {
 		if (tag == TAG_ATOM_NAME || tag == TAG_ATOM_EMAIL)
-			return fp_field(p, tag, p->author_work, depth, empty,
-					skip);
+			return fp_field(p, tag, p->author_work, depth, attrs,
+					n);
 		return 0;
 	}
 	if (p->chan_depth >= 0 && depth == p->chan_depth + 1 &&
 	    tag != TAG_ATOM_NAME && tag != TAG_ATOM_EMAIL)
-		return fp_field(p, tag, &p->meta, depth, empty, skip);
+		return fp_field(p, tag, &p->meta, depth, attrs, n);
 	return 0;
 }
 
-static int fp_end(struct fp *p, int depth)
+static int fp_end(struct feed_parser *p, int depth, const char *local)
 {
 	if (p->cap_depth >= 0) {
 		if (depth == p->cap_depth)
-			return fp_finish(p);
-		return fp_cap_tag(p, true, false);
+			return fp_field_end(p);
+		return fp_cap_tag(p, local, NULL, 0, true);
 	}
 	if (depth == p->author_depth)
 		p->author_depth = -1;
@@ -1497,263 +2475,668 @@ static int fp_end(struct fp *p, int depth)
 	return 0;
 }
 
-static int fp_node(struct fp *p, bool *skip, struct err *err)
+static void sax_start(void *arg, const xmlChar *local, const xmlChar *prefix,
+		      const xmlChar *uri, int nb_ns, const xmlChar **ns,
+		      int nb_attrs, int nb_defaulted, const xmlChar **attrs)
 {
-	int depth = xmlTextReaderDepth(p->r);
-	const xmlChar *value;
+	struct feed_parser *p = arg;
+	int depth = p->depth++;
+	int ret;
 
-	switch (xmlTextReaderNodeType(p->r)) {
-	case XML_READER_TYPE_ELEMENT:
-		return fp_start(p, depth, skip, err);
-	case XML_READER_TYPE_END_ELEMENT:
-		return fp_end(p, depth);
-	case XML_READER_TYPE_TEXT:
-	case XML_READER_TYPE_CDATA:
-	case XML_READER_TYPE_WHITESPACE:
-	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
-		if (p->cap_depth < 0)
-			return 0;
-		value = xmlTextReaderConstValue(p->r);
-		return value ? fp_cap_text(p, (const char *)value) : 0;
-	default:
-		return 0;
+	if (p->ret || p->broken)
+		return;
+	if (depth >= FEED_MAX_DEPTH) {
+		/* the same words as libxml2's own limit */
+		p->broken = true;
+		p->broken_at_end = p->terminating;
+		p->err_level = XML_ERR_FATAL;
+		p->err_line = xmlSAX2GetLineNumber(p->ctxt);
+		snprintf(p->err_msg, sizeof(p->err_msg),
+			 "Excessive depth in document: %d", FEED_MAX_DEPTH);
+		xmlStopParser(p->ctxt);
+		return;
 	}
+	if (p->skip_depth >= 0)
+		return;
+	ret = fp_base_push(p, depth, attrs, nb_attrs);
+	if (!ret && depth == 0)
+		ret = fp_root(p, (const char *)local, (const char *)prefix,
+			      (const char *)uri, nb_ns, ns, attrs, nb_attrs);
+	else if (!ret)
+		ret = fp_start(p, depth, (const char *)local,
+			       (const char *)prefix, (const char *)uri, attrs,
+			       nb_attrs);
+	if (ret)
+		fp_stop(p, ret);
 }
 
-/* libxml2's generic error channel (printf-style pieces, e.g. from the
- * encoding converters) would go to stderr; the same errors also arrive,
- * whole, through the structured handlers. */
-static void fp_quiet(void *ctx, const char *msg, ...)
+static void sax_end(void *arg, const xmlChar *local, const xmlChar *prefix,
+		    const xmlChar *uri)
 {
+	struct feed_parser *p = arg;
+	int depth = --p->depth;
+	int ret = 0;
+
+	if (p->ret)
+		return;
+	if (p->skip_depth >= 0) {
+		if (depth > p->skip_depth)
+			return;
+		p->skip_depth = -1;
+	} else {
+		ret = fp_end(p, depth, (const char *)local);
+	}
+	fp_base_pop(p, depth);
+	if (ret)
+		fp_stop(p, ret);
 }
 
-/* Refuses every external entity, DTD and XInclude: nothing outside the
- * bytes handed to feed_parse is ever read. Process-wide in libxml2. */
-static xmlParserInputPtr fp_no_loader(const char *url, const char *id,
-				      xmlParserCtxtPtr ctxt)
+static void sax_text(void *arg, const xmlChar *s, int len)
 {
+	struct feed_parser *p = arg;
+	int ret;
+
+	if (p->ret || p->skip_depth >= 0 || p->cap_depth < 0 || len <= 0)
+		return;
+	ret = fp_cap_text(p, (const char *)s, (size_t)len);
+	if (ret)
+		fp_stop(p, ret);
+}
+
+static int xml_start(struct feed_parser *p)
+{
+	/* No NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or HUGE, ever; no
+	 * DTD reaches libxml2 anyway (prep drops it). IGNORE_ENC: the
+	 * bytes are UTF-8 by now, whatever the declaration said. */
+	const int opts =
+		XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC;
+	xmlSAXHandler sax;
+
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = sax_start;
+	sax.endElementNs = sax_end;
+	sax.characters = sax_text;
+	sax.cdataBlock = sax_text;
+	sax.ignorableWhitespace = sax_text;
+	sax.resolveEntity = sax_no_entity;
+	sax.serror = sax_error;
+	p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
+	if (!p->ctxt)
+		return -ENOMEM;
+	xmlCtxtUseOptions(p->ctxt, opts);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON Feed 1.0 and 1.1                                               */
+
+static const char *json_str(const json_t *o, const char *key, size_t *len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		return NULL;
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+/* A one-line text field (resolved if url), or NULL when absent. */
+static int json_line(struct feed_parser *p, const json_t *o, const char *key,
+		     bool url, char **out)
+{
+	const char *s;
+	char *line;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	s = json_str(o, key, &len);
+	if (!s)
+		return 0;
+	ret = plain_line(s, len, &line);
+	if (ret || !url) {
+		*out = line;
+		return ret;
+	}
+	*out = resolve(line, fp_base(p));
+	free(line);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* "authors": [{"name": ...}, ...] (1.1), else "author": {"name": ...}
+ * (1.0): the names, joined with ", "; NULL when none. */
+static int json_authors(const json_t *o, char **out)
+{
+	const json_t *list = json_object_get(o, "authors"), *a;
+	const json_t *one = json_object_get(o, "author");
+	const char *name;
+	struct buf b;
+	size_t k, len;
+	int ret = 0;
+
+	*out = NULL;
+	buf_init(&b, BUF_MAX_LINE);
+	if (json_is_array(list)) {
+		json_array_foreach(list, k, a)
+		{
+			name = json_str(a, "name", &len);
+			if (!name || ret)
+				continue;
+			if (b.len > 0)
+				ret = buf_adds(&b, ", ");
+			if (!ret)
+				ret = buf_add(&b, name, len);
+		}
+	} else if (json_is_object(one)) {
+		name = json_str(one, "name", &len);
+		if (name)
+			ret = buf_add(&b, name, len);
+	}
+	if (ret == -E2BIG) /* absurdly many: keep none */
+		return 0;
+	if (ret || b.len == 0) {
+		buf_free(&b);
+		return ret;
+	}
+	ret = plain_line(buf_str(&b), b.len, out);
+	buf_free(&b);
+	return ret;
+}
+
+static int json_item(struct feed_parser *p, const json_t *o)
+{
+	struct fp_work *w = &p->item;
+	const json_t *id = json_object_get(o, "id"), *tags, *tag;
+	const char *s;
+	char *v, num[32];
+	size_t k, len;
+	int ret;
+
+	fp_work_clear(w);
+	if (json_is_integer(id)) { /* an old mistake, still seen */
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(id));
+		ret = plain_line(num, strlen(num), &v);
+	} else {
+		ret = json_line(p, o, "id", false, &v);
+	}
+	if (!ret) {
+		fp_set(w, F_ID, 3, v);
+		ret = json_line(p, o, "url", true, &v);
+	}
+	if (!ret) {
+		fp_set(w, F_LINK, 3, v);
+		ret = json_line(p, o, "external_url", true, &v);
+	}
+	if (!ret) {
+		fp_set(w, F_LINK, 1, v);
+		ret = json_line(p, o, "title", false, &v);
+	}
+	if (!ret) {
+		fp_set(w, F_TITLE, 1, v);
+		s = json_str(o, "content_html", &len);
+		v = NULL;
+		ret = s ? plain_from_html(s, len, false, &v) : 0;
+	}
+	if (!ret) {
+		fp_set(w, F_CONTENT, 2, v);
+		s = json_str(o, "content_text", &len);
+		v = NULL;
+		ret = s ? plain_normalise(s, len, true, &v) : 0;
+	}
+	if (!ret) {
+		fp_set(w, F_CONTENT, 1, v);
+		s = json_str(o, "summary", &len);
+		v = NULL;
+		ret = s ? plain_normalise(s, len, true, &v) : 0;
+	}
+	if (!ret) {
+		fp_set(w, F_SUMMARY, 1, v);
+		fp_set_date(w, F_PUBLISHED, 1,
+			    json_str(o, "date_published", &len));
+		fp_set_date(w, F_UPDATED, 1,
+			    json_str(o, "date_modified", &len));
+		ret = json_authors(o, &v);
+	}
+	if (!ret)
+		fp_set(w, F_AUTHOR, 1, v);
+	tags = json_object_get(o, "tags");
+	if (!ret && json_is_array(tags)) {
+		json_array_foreach(tags, k, tag)
+		{
+			if (!json_is_string(tag))
+				continue;
+			ret = plain_line(json_string_value(tag),
+					 json_string_length(tag), &v);
+			if (!ret)
+				ret = fp_add_category(w, v);
+			if (ret)
+				break;
+		}
+	}
+	return ret ? ret : fp_item_end(p);
+}
+
+static bool json_feed_version(const char *v)
+{
+	return v && (!strncmp(v, "https://jsonfeed.org/version/", 29) ||
+		     !strncmp(v, "http://jsonfeed.org/version/", 28));
+}
+
+static int json_run(struct feed_parser *p)
+{
+	const json_t *items, *it;
+	json_error_t jerr;
+	json_t *root;
+	char *v;
+	size_t k, len;
+	int ret = 0;
+
+	root = json_loadb(p->json.len ? p->json.ptr : "", p->json.len, 0,
+			  &jerr);
+	if (!root) {
+		err_set(&p->err, "line %d: broken JSON: %s", jerr.line,
+			jerr.text);
+		return -EPROTO;
+	}
+	if (!json_is_object(root) ||
+	    !json_feed_version(json_str(root, "version", &len))) {
+		err_set(&p->err,
+			"line 1: " NOT_A_FEED " (JSON without a jsonfeed.org "
+			"version)");
+		ret = -EPROTO;
+		goto out;
+	}
+	p->format = FEED_FORMAT_JSON11;
+	p->inherit_author = true;
+	ret = json_line(p, root, "feed_url", true, &p->self);
+	if (!ret)
+		ret = json_line(p, root, "title", false, &v);
+	if (!ret) {
+		fp_set(&p->meta, F_TITLE, 1, v);
+		ret = json_line(p, root, "home_page_url", true, &v);
+	}
+	if (!ret) {
+		fp_set(&p->meta, F_LINK, 1, v);
+		ret = json_authors(root, &v);
+	}
+	if (!ret)
+		fp_set(&p->meta, F_AUTHOR, 1, v);
+	items = json_object_get(root, "items");
+	if (!ret && json_is_array(items)) {
+		json_array_foreach(items, k, it)
+		{
+			if (p->n_items >= p->max_items)
+				break;
+			if (!json_is_object(it))
+				continue;
+			ret = json_item(p, it);
+			if (ret)
+				break;
+		}
+	}
+out:
+	json_decref(root);
+	if (ret == -ENOMEM)
+		err_set(&p->err, "out of memory");
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* The pipeline                                                        */
+
+/* The first non-blank character says XML or JSON. */
+static int stage_sniff(struct feed_parser *p)
+{
+	struct buf *t = &p->text;
+	size_t i = 0;
+	int ret = 0;
+	char c;
+
+	while (i < t->len && is_space((unsigned char)t->ptr[i])) {
+		if (t->ptr[i] == '\n')
+			p->lead_lines++;
+		i++;
+	}
+	buf_drop_front(t, i);
+	if (t->len == 0)
+		return 0;
+	c = t->ptr[0];
+	if (c == '{') {
+		p->stage = STAGE_JSON;
+		while (!ret && p->lead_lines-- > 0)
+			ret = buf_addc(&p->json, '\n');
+		return ret;
+	}
+	if (c == '<') {
+		p->stage = STAGE_XML;
+		ret = xml_start(p);
+		return ret ? ret : prep_newlines(p, p->lead_lines);
+	}
+	if (c > 0x20 && c < 0x7F)
+		err_set(&p->err,
+			"line %lu: " NOT_A_FEED " (not XML: starts with '%c')",
+			p->lead_lines + 1, c);
+	else
+		err_set(&p->err, "line %lu: " NOT_A_FEED " (not XML)",
+			p->lead_lines + 1);
+	return -EPROTO;
+}
+
+/* Decoded text to the next stage. */
+static int stage_run(struct feed_parser *p, bool eof)
+{
+	struct buf *t = &p->text;
+	size_t used = 0;
+	int ret = 0;
+
+	if (p->stage == STAGE_SNIFF)
+		ret = stage_sniff(p);
+	if (ret || t->len == 0)
+		return ret;
+	if (p->stage == STAGE_JSON) {
+		if (p->json.len + t->len > FEED_MAX_JSON) {
+			err_set(&p->err,
+				"JSON feed larger than %u MiB: refused",
+				FEED_MAX_JSON >> 20);
+			return -EPROTO;
+		}
+		ret = buf_add(&p->json, t->ptr, t->len);
+		buf_reset(t);
+		return ret;
+	}
+	ret = prep_run(p, (const unsigned char *)t->ptr, t->len, eof, &used);
+	buf_drop_front(t, used);
+	return ret;
+}
+
+/* Takes what is in p->raw as far as the stages can. */
+static int pump(struct feed_parser *p, bool eof)
+{
+	int ret;
+
+	if (!p->enc_known && !sniff_encoding(p, eof))
+		return 0;
+	ret = decode(p, eof);
+	if (!ret)
+		ret = stage_run(p, eof);
+	if (ret == -ENOMEM)
+		err_set(&p->err, "out of memory");
+	return ret;
+}
+
+static int fp_result(struct feed_parser *p, struct err *err)
+{
+	if (err)
+		*err = p->err;
+	return p->ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public interface                                                    */
+
+/* The charset parameter of a Content-Type, or NULL. */
+static char *ct_charset(const char *ct)
+{
+	const char *s = ct, *v;
+	size_t n;
+
+	while (s && *s) {
+		s = strchr(s, ';');
+		if (!s)
+			return NULL;
+		s++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncasecmp(s, "charset", 7) != 0)
+			continue;
+		v = s + 7;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=')
+			continue;
+		v++;
+		while (*v == ' ' || *v == '\t' || *v == '"' || *v == '\'')
+			v++;
+		for (n = 0; n < 40 && v[n] &&
+			    (name_char((unsigned char)v[n]) &&
+			     (unsigned char)v[n] < 0x80 && v[n] != ':');
+		     n++)
+			;
+		return n ? strndup(v, n) : NULL;
+	}
 	return NULL;
 }
 
-static void fp_init_once(void)
+struct feed_parser *feed_parser_create(const char *base_url,
+				       const char *content_type,
+				       const struct feed_limits *limits,
+				       feed_item_fn *on_item, void *arg)
 {
-	xmlInitParser();
-	xmlSetExternalEntityLoader(fp_no_loader);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct feed_parser *p;
+
+	pthread_once(&once, fp_init_once);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->cd = (iconv_t)-1;
+	p->max_items = limits && limits->max_items ? limits->max_items
+						   : FEED_DEFAULT_MAX_ITEMS;
+	p->on_item = on_item;
+	p->arg = arg;
+	p->skip_depth = -1;
+	p->chan_depth = -1;
+	p->item_depth = -1;
+	p->author_depth = -1;
+	p->cap_depth = -1;
+	p->prep.line = 1;
+	fp_work_clear(&p->meta);
+	fp_work_clear(&p->item);
+	/* bounded by the stages themselves, see FEED_SLICE and friends */
+	buf_init(&p->raw, SIZE_MAX);
+	buf_init(&p->text, SIZE_MAX);
+	buf_init(&p->xml, SIZE_MAX);
+	buf_init(&p->json, FEED_MAX_JSON);
+	buf_init(&p->cap, FEED_MAX_FIELD);
+	if (base_url && *base_url) {
+		p->base_url = strdup(base_url);
+		if (!p->base_url)
+			goto fail;
+	}
+	if (content_type) {
+		p->charset = ct_charset(content_type);
+	}
+	return p;
+fail:
+	feed_parser_destroy(p);
+	return NULL;
 }
 
-/* Why libxml2 gave up before reporting the root element: say what the
- * bytes are, since the admin pointed a source at them. */
-static void fp_no_root(const struct fp *p, const char *data, size_t len,
+int feed_parser_push(struct feed_parser *p, const char *data, size_t len,
+		     struct err *err)
+{
+	size_t n;
+	int ret;
+
+	if (p->ret)
+		return fp_result(p, err);
+	if (p->finished) {
+		err_set(err, "feed_parser_push after feed_parser_finish");
+		return -EINVAL;
+	}
+	while (len > 0 && !p->broken) {
+		n = len < FEED_SLICE ? len : FEED_SLICE;
+		ret = buf_add(&p->raw, data, n);
+		if (!ret)
+			ret = pump(p, false);
+		if (ret == -ENOMEM)
+			err_set(&p->err, "out of memory");
+		if (ret && !p->ret)
+			p->ret = ret;
+		if (p->ret)
+			return fp_result(p, err);
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The XML is all in: say what it was. */
+static int xml_finish(struct feed_parser *p)
+{
+	char hint[128] = "";
+
+	xml_feed(p, true);
+	if (p->ret)
+		return p->ret;
+	if (p->format == FEED_FORMAT_UNKNOWN) {
+		if (!p->prep.seen_root)
+			err_set(&p->err,
+				"line 1: " NOT_A_FEED " (no root element)");
+		else if (!fp_feed_root_name(p->prep.root))
+			err_set(&p->err,
+				"line %lu: " NOT_A_FEED " (root element <%s>)",
+				p->prep.root_line, p->prep.root);
+		else
+			err_set(&p->err, "line %d: broken XML: %s",
+				p->err_line ? p->err_line : 1,
+				p->err_msg[0] ? p->err_msg : "no root element");
+		return -EPROTO;
+	}
+	if (!p->broken) {
+		snprintf(p->err.msg, sizeof(p->err.msg), "%s", p->warn);
+		return 0;
+	}
+	/* A document cut short (a truncated download) fails only in the
+	 * last block, when prep has seen all of it and no end tag for the
+	 * root: say so in words an admin knows. */
+	if (p->broken_at_end && !p->prep.root_end_seen)
+		snprintf(hint, sizeof(hint),
+			 " (the document is cut short: no </%s>)", p->root);
+	if (p->n_items == 0) {
+		err_set(&p->err, "line %d: broken XML: %s%s", p->err_line,
+			p->err_msg, hint);
+		return -EPROTO;
+	}
+	err_set(&p->err,
+		"line %d: broken XML after %zu complete items (kept): %s%s",
+		p->err_line, p->n_items, p->err_msg, hint);
+	return 0;
+}
+
+int feed_parser_finish(struct feed_parser *p, struct feed_info *info,
 		       struct err *err)
 {
-	size_t i = 0, at = 0, n;
-	int line;
+	int ret = 0;
 
-	n = fp_first_element(data, len, &at, &line);
-	if (n > 0 && !fp_feed_root_name(data + at, n)) {
-		err_set(err,
-			"line %d: not an RSS or Atom feed (root element "
-			"<%.*s>)",
-			line, (int)(n > 64 ? 64 : n), data + at);
-		return;
+	if (!p->finished) {
+		p->finished = true;
+		if (!p->ret && !p->broken)
+			ret = pump(p, true);
+		if (ret && !p->ret)
+			p->ret = ret;
+		if (!p->ret && p->stage == STAGE_SNIFF) {
+			err_set(&p->err,
+				"line 1: " NOT_A_FEED " (empty document)");
+			p->ret = -EPROTO;
+		} else if (!p->ret && p->stage == STAGE_JSON) {
+			p->ret = json_run(p);
+			if (!p->ret)
+				snprintf(p->err.msg, sizeof(p->err.msg), "%s",
+					 p->warn);
+		} else if (!p->ret) {
+			p->ret = xml_finish(p);
+		}
 	}
-	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-		i = 3;
-	while (i < len && prep_space((unsigned char)data[i]))
-		i++;
-	if (i == len)
-		err_set(err,
-			"line 1: not an RSS or Atom feed (empty document)");
-	else if (data[i] != '<' && data[i] > 0x20 && data[i] < 0x7F)
-		err_set(err,
-			"line 1: not an RSS or Atom feed (not XML: starts "
-			"with '%c')",
-			data[i]);
-	else if (data[i] != '<')
-		err_set(err, "line 1: not an RSS or Atom feed (not XML)");
-	else
-		err_set(err, "line %d: broken XML: %s", p->err_line,
-			p->err_msg);
-}
-
-/* Streams the document. Returns 0 (p->broken says whether libxml2 gave
- * up on the XML), or an error of our own, with err set for -EPROTO. */
-static int fp_run(struct fp *p, struct err *err)
-{
-	bool skip;
-	int rc, ret;
-
-	rc = xmlTextReaderRead(p->r);
-	while (rc == 1) {
-		skip = false;
-		ret = fp_node(p, &skip, err);
-		if (ret)
-			return ret;
-		rc = skip ? xmlTextReaderNext(p->r) : xmlTextReaderRead(p->r);
+	if (info) {
+		info->title = p->meta.val[F_TITLE];
+		info->link = p->meta.val[F_LINK];
+		info->format = p->format;
+		info->self = p->self;
 	}
-	p->broken = rc < 0;
-	if (p->err_line < 1)
-		p->err_line = 1;
-	return 0;
+	return fp_result(p, err);
 }
 
-/* libxml2 says "Extra content at the end of the document" for a
- * document cut short; when the root's end tag is nowhere in the bytes,
- * say so in words the admin will recognise. */
-static void fp_hint(const struct fp *p, const char *data, size_t len,
-		    char *hint, size_t size)
+void feed_parser_destroy(struct feed_parser *p)
 {
-	char end[80];
-	int n;
-
-	hint[0] = '\0';
-	n = snprintf(end, sizeof(end), "</%s", p->root);
-	if (n < 0 || (size_t)n >= sizeof(end) || !p->root[0])
-		return;
-	if (!memmem(data, len, end, (size_t)n))
-		snprintf(hint, size, " (the document is cut short: no %s>)",
-			 end);
-}
-
-static int fp_finish_feed(struct fp *p)
-{
-	struct feed *f = p->feed;
 	size_t k;
 
-	f->title = p->meta.val[F_TITLE];
-	f->link = p->meta.val[F_LINK];
-	p->meta.val[F_TITLE] = NULL;
-	p->meta.val[F_LINK] = NULL;
-	/* Atom entries without an author inherit the feed's (RFC 4287
-	 * 4.1.2). */
-	if (!p->atom || !p->meta.val[F_AUTHOR])
-		return 0;
-	for (k = 0; k < f->n_items; k++) {
-		if (f->items[k].author)
-			continue;
-		f->items[k].author = strdup(p->meta.val[F_AUTHOR]);
-		if (!f->items[k].author)
-			return -ENOMEM;
+	if (!p)
+		return;
+	if (p->ctxt) {
+		if (p->ctxt->myDoc)
+			xmlFreeDoc(p->ctxt->myDoc);
+		xmlFreeParserCtxt(p->ctxt);
 	}
-	return 0;
+	if (p->cd != (iconv_t)-1)
+		iconv_close(p->cd);
+	for (k = 0; k < p->prep.n_ents; k++) {
+		free(p->prep.ents[k].name);
+		free(p->prep.ents[k].value);
+	}
+	free(p->prep.ents);
+	for (k = 0; k < p->n_bases; k++)
+		free(p->bases[k].uri);
+	free(p->bases);
+	buf_free(&p->raw);
+	buf_free(&p->text);
+	buf_free(&p->xml);
+	buf_free(&p->json);
+	buf_free(&p->cap);
+	free(p->cap_base);
+	fp_work_clear(&p->item);
+	fp_work_clear(&p->meta);
+	free(p->self);
+	free(p->base_url);
+	free(p->charset);
+	feed_destroy(p->collect);
+	free(p);
 }
 
 /*
- * Policy for a fatal XML error part-way (typically a download cut short):
- * if the root was a feed and at least one item was complete before the
- * error, those items are kept, feed_parse returns 0 and err still says
- * what went wrong and where, so the caller can log it. The item being
- * read when the error struck is dropped. With no complete item the
- * error is returned as -EPROTO. "Before" is as libxml2's reader sees it:
- * it parses 512-byte chunks and fails a chunk as a whole, so items that
- * end in the same chunk as the error are dropped with it. A truncated
- * document fails only at its end, so all its complete items survive.
+ * feed_parse is the push parser with every item collected. Policy for a
+ * fatal XML error part-way (typically a download cut short): if the root
+ * was a feed and at least one item was complete before the error, those
+ * items are kept, it returns 0 and err still says what went wrong and
+ * where, so the caller can log it. The item being read when the error
+ * struck is dropped. With no complete item the error is returned as
+ * -EPROTO.
  */
 int feed_parse(const char *data, size_t len, const char *base_url,
 	       const struct feed_limits *limits, struct feed **out,
 	       struct err *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA;
-	/* libxml2's global error handlers are per thread: borrow them
-	 * for errors raised outside the reader (encoding conversion). */
-	xmlStructuredErrorFunc old_serror = xmlStructuredError;
-	void *old_sctx = xmlStructuredErrorContext;
-	xmlGenericErrorFunc old_error = xmlGenericError;
-	void *old_ctx = xmlGenericErrorContext;
-	struct prep *prep;
-	char hint[128];
-	struct fp p;
+	struct feed_parser *p;
+	struct feed_info info;
+	struct feed *f;
 	int ret;
 
 	*out = NULL;
 	if (err)
 		err->msg[0] = '\0';
-	pthread_once(&once, fp_init_once);
-	memset(&p, 0, sizeof(p));
-	p.data = data ? data : "";
-	p.len = data ? len : 0;
-	p.chan_depth = -1;
-	p.item_depth = -1;
-	p.author_depth = -1;
-	p.cap_depth = -1;
-	p.max_items = limits && limits->max_items ? limits->max_items
-						  : FEED_DEFAULT_MAX_ITEMS;
-	buf_init(&p.cap, FEED_MAX_FIELD);
-	prep = calloc(1, sizeof(*prep));
-	p.feed = calloc(1, sizeof(*p.feed));
-	if (!prep || !p.feed) {
-		ret = -ENOMEM;
-		goto out;
+	f = calloc(1, sizeof(*f));
+	p = f ? feed_parser_create(base_url, NULL, limits, NULL, NULL) : NULL;
+	if (!p) {
+		free(f);
+		err_set(err, "out of memory");
+		return -ENOMEM;
 	}
-	prep->s = (const unsigned char *)data;
-	prep->len = data ? len : 0;
-	prep->line = 1;
-	prep->err = err;
-	/* No cap of its own: growth is bounded by the input size and the
-	 * entity expansion budget. */
-	buf_init(&prep->out, SIZE_MAX);
-	ret = prep_run(prep);
-	if (ret)
-		goto out;
-	if (prep->out.len > INT_MAX) {
-		err_set(err, "feed too large (%zu bytes)", prep->out.len);
-		ret = -EPROTO;
-		goto out;
+	p->collect = f;
+	ret = feed_parser_push(p, data ? data : "", data ? len : 0, err);
+	if (!ret)
+		ret = feed_parser_finish(p, &info, err);
+	if (!ret) {
+		f->format = info.format;
+		f->title = p->meta.val[F_TITLE];
+		f->link = p->meta.val[F_LINK];
+		p->meta.val[F_TITLE] = NULL;
+		p->meta.val[F_LINK] = NULL;
+		p->collect = NULL;
+		*out = f;
 	}
-	if (prep->out.len == 0) {
-		fp_no_root(&p, "", 0, err);
-		ret = -EPROTO;
-		goto out;
-	}
-	xmlSetStructuredErrorFunc(&p, fp_error);
-	xmlSetGenericErrorFunc(&p, fp_quiet);
-	p.r = xmlReaderForMemory(prep->out.ptr, (int)prep->out.len, base_url,
-				 NULL, opts);
-	if (!p.r) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	xmlTextReaderSetStructuredErrorHandler(p.r, fp_error, &p);
-	ret = fp_run(&p, err);
-	if (ret)
-		goto out;
-	if (p.feed->format == FEED_FORMAT_UNKNOWN) {
-		fp_no_root(&p, data, len, err);
-		ret = -EPROTO;
-		goto out;
-	}
-	if (p.broken)
-		fp_hint(&p, data, len, hint, sizeof(hint));
-	if (p.broken && p.feed->n_items == 0) {
-		err_set(err, "line %d: broken XML: %s%s", p.err_line, p.err_msg,
-			hint);
-		ret = -EPROTO;
-		goto out;
-	}
-	if (p.broken)
-		err_set(err,
-			"line %d: broken XML after %zu complete items (kept): "
-			"%s%s",
-			p.err_line, p.feed->n_items, p.err_msg, hint);
-	ret = fp_finish_feed(&p);
-	if (ret)
-		goto out;
-	*out = p.feed;
-	p.feed = NULL;
-out:
-	if (p.r)
-		xmlFreeTextReader(p.r);
-	xmlSetStructuredErrorFunc(old_sctx, old_serror);
-	xmlSetGenericErrorFunc(old_ctx, old_error);
-	if (prep)
-		buf_free(&prep->out);
-	free(prep);
-	buf_free(&p.cap);
-	xmlFree(p.cap_base);
-	fp_work_clear(&p.item);
-	fp_work_clear(&p.meta);
-	feed_destroy(p.feed);
+	feed_parser_destroy(p);
 	return ret;
 }
 
@@ -1772,6 +3155,7 @@ void feed_destroy(struct feed *feed)
 		free(it->author);
 		free(it->summary);
 		free(it->content);
+		free(it->in_reply_to);
 		for (k = 0; k < it->n_categories; k++)
 			free(it->categories[k]);
 		free(it->categories);
@@ -1838,8 +3222,14 @@ static bool date_alpha(char c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* "+0100", "-05:00", "+01" */
-static bool date_numeric_zone(const char **sp, int *offset)
+static bool date_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "+0100", "-05:00", "+01"; after a named zone ("GMT+1") one hour digit
+ * will do. */
+static bool date_numeric_zone(const char **sp, int min_hour_digits, int *offset)
 {
 	const char *s = *sp;
 	int sign = *s == '-' ? -1 : 1, hh, mm = 0;
@@ -1847,11 +3237,11 @@ static bool date_numeric_zone(const char **sp, int *offset)
 	if (*s != '+' && *s != '-')
 		return false;
 	s++;
-	if (!date_digits(&s, 2, 2, &hh))
+	if (!date_digits(&s, min_hour_digits, 2, &hh))
 		return false;
 	if (*s == ':')
 		s++;
-	if (*s >= '0' && *s <= '9' && !date_digits(&s, 2, 2, &mm))
+	if (date_digit(*s) && !date_digits(&s, 2, 2, &mm))
 		return false;
 	if (hh > 23 || mm > 59)
 		return false;
@@ -1860,19 +3250,29 @@ static bool date_numeric_zone(const char **sp, int *offset)
 	return true;
 }
 
+/* RFC 822's zones, North American ones without the S/D (as feedparser
+ * reads them: "ET" is -0500) and the common European ones. */
 static bool date_named_zone(const char **sp, int *offset)
 {
 	static const struct {
 		const char *name;
-		int hours;
+		int minutes;
 	} zones[] = {
-		{"GMT", 0},   {"UT", 0},    {"UTC", 0},	  {"Z", 0},
-		{"EST", -5},  {"EDT", -4},  {"CST", -6},  {"CDT", -5},
-		{"MST", -7},  {"MDT", -6},  {"PST", -8},  {"PDT", -7},
-		{"WET", 0},   {"WEST", 1},  {"BST", 1},	  {"CET", 1},
-		{"CEST", 2},  {"EET", 2},   {"EEST", 3},  {"MSK", 3},
-		{"JST", 9},   {"AEST", 10}, {"AEDT", 11}, {"HST", -10},
-		{"AKST", -9}, {"AKDT", -8},
+		{"GMT", 0},	   {"UT", 0},	      {"UTC", 0},
+		{"Z", 0},	   {"EST", -5 * 60},  {"EDT", -4 * 60},
+		{"ET", -5 * 60},   {"CST", -6 * 60},  {"CDT", -5 * 60},
+		{"CT", -6 * 60},   {"MST", -7 * 60},  {"MDT", -6 * 60},
+		{"MT", -7 * 60},   {"PST", -8 * 60},  {"PDT", -7 * 60},
+		{"PT", -8 * 60},   {"AST", -4 * 60},  {"ADT", -3 * 60},
+		{"AT", -4 * 60},   {"AKST", -9 * 60}, {"AKDT", -8 * 60},
+		{"HST", -10 * 60}, {"NST", -210},     {"NDT", -150},
+		{"WET", 0},	   {"WEST", 60},      {"BST", 60},
+		{"IST", 60},	   {"CET", 60},	      {"CEST", 120},
+		{"MET", 60},	   {"MEST", 120},     {"EET", 120},
+		{"EEST", 180},	   {"MSK", 180},      {"JST", 9 * 60},
+		{"KST", 9 * 60},   {"AEST", 10 * 60}, {"AEDT", 11 * 60},
+		{"ACST", 570},	   {"AWST", 8 * 60},  {"NZST", 12 * 60},
+		{"NZDT", 13 * 60},
 	};
 	const char *s = *sp;
 	size_t n = 0, k;
@@ -1882,7 +3282,7 @@ static bool date_named_zone(const char **sp, int *offset)
 	for (k = 0; k < sizeof(zones) / sizeof(zones[0]); k++) {
 		if (strlen(zones[k].name) == n &&
 		    !strncasecmp(zones[k].name, s, n)) {
-			*offset = zones[k].hours * 60;
+			*offset = zones[k].minutes;
 			*sp = s + n;
 			return true;
 		}
@@ -1911,6 +3311,8 @@ static bool date_month(const char **sp, int *month)
 		if (n == 3 || n == strlen(months[k]) || (k == 8 && n == 4)) {
 			*month = (int)k + 1;
 			*sp = s + n;
+			if (**sp == '.') /* "Sept." */
+				(*sp)++;
 			return true;
 		}
 	}
@@ -1958,42 +3360,39 @@ static bool date_time(const char **sp, int min_hour_digits,
 	return true;
 }
 
-/* Mon, 16 Nov 2026 09:30:00 GMT (weekday, seconds and zone optional) */
-static bool date_rfc822(const char *s, struct date_parts *d)
+/* Two- and three-digit years as RFC 5322 section 4.3 says. */
+static bool date_year(const char **sp, struct date_parts *d)
 {
-	const char *year;
+	const char *s = *sp;
 
-	if (date_alpha(*s)) {
-		if (!date_weekday(&s))
-			return false;
-		if (*s == ',')
-			s++;
-		s = date_skip_space(s);
-	}
-	if (!date_digits(&s, 1, 2, &d->day))
+	if (!date_digits(sp, 2, 4, &d->year))
 		return false;
-	s = *s == '-' ? s + 1 : date_skip_space(s);
-	if (!date_month(&s, &d->month))
-		return false;
-	s = *s == '-' ? s + 1 : date_skip_space(s);
-	year = s;
-	if (!date_digits(&s, 2, 4, &d->year))
-		return false;
-	/* Two- and three-digit years as RFC 5322 section 4.3 says. */
-	if (s - year == 2)
+	if (*sp - s == 2)
 		d->year += d->year < 50 ? 2000 : 1900;
-	else if (s - year == 3)
+	else if (*sp - s == 3)
 		d->year += 1900;
-	s = date_skip_space(s);
-	if (*s && !date_time(&s, 1, d))
-		return false;
-	s = date_skip_space(s);
+	return true;
+}
+
+/* The zone after the time: "+0200", "GMT", "GMT-01:01", "EST", and an
+ * optional comment "(CEST)". */
+static bool date_zone(const char **sp, struct date_parts *d)
+{
+	const char *s = date_skip_space(*sp);
+	int extra;
+
 	if (*s == '+' || *s == '-') {
-		if (!date_numeric_zone(&s, &d->offset))
+		if (!date_numeric_zone(&s, 2, &d->offset))
 			return false;
 	} else if (date_alpha(*s)) {
 		if (!date_named_zone(&s, &d->offset))
 			return false;
+		/* GMT+0200 (JavaScript's Date), GMT-01:01 */
+		if (d->offset == 0 && (*s == '+' || *s == '-')) {
+			if (!date_numeric_zone(&s, 1, &extra))
+				return false;
+			d->offset = extra;
+		}
 	}
 	s = date_skip_space(s);
 	if (*s == '(') { /* a comment: "-0700 (PDT)" */
@@ -2002,6 +3401,69 @@ static bool date_rfc822(const char *s, struct date_parts *d)
 			return false;
 		s = date_skip_space(s + 1);
 	}
+	*sp = s;
+	return true;
+}
+
+/*
+ * RFC 822/1123 and its relatives:
+ *   Mon, 16 Nov 2026 09:30:00 GMT     (weekday, seconds and zone optional)
+ *   Thu Aug 30 2012 17:26:16 +0200    (JavaScript's Date.toString)
+ *   Thu Aug 30 17:26:16 2012          (C's asctime)
+ */
+static bool date_rfc822(const char *s, struct date_parts *d)
+{
+	const char *t;
+
+	if (date_alpha(*s)) {
+		t = s;
+		if (date_weekday(&t)) {
+			s = t;
+			if (*s == ',' || *s == '.')
+				s++;
+			s = date_skip_space(s);
+		}
+	}
+	if (date_alpha(*s)) {
+		/* month first */
+		if (!date_month(&s, &d->month))
+			return false;
+		s = date_skip_space(s);
+		if (!date_digits(&s, 1, 2, &d->day))
+			return false;
+		if (*s == ',')
+			s++;
+		s = date_skip_space(s);
+		if (date_digit(s[0]) &&
+		    (s[1] == ':' || (date_digit(s[1]) && s[2] == ':'))) {
+			/* asctime: the time, then the year */
+			if (!date_time(&s, 1, d))
+				return false;
+			s = date_skip_space(s);
+			if (!date_digits(&s, 4, 4, &d->year))
+				return false;
+		} else {
+			if (!date_year(&s, d))
+				return false;
+			s = date_skip_space(s);
+			if (*s && date_digit(*s) && !date_time(&s, 1, d))
+				return false;
+		}
+	} else {
+		if (!date_digits(&s, 1, 2, &d->day))
+			return false;
+		s = *s == '-' ? s + 1 : date_skip_space(s);
+		if (!date_month(&s, &d->month))
+			return false;
+		s = *s == '-' ? s + 1 : date_skip_space(s);
+		if (!date_year(&s, d))
+			return false;
+		s = date_skip_space(s);
+		if (*s && !date_time(&s, 1, d))
+			return false;
+	}
+	if (!date_zone(&s, d))
+		return false;
 	return *s == '\0';
 }
 
@@ -2022,16 +3484,15 @@ static bool date_iso(const char *s, struct date_parts *d)
 				return false;
 		}
 	}
-	if (*s == 'T' || *s == 't' ||
-	    (*s == ' ' && s[1] >= '0' && s[1] <= '9')) {
+	if (*s == 'T' || *s == 't' || (*s == ' ' && date_digit(s[1]))) {
 		s++;
 		if (!date_time(&s, 2, d))
 			return false;
 		if (*s == '.' || *s == ',') {
 			s++;
-			if (*s < '0' || *s > '9')
+			if (!date_digit(*s))
 				return false;
-			while (*s >= '0' && *s <= '9')
+			while (date_digit(*s))
 				s++;
 		}
 		if (*s == ' ')
@@ -2039,7 +3500,7 @@ static bool date_iso(const char *s, struct date_parts *d)
 		if (*s == 'Z' || *s == 'z')
 			s++;
 		else if ((*s == '+' || *s == '-') &&
-			 !date_numeric_zone(&s, &d->offset))
+			 !date_numeric_zone(&s, 2, &d->offset))
 			return false;
 	}
 	return *date_skip_space(s) == '\0';
@@ -2072,8 +3533,8 @@ int feed_parse_date(const char *text, int64_t *out)
 		return -EINVAL;
 	memset(&d, 0, sizeof(d));
 	s = date_skip_space(text);
-	if (s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
-	    s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9')
+	if (date_digit(s[0]) && date_digit(s[1]) && date_digit(s[2]) &&
+	    date_digit(s[3]))
 		ok = date_iso(s, &d);
 	else
 		ok = date_rfc822(s, &d);

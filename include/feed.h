@@ -28,6 +28,16 @@ enum feed_format {
 
 #define FEED_DATE_NONE INT64_MIN
 
+/*
+ * Identity: an item's id is its guid (RSS), atom:id (Atom), rdf:about
+ * (RSS 1.0) or id (JSON Feed); else its link; else "sha256:" and the
+ * lower-case hex SHA-256 of its title, "\n" and its date (published, else
+ * updated) as RFC 3339 UTC ("2026-11-16T09:30:00Z", "" when undated).
+ * An item with neither title nor date hashes its text (content, else
+ * summary) in the title's place. So the id is never NULL and stays the
+ * same across polls while those fields do.
+ */
+
 /* Every string is owned by the feed; NULL means missing. */
 struct feed_item {
 	char *id;
@@ -40,6 +50,11 @@ struct feed_item {
 	char *content;	   /* plain text */
 	char **categories;
 	size_t n_categories;
+	/* Threading (Blogger comment feeds, RFC 4685): an entry with
+	 * thr:in-reply-to is a comment on the item whose id (ref) this is;
+	 * its link is the comment's own alternate link. NULL otherwise. */
+	char *in_reply_to;
+	long comments; /* thr:total or slash:comments; 0 when not given */
 };
 
 struct feed {
@@ -63,6 +78,8 @@ struct feed_info {
 	const char *title;
 	const char *link;
 	enum feed_format format;
+	const char *self; /* the feed's own URL as it states it (atom:link
+			   * rel="self", JSON feed_url), or NULL */
 };
 
 /* Called once per complete item, in document order; the item and its
@@ -83,17 +100,51 @@ struct feed_parser *feed_parser_create(const char *base_url,
 				       const struct feed_limits *limits,
 				       feed_item_fn *on_item, void *arg);
 
+/*
+ * What the parser does with what it is given (RELIABILITY group E):
+ * - Format by content: a first non-blank '{' is JSON (a JSON Feed when
+ *   its "version" starts "https://jsonfeed.org/version/", 1.0 and 1.1,
+ *   format "json11"); '<' is XML, told apart by its root element.
+ *   jansson cannot stream, so a JSON Feed is buffered whole, up to 8 MiB
+ *   (larger ones are refused); XML is never held whole.
+ * - Encoding: a byte order mark (UTF-8, UTF-16LE/BE, UTF-32), else the
+ *   XML declaration (UTF-16 without BOM is recognised by its zeros), else
+ *   the Content-Type's charset, else UTF-8. ISO-8859-1 and US-ASCII are
+ *   read as Windows-1252 (0x92 is U+2019), as browsers do; other charsets
+ *   go through iconv. Bytes that are not valid in the charset become
+ *   U+FFFD, as do character references XML forbids. An unknown label is
+ *   read as UTF-8 and reported in err.
+ * - HTML named entities (&nbsp; &rsquo; ...) are decoded without a DTD; a
+ *   stray '&' is text. A DTD is never loaded or applied: the DOCTYPE is
+ *   dropped, its internal entities kept for expansion under a budget
+ *   (entities that refer to others or hold markup are refused, external
+ *   ones stand for nothing).
+ * - Broken XML: items completed before the break are delivered; see
+ *   feed_parser_finish. Nesting deeper than 256 counts as broken.
+ * - Links are resolved against xml:base, else base_url, else the feed's
+ *   own rel="self" link. An Atom entry with thr:in-reply-to is a comment
+ *   (in_reply_to set); Atom entries and JSON Feed items without an author
+ *   take the feed's, as known when the item ends.
+ */
+
 /* Feeds len bytes. Returns 0, the on_item return value, -ENOMEM, or
  * -EPROTO when the document cannot be a feed at all (err says why and
- * where); a later error in the XML is reported by _finish. */
+ * where: not XML or JSON, a root element that is no feed's, an entity
+ * refused, JSON over the limit); a later error in the XML is reported by
+ * _finish. After an error every call returns the same error; after
+ * _finish, push returns -EINVAL. */
 int feed_parser_push(struct feed_parser *p, const char *data, size_t len,
 		     struct err *err);
 
 /* Ends the document. Returns 0 with *info filled, or -EPROTO with err
- * naming the line and what is wrong. A malformed document is read as far
- * as it is readable: items before the break were already delivered, and
- * then it returns 0 with err->msg saying what broke (so the source's
- * status can show it); err->msg is "" when the document was sound. */
+ * naming the line and what is wrong (also -ENOMEM, or on_item's value).
+ * A malformed document is read as far as it is readable: items before
+ * the break were already delivered, and then it returns 0 with err->msg
+ * saying what broke (so the source's status can show it), or -EPROTO if
+ * no item was complete; err->msg is "" when the document was sound, and
+ * names what was repaired when something was (a malformed DOCTYPE, an
+ * unknown encoding label). info may be NULL. Calling it again returns
+ * the same. */
 int feed_parser_finish(struct feed_parser *p, struct feed_info *info,
 		       struct err *err);
 
