@@ -191,6 +191,8 @@ static int print_source(const struct store_source *s, void *arg)
 			      : "now");
 	if (s->disabled)
 		printf("DISABLED: %s", s->disabled);
+	else if (s->last_error && s->failures == 0)
+		printf("ok, but: %s", s->last_error);
 	else if (s->last_error)
 		printf("failing (%d in a row): %s", s->failures, s->last_error);
 	else

@@ -1,7 +1,9 @@
 /*
- * ingest: feed bytes to store rows. Everything an item needs is computed
- * before the store's one transaction for the whole document, so a failure
- * part-way leaves the store as it was.
+ * ingest: feed bytes to store rows. The push parser hands over one item
+ * at a time; each is copied with its dedupe keys into a pending list
+ * (bounded by the parser's item cap), and the list is stored in one
+ * transaction at the end, so a failure part-way leaves the store as it
+ * was and a transfer that breaks off stores nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,23 +18,238 @@
 /* Ids longer than this are stored as their hash (RELIABILITY E10). */
 #define INGEST_MAX_GUID 512
 
-struct prepared {
-	struct buf canon;
+/* One item waiting for the store; every string owned. */
+struct pending {
+	char *guid;
+	char *link;
+	char *canon;
+	char *title;
+	char *author;
+	char *text;
 	char fingerprint[DEDUPE_FINGERPRINT_LEN];
-	char guid_hash[8 + crypto_generichash_BYTES * 2 + 1];
+	int64_t published;
 };
 
+struct ingest {
+	char *source;
+	int64_t now;
+	struct feed_parser *parser;
+	struct pending *items;
+	size_t n, cap;
+	size_t parsed;
+	int failed; /* a push failed: the error comes from finish */
+};
+
+static void pending_finish(struct pending *p)
+{
+	free(p->guid);
+	free(p->link);
+	free(p->canon);
+	free(p->title);
+	free(p->author);
+	free(p->text);
+}
+
+static void ingest_free(struct ingest *in)
+{
+	size_t i;
+
+	if (!in)
+		return;
+	feed_parser_destroy(in->parser);
+	for (i = 0; i < in->n; i++)
+		pending_finish(&in->items[i]);
+	free(in->items);
+	free(in->source);
+	free(in);
+}
+
 /* "hash:" and the hex BLAKE2b of a too-long id: stable across polls. */
-static const char *long_guid(const char *guid, struct prepared *p)
+static char *long_guid(const char *guid)
 {
 	unsigned char h[crypto_generichash_BYTES];
+	char out[5 + crypto_generichash_BYTES * 2 + 1];
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)guid,
 			   strlen(guid), NULL, 0);
-	memcpy(p->guid_hash, "hash:", 5);
-	sodium_bin2hex(p->guid_hash + 5, sizeof(p->guid_hash) - 5, h,
-		       sizeof(h));
-	return p->guid_hash;
+	memcpy(out, "hash:", 5);
+	sodium_bin2hex(out + 5, sizeof(out) - 5, h, sizeof(h));
+	return strdup(out);
+}
+
+static char *dup_or_null(const char *s, int *nomem)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*nomem = 1;
+	return d;
+}
+
+static int ingest_on_item(const struct feed_item *fi, void *arg)
+{
+	struct ingest *in = arg;
+	const char *text = fi->content ? fi->content : fi->summary;
+	const char *guid = fi->id ? fi->id : fi->link;
+	struct pending *p;
+	struct buf canon;
+	int nomem = 0;
+
+	in->parsed++;
+	if (in->n == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 32;
+		struct pending *v = realloc(in->items, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		in->items = v;
+		in->cap = cap;
+	}
+	p = &in->items[in->n];
+	memset(p, 0, sizeof(*p));
+	if (dedupe_fingerprint(fi->title, text, p->fingerprint) == -ENOMEM)
+		return -ENOMEM;
+	if (!guid) {
+		/* Without an id or a link an item cannot be told apart
+		 * from its next version: key it by its text. */
+		if (!p->fingerprint[0]) {
+			log_warnx("source %s: item %zu has no id, link or "
+				  "enough text; skipped",
+				  in->source, in->parsed);
+			return 0;
+		}
+		guid = p->fingerprint;
+	}
+	p->guid =
+		strlen(guid) > INGEST_MAX_GUID ? long_guid(guid) : strdup(guid);
+	if (!p->guid)
+		nomem = 1;
+	p->link = dup_or_null(fi->link, &nomem);
+	p->title = dup_or_null(fi->title, &nomem);
+	p->author = dup_or_null(fi->author, &nomem);
+	p->text = dup_or_null(text, &nomem);
+	if (fi->link) {
+		buf_init(&canon, BUF_MAX_LINE);
+		if (dedupe_canon_url(fi->link, &canon) == 0)
+			p->canon = buf_take(&canon);
+		if (!p->canon)
+			nomem = 1;
+	}
+	p->published = fi->published != FEED_DATE_NONE ? fi->published
+		       : fi->updated != FEED_DATE_NONE ? fi->updated
+						       : 0;
+	/* An item dated in the future would sit at the top of every
+	 * digest: clamp it to now (RELIABILITY E7). */
+	if (p->published > in->now)
+		p->published = in->now;
+	if (nomem) {
+		pending_finish(p);
+		return -ENOMEM;
+	}
+	in->n++;
+	return 0;
+}
+
+struct ingest *ingest_begin(const char *source, const char *base_url,
+			    const char *content_type, int64_t now)
+{
+	struct ingest *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->now = now;
+	in->source = strdup(source);
+	in->parser = feed_parser_create(base_url, content_type, NULL,
+					ingest_on_item, in);
+	if (!in->source || !in->parser) {
+		ingest_free(in);
+		return NULL;
+	}
+	return in;
+}
+
+int ingest_push(struct ingest *in, const char *data, size_t len)
+{
+	struct err err = {{0}};
+	int ret;
+
+	if (in->failed)
+		return in->failed;
+	ret = feed_parser_push(in->parser, data, len, &err);
+	if (ret)
+		in->failed = ret;
+	return ret;
+}
+
+void ingest_abort(struct ingest *in)
+{
+	ingest_free(in);
+}
+
+int ingest_finish(struct ingest *in, struct store *st,
+		  const struct theme_set *ts, struct ingest_result *res,
+		  struct err *err)
+{
+	struct store_item_new *items = NULL;
+	struct store_ingest_result sr;
+	struct theme_result theme;
+	struct feed_info info;
+	struct err perr = {{0}};
+	size_t i;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = feed_parser_finish(in->parser, &info, &perr);
+	if (ret) {
+		err_set(err, "%s", perr.msg[0] ? perr.msg : strerror(-ret));
+		goto out;
+	}
+	res->parsed = in->parsed;
+	if (perr.msg[0])
+		snprintf(res->warning, sizeof(res->warning), "%s", perr.msg);
+	items = calloc(in->n + 1, sizeof(*items));
+	if (!items) {
+		ret = -ENOMEM;
+		err_set(err, "out of memory while storing its items");
+		goto out;
+	}
+	for (i = 0; i < in->n; i++) {
+		struct pending *p = &in->items[i];
+
+		ret = theme_classify(ts, p->title, p->text, &theme);
+		if (ret) {
+			err_set(err,
+				"source %s: out of memory while "
+				"theming",
+				in->source);
+			goto out;
+		}
+		items[i].guid = p->guid;
+		items[i].link = p->link;
+		items[i].canon_link = p->canon;
+		items[i].title = p->title;
+		items[i].author = p->author;
+		items[i].text = p->text;
+		items[i].theme = theme.name;
+		items[i].fingerprint =
+			p->fingerprint[0] ? p->fingerprint : NULL;
+		items[i].published = p->published;
+	}
+	ret = store_items_ingest(st, in->source, items, in->n, in->now, &sr,
+				 err);
+	if (!ret) {
+		res->added = sr.added;
+		res->duplicates = sr.duplicates;
+		res->known = sr.known;
+		res->updated = sr.updated;
+	}
+out:
+	free(items);
+	ingest_free(in);
+	return ret;
 }
 
 int ingest_feed(struct store *st, const struct theme_set *ts,
@@ -40,97 +257,13 @@ int ingest_feed(struct store *st, const struct theme_set *ts,
 		const char *base_url, int64_t now, struct ingest_result *res,
 		struct err *err)
 {
-	struct store_item_new *items = NULL;
-	struct prepared *prep = NULL;
-	struct store_ingest_result sr;
-	struct theme_result theme;
-	struct feed *feed = NULL;
-	struct err perr = {{0}};
-	size_t i, n = 0;
-	int ret;
+	struct ingest *in = ingest_begin(src->name, base_url, NULL, now);
 
 	memset(res, 0, sizeof(*res));
-	ret = feed_parse(body, len, base_url, NULL, &feed, &perr);
-	if (ret) {
-		err_set(err, "source %s: %s", src->name, perr.msg);
-		return ret;
+	if (!in) {
+		err_set(err, "out of memory");
+		return -ENOMEM;
 	}
-	res->parsed = feed->n_items;
-	items = calloc(feed->n_items + 1, sizeof(*items));
-	prep = calloc(feed->n_items + 1, sizeof(*prep));
-	if (!items || !prep) {
-		ret = -ENOMEM;
-		goto nomem;
-	}
-	for (i = 0; i < feed->n_items; i++) {
-		const struct feed_item *fi = &feed->items[i];
-		struct store_item_new *it = &items[n];
-		struct prepared *p = &prep[n];
-		const char *text = fi->content ? fi->content : fi->summary;
-
-		buf_init(&p->canon, BUF_MAX_LINE);
-		it->guid = fi->id ? fi->id : fi->link;
-		if (!it->guid) {
-			/* Without an id or a link an item cannot be told
-			 * apart from its next version: key it by its text. */
-			if (dedupe_fingerprint(fi->title, text,
-					       p->fingerprint) != 0) {
-				log_warnx("source %s: item %zu has no id, "
-					  "link or enough text; skipped",
-					  src->name, i + 1);
-				continue;
-			}
-			it->guid = p->fingerprint;
-		}
-		if (strlen(it->guid) > INGEST_MAX_GUID)
-			it->guid = long_guid(it->guid, p);
-		it->link = fi->link;
-		it->title = fi->title;
-		it->author = fi->author;
-		it->text = text;
-		it->published = fi->published != FEED_DATE_NONE ? fi->published
-				: fi->updated != FEED_DATE_NONE ? fi->updated
-								: 0;
-		/* An item dated in the future would sit at the top of every
-		 * digest: clamp it to now (RELIABILITY E7). */
-		if (it->published > now)
-			it->published = now;
-		if (fi->link) {
-			ret = dedupe_canon_url(fi->link, &p->canon);
-			if (ret)
-				goto nomem;
-			it->canon_link = buf_str(&p->canon);
-		}
-		if (it->guid != p->fingerprint) {
-			ret = dedupe_fingerprint(fi->title, text,
-						 p->fingerprint);
-			if (ret == -ENOMEM)
-				goto nomem;
-		}
-		it->fingerprint = p->fingerprint[0] ? p->fingerprint : NULL;
-		ret = theme_classify(ts, fi->title, text, &theme);
-		if (ret)
-			goto nomem;
-		it->theme = theme.name;
-		n++;
-	}
-	ret = store_items_ingest(st, src->name, items, n, now, &sr, err);
-	if (!ret) {
-		res->added = sr.added;
-		res->duplicates = sr.duplicates;
-		res->known = sr.known;
-		res->updated = sr.updated;
-	}
-	goto out;
-nomem:
-	err_set(err, "source %s: out of memory while ingesting", src->name);
-out:
-	if (prep) {
-		for (i = 0; i < feed->n_items; i++)
-			buf_free(&prep[i].canon);
-	}
-	free(prep);
-	free(items);
-	feed_destroy(feed);
-	return ret;
+	ingest_push(in, body, len);
+	return ingest_finish(in, st, ts, res, err);
 }

@@ -23,6 +23,8 @@ struct poll_job {
 	struct poller *p;
 	char *source;
 	char *url;
+	struct ingest *ingest; /* the body being parsed as it arrives */
+	int64_t started;
 	struct poll_job *next;
 };
 
@@ -108,6 +110,7 @@ static void job_remove(struct poller *p, struct poll_job *job)
 		}
 	}
 	p->active--;
+	ingest_abort(job->ingest);
 	free(job->source);
 	free(job->url);
 	free(job);
@@ -132,6 +135,21 @@ static int64_t jitter(int64_t interval)
 	uint32_t span = (uint32_t)(interval / 10);
 
 	return span ? (int64_t)randombytes_uniform(span) : 0;
+}
+
+/* Bodies are parsed as they arrive: nothing but the item being read is
+ * held, however large the document. */
+static int poller_on_data(const char *data, size_t len, void *arg)
+{
+	struct poll_job *job = arg;
+
+	if (!job->ingest) {
+		job->ingest =
+			ingest_begin(job->source, job->url, NULL, job->started);
+		if (!job->ingest)
+			return -ENOMEM;
+	}
+	return ingest_push(job->ingest, data, len);
 }
 
 /* Logs a permanent redirect once, when it is new. */
@@ -171,21 +189,38 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	store_source_get(p->st, src->name, &row, NULL);
 	o.when = now;
 	o.status = r->status;
-	if (!r->ok) {
-		snprintf(why, sizeof(why), "%s",
-			 r->error ? r->error : "failed");
-		o.error = why;
-	} else if (!r->not_modified) {
-		ret = ingest_feed(p->st, p->ts, src, r->body, r->len,
-				  r->effective_url ? r->effective_url
-						   : job->url,
-				  now, &res, &err);
+	if (job->ingest &&
+	    (r->ok ||
+	     (r->error && strcmp(r->error, "stopped by reader") == 0))) {
+		/* The body was read (or reading stopped because it is no
+		 * feed): store it, or learn why not. */
+		ret = ingest_finish(job->ingest, p->st, p->ts, &res, &err);
+		job->ingest = NULL;
 		if (ret) {
 			snprintf(why, sizeof(why), "%s", err.msg);
 			o.error = why;
 		}
+	} else if (!r->ok) {
+		snprintf(why, sizeof(why), "%s",
+			 r->error ? r->error : "failed");
+		o.error = why;
+	} else if (!r->not_modified) {
+		snprintf(why, sizeof(why),
+			 "source %s: the server sent an "
+			 "empty document",
+			 src->name);
+		o.error = why;
 	}
 	o.success = o.error == NULL;
+	if (o.success && res.warning[0]) {
+		/* Read as far as it was readable: stored, but the admin
+		 * should know what was wrong with it. */
+		snprintf(why, sizeof(why), "%s", res.warning);
+		o.error = why;
+		log_warnx("source %s: the feed is malformed (%s); the items "
+			  "before the fault were read",
+			  src->name, res.warning);
+	}
 	if (o.success) {
 		note_move(src, &row, job->url, r->moved_to, &o);
 		o.etag = r->etag;
@@ -256,6 +291,9 @@ static int start_one(struct poller *p, const struct config_source *src)
 	req.last_modified = row.last_modified;
 	req.timeout = p->cfg->fetch_timeout;
 	req.max_bytes = p->cfg->fetch_max_bytes;
+	req.on_data = poller_on_data;
+	req.data_arg = job;
+	job->started = (int64_t)time(NULL);
 	ret = fetch_start(p->fetch, &req, poller_on_fetched, job);
 	store_source_finish(&row);
 	if (ret)

@@ -1,7 +1,8 @@
 /*
- * ingest: the pipeline from a source's bytes to stored items: parse,
- * normalise, key for dedupe (canonical link, fingerprint), theme, and
- * store in one transaction. Used by bulletind and bulletinctl alike.
+ * ingest: the pipeline from a source's bytes to stored items: parse (as
+ * the bytes arrive), normalise, key for dedupe (canonical link,
+ * fingerprint), theme, and store in one transaction at the end. Used by
+ * bulletind and bulletinctl alike. Loop thread only.
  */
 #ifndef BULLETIN_INGEST_H
 #define BULLETIN_INGEST_H
@@ -15,16 +16,42 @@
 #include "theme.h"
 
 struct ingest_result {
-	size_t parsed;	   /* items in the document */
-	size_t added;	   /* new items stored */
-	size_t duplicates; /* of those, repeats of an earlier story */
-	size_t known;	   /* already stored */
-	size_t updated;	   /* already stored, edited since: updated */
+	size_t parsed;		   /* items in the document */
+	size_t added;		   /* new items stored */
+	size_t duplicates;	   /* of those, repeats of an earlier story */
+	size_t known;		   /* already stored */
+	size_t updated;		   /* already stored, edited since: updated */
+	char warning[ERR_MSG_MAX]; /* what was wrong with a document that
+		  was still read (malformed after some items), or
+		  "" */
 };
 
-/* Ingests one fetched feed document of src. base_url resolves relative
- * links. Returns 0, or a negative errno with err naming the source: a
- * document that does not parse stores nothing and changes nothing. */
+struct ingest;
+
+/* Starts reading one document of the source named source (copied).
+ * base_url resolves relative links; content_type (may be NULL) is the
+ * HTTP Content-Type. Returns NULL when out of memory. */
+struct ingest *ingest_begin(const char *source, const char *base_url,
+			    const char *content_type, int64_t now);
+
+/* Feeds the next bytes. Returns 0, or a negative errno when the document
+ * cannot be a feed (then ingest_finish reports why). */
+int ingest_push(struct ingest *in, const char *data, size_t len);
+
+/* Ends the document and stores its items in one transaction, themed with
+ * ts (the theme set current now: the one at ingest_begin may be gone
+ * after a reload). Returns 0, or a negative errno with err saying what
+ * is wrong (the caller names the source): a document that does not
+ * parse stores nothing. Frees in. */
+int ingest_finish(struct ingest *in, struct store *st,
+		  const struct theme_set *ts, struct ingest_result *res,
+		  struct err *err);
+
+/* Drops a document (a failed transfer): nothing is stored. Accepts
+ * NULL. */
+void ingest_abort(struct ingest *in);
+
+/* The whole pipeline for a document held in memory. */
 int ingest_feed(struct store *st, const struct theme_set *ts,
 		const struct config_source *src, const char *body, size_t len,
 		const char *base_url, int64_t now, struct ingest_result *res,

@@ -19,8 +19,10 @@ enum log_level {
 
 /* What a failing function tells its caller: one line naming the thing at
  * fault and what to do. The top-level caller logs or prints it once. */
+#define ERR_MSG_MAX 512
+
 struct err {
-	char msg[512];
+	char msg[ERR_MSG_MAX];
 };
 
 /* Sets the program name shown in every line and the lowest level shown. */
