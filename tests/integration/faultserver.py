@@ -14,6 +14,8 @@ Serves files under ROOT like a plain static server, plus:
   /big/MEGABYTES           a feed that never ends before MEGABYTES MB,
                            without Content-Length
   /gzip-bomb               a small gzip body that inflates to 200 MB
+  /gzip-cut/FILE           FILE gzipped, cut off half-way (the length
+                           header matches what is sent)
   /etag-cr/FILE            FILE with an ETag holding a bare CR and a
                            header after it; logs the If-None-Match it
                            is sent
@@ -107,6 +109,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.close_connection = True
+        elif p.startswith('/gzip-cut/'):
+            with open(parts[2], 'rb') as f:
+                z = gzip.compress(f.read())
+            self.answer(200, [('Content-Type', 'application/rss+xml'),
+                              ('Content-Encoding', 'gzip')],
+                        z[:len(z) // 2])
         elif p.startswith('/etag-cr/'):
             sys.stderr.write('faultserver: if-none-match: %r\n' %
                              self.headers.get('If-None-Match'))

@@ -102,6 +102,19 @@ expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch etag-cr
 assert_contains "$T/fault.log" "if-none-match: None"
 assert_not_contains "$T/fault.log" "X-Injected"
 
+# A gzip stream cut off half-way is never taken for the whole feed
+# (D2): either the transfer fails, or the items before the cut are kept
+# and the source shows what was wrong.
+printf '[source gzip-cut]\ntype = feed\nurl = %s/gzip-cut/union.xml\n' "$base" >>"$cfg"
+set +e
+"$BULLETINCTL" -c "$cfg" fetch gzip-cut >"$T/out" 2>"$T/err"
+set -e
+expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
+grep -E '^gzip-cut .*(failing|ok, but:)' "$T/out" >/dev/null ||
+	fail "a cut gzip stream looked complete: $(grep gzip-cut "$T/out")"
+n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?", ("gzip-cut",)).fetchone()[0])' "$T/faults.db")
+[ "$n" -lt 12 ] || fail "all 12 items of a cut feed were stored as if complete"
+
 # The disabled source is skipped by the daemon's cycle, but polled when
 # asked for by name.
 : >"$T/fault.log"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "ingest.h"
 
 struct fixture {
@@ -133,6 +134,30 @@ static void test_long_guid_is_hashed_and_stable(void **state)
 	sqlite3_close(db);
 }
 
+static void test_ten_thousand_items_one_guid(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_result res;
+	struct buf doc;
+	int i;
+
+	/* RELIABILITY E10: bounded rows whatever the feed repeats. */
+	buf_init(&doc, BUF_MAX_TEXT);
+	assert_int_equal(buf_adds(&doc, "<rss version=\"2.0\"><channel>"
+					"<title>t</title>"),
+			 0);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(buf_adds(&doc, "<item><guid>same</guid>"
+						"<title>Same</title></item>"),
+				 0);
+	assert_int_equal(buf_adds(&doc, "</channel></rss>"), 0);
+	ingest(f, buf_str(&doc), 0, &res);
+	assert_int_equal(res.parsed, 10000);
+	assert_int_equal(res.added, 1);
+	assert_int_equal(res.known, 9999);
+	buf_free(&doc);
+}
+
 static void test_not_a_feed_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -154,6 +179,8 @@ int main(void)
 			test_once_then_known_then_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_long_guid_is_hashed_and_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ten_thousand_items_one_guid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_feed_changes_nothing,
 						setup, teardown),
 	};
