@@ -162,34 +162,45 @@ static void h2t_declaration(const char *s, size_t n, size_t *skip, size_t *keep)
 static int h2t_sanitize(const char *html, size_t len, struct buf *clean)
 {
 	const unsigned char *s = (const unsigned char *)html;
-	size_t i = 0, n, skip, keep, plain = 0;
-	int ret;
+	size_t i = 0, n, skip, keep, plain = 0, run = 0;
+	int ret = 0;
 
+	/* Bytes that need no change are appended in runs, not one by
+	 * one: most of a post is plain text. */
 	while (i < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '<') {
+			i++;
+			continue;
+		}
 		if (i >= plain && s[i] == '<' && i + 1 < len &&
 		    s[i + 1] == '!') {
 			h2t_declaration(html + i, len - i, &skip, &keep);
 			if (skip > 0) {
+				ret = buf_add(clean, html + run, i - run);
 				i += skip;
+				run = i;
+				if (ret)
+					return ret;
 				continue;
 			}
 			plain = i + keep;
 		}
 		n = text_xml_char_len(s + i, len - i);
-		if (n == 0) {
-			ret = buf_add(clean, "\xEF\xBF\xBD", 3);
-			n = 1;
-		} else if (n == 1 && s[i] < 0x20 && s[i] != '\t' &&
-			   s[i] != '\n' && s[i] != '\r' && s[i] != '\f') {
-			ret = 0;
-		} else {
-			ret = buf_add(clean, s + i, n);
+		if (n == 0 || (n == 1 && s[i] < 0x20 && s[i] != '\t' &&
+			       s[i] != '\n' && s[i] != '\r' && s[i] != '\f')) {
+			/* Invalid UTF-8 becomes U+FFFD; controls go. */
+			ret = buf_add(clean, html + run, i - run);
+			if (!ret && n == 0)
+				ret = buf_add(clean, "\xEF\xBF\xBD", 3);
+			if (ret)
+				return ret;
+			i += 1;
+			run = i;
+			continue;
 		}
-		if (ret)
-			return ret;
 		i += n;
 	}
-	return 0;
+	return buf_add(clean, html + run, i - run);
 }
 
 /* Bytes of collapsible whitespace at s: ASCII blanks and U+00A0, which a
