@@ -6,6 +6,7 @@
  * in the write callback and a total timeout. Runs on the loop thread.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +39,8 @@ struct fetch_job {
 	int64_t max_bytes;
 	int64_t received;
 	fetch_data_fn *on_data; /* borrowed from the request */
+	fetch_begin_fn *on_begin;
+	bool begun;
 	void *data_arg;
 	int data_ret; /* what on_data returned when it stopped us */
 	bool redirected;
@@ -53,13 +56,16 @@ struct fetch {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
-	struct fetch_job *jobs;	 /* running: added to the multi handle */
-	struct fetch_job *queue; /* waiting for a free connection, FIFO */
+	struct fetch_job *jobs;	  /* running: added to the multi handle */
+	struct fetch_job *queue;  /* waiting for a free connection, FIFO */
+	struct fetch_job *failed; /* could not start: reported later */
+	uv_timer_t later;	  /* reports failed jobs on a later turn */
 	struct fetch_socket *sockets;
 	size_t active; /* running */
 	size_t queued; /* waiting */
 	int max_connections;
 	int per_host;
+	int open_timers; /* at destroy: timers still closing */
 	bool closing;
 };
 
@@ -183,6 +189,20 @@ static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
 	if (status != 0 && (status < 200 || status > 299))
 		return n; /* an error page: not worth keeping */
 	if (job->on_data) {
+		if (!job->begun) {
+			char *url = NULL, *ctype = NULL;
+
+			job->begun = true;
+			curl_easy_getinfo(job->easy, CURLINFO_EFFECTIVE_URL,
+					  &url);
+			curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE,
+					  &ctype);
+			if (job->on_begin)
+				job->data_ret = job->on_begin(url, ctype,
+							      job->data_arg);
+			if (job->data_ret)
+				return 0;
+		}
 		job->data_ret = job->on_data(data, n, job->data_arg);
 		return job->data_ret ? 0 : n;
 	}
@@ -243,8 +263,8 @@ static int64_t retry_after(const char *v)
 	long long secs;
 	time_t when, now = time(NULL);
 
-	if (text_parse_int(v, 0, 30LL * 86400, &secs) == 0)
-		return secs;
+	if (text_parse_int(v, 0, LLONG_MAX, &secs) == 0)
+		return secs > 30LL * 86400 ? 30LL * 86400 : secs;
 	when = curl_getdate(v, NULL);
 	if (when <= now)
 		return 0;
@@ -267,10 +287,12 @@ static size_t fetch_curl_header_cb(char *data, size_t size, size_t nmemb,
 		job->etag = NULL;
 		job->last_modified = NULL;
 		job->retry_after = 0;
-		if (code >= 300 && code <= 399) {
+		/* 304 is an answer, not a redirect. */
+		if (code == 301 || code == 308) {
 			job->redirected = true;
-			if (code != 301 && code != 308)
-				job->temporary = true;
+		} else if (code == 302 || code == 303 || code == 307) {
+			job->redirected = true;
+			job->temporary = true;
 		}
 		return n;
 	}
@@ -360,13 +382,47 @@ static bool host_busy(const struct fetch *f, const char *host)
  * overall and for their host. We queue here rather than let libcurl
  * queue (CURLMOPT_MAX_HOST_CONNECTIONS): its timeout runs while a
  * transfer waits, so a queued feed would fail without being asked. */
+static void fetch_on_later(uv_timer_t *t)
+{
+	struct fetch *f = t->data;
+	struct fetch_result r = {0};
+	struct fetch_job *job;
+
+	r.error = "cannot start the transfer (out of memory?)";
+	while (!f->closing && (job = f->failed) != NULL) {
+		f->failed = job->next;
+		job->done(&r, job->arg);
+		job_free(job);
+	}
+}
+
+/* A job that cannot start is reported on a later loop turn, never from
+ * inside fetch_start (fetch.h promises that done runs later). */
+static void fail_later(struct fetch *f, struct fetch_job *job)
+{
+	struct fetch_job **pp;
+
+	job->next = NULL;
+	for (pp = &f->failed; *pp; pp = &(*pp)->next)
+		;
+	*pp = job;
+	uv_timer_start(&f->later, fetch_on_later, 0, 0);
+}
+
 static void dispatch(struct fetch *f)
 {
-	struct fetch_result r = {0};
 	struct fetch_job **pp = &f->queue, *job;
 
-	while (!f->closing && f->multi && *pp &&
-	       f->active < (size_t)f->max_connections) {
+	if (!f->closing && !f->multi) {
+		/* A reset could not make a new handle: nothing can start. */
+		while ((job = f->queue) != NULL) {
+			f->queue = job->next;
+			f->queued--;
+			fail_later(f, job);
+		}
+		return;
+	}
+	while (!f->closing && *pp && f->active < (size_t)f->max_connections) {
 		job = *pp;
 		if (host_busy(f, job->host)) {
 			pp = &job->next;
@@ -376,10 +432,7 @@ static void dispatch(struct fetch *f)
 		f->queued--;
 		job->next = NULL;
 		if (curl_multi_add_handle(f->multi, job->easy) != CURLM_OK) {
-			r.error = "cannot start the transfer (out of memory?)";
-			job->done(&r, job->arg);
-			job_free(job);
-			pp = &f->queue; /* done may have queued more */
+			fail_later(f, job);
 			continue;
 		}
 		job->next = f->jobs;
@@ -409,8 +462,8 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 	r.etag = job->etag;
 	r.last_modified = job->last_modified;
 	r.retry_after = job->retry_after;
-	if (job->redirected && !job->temporary && status >= 200 &&
-	    status <= 299)
+	if (job->redirected && !job->temporary &&
+	    ((status >= 200 && status <= 299) || status == 304))
 		r.moved_to = url;
 	if (job->data_ret) {
 		snprintf(error, sizeof(error), "stopped by reader");
@@ -531,6 +584,8 @@ struct fetch *fetch_create(uv_loop_t *loop, int max_connections, int per_host)
 	}
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
+	uv_timer_init(loop, &f->later);
+	f->later.data = f;
 	return f;
 }
 
@@ -569,6 +624,7 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	job->arg = arg;
 	job->max_bytes = req->max_bytes > 0 ? req->max_bytes : 10 << 20;
 	job->on_data = req->on_data;
+	job->on_begin = req->on_begin;
 	job->data_arg = req->data_arg;
 	buf_init(&job->body, (size_t)job->max_bytes);
 	e = job->easy = curl_easy_init();
@@ -631,11 +687,13 @@ size_t fetch_active(const struct fetch *f)
 	return f->active + f->queued;
 }
 
+/* The fetcher is freed once both of its timers have closed. */
 static void fetch_on_timer_close(uv_handle_t *h)
 {
 	struct fetch *f = h->data;
 
-	free(f);
+	if (--f->open_timers == 0)
+		free(f);
 }
 
 void fetch_destroy(struct fetch *f)
@@ -647,6 +705,11 @@ void fetch_destroy(struct fetch *f)
 		return;
 	f->closing = true;
 	r.error = "cancelled";
+	while ((job = f->failed) != NULL) {
+		f->failed = job->next;
+		job->done(&r, job->arg);
+		job_free(job);
+	}
 	while ((job = f->queue) != NULL) {
 		f->queue = job->next;
 		f->queued--;
@@ -667,5 +730,8 @@ void fetch_destroy(struct fetch *f)
 	curl_multi_cleanup(f->multi);
 	f->multi = NULL;
 	uv_timer_stop(&f->timer);
+	uv_timer_stop(&f->later);
+	f->open_timers = 2;
 	uv_close((uv_handle_t *)&f->timer, fetch_on_timer_close);
+	uv_close((uv_handle_t *)&f->later, fetch_on_timer_close);
 }

@@ -23,6 +23,7 @@ struct poll_job {
 	struct poller *p;
 	char *source;
 	char *url;
+	char *config_url;      /* the source's url when the fetch began */
 	struct ingest *ingest; /* the body being parsed as it arrives */
 	int64_t started;
 	struct poll_job *next;
@@ -111,6 +112,7 @@ static void job_remove(struct poller *p, struct poll_job *job)
 	}
 	p->active--;
 	ingest_abort(job->ingest);
+	free(job->config_url);
 	free(job->source);
 	free(job->url);
 	free(job);
@@ -138,17 +140,23 @@ static int64_t jitter(int64_t interval)
 }
 
 /* Bodies are parsed as they arrive: nothing but the item being read is
- * held, however large the document. */
+ * held, however large the document. Relative links resolve against the
+ * URL the body came from, after redirects. */
+static int poller_on_begin(const char *url, const char *content_type, void *arg)
+{
+	struct poll_job *job = arg;
+
+	job->ingest = ingest_begin(job->source, url ? url : job->url,
+				   content_type, job->started);
+	return job->ingest ? 0 : -ENOMEM;
+}
+
 static int poller_on_data(const char *data, size_t len, void *arg)
 {
 	struct poll_job *job = arg;
 
-	if (!job->ingest) {
-		job->ingest =
-			ingest_begin(job->source, job->url, NULL, job->started);
-		if (!job->ingest)
-			return -ENOMEM;
-	}
+	if (!job->ingest)
+		return -ENOMEM;
 	return ingest_push(job->ingest, data, len);
 }
 
@@ -181,9 +189,15 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	int ret;
 
 	src = config_source_find(p->cfg, job->source);
-	if (p->closing || !src) {
-		/* Cancelled at shutdown, or the source left the config
-		 * while in flight: store nothing. */
+	if (p->closing || !src || strcmp(src->url, job->config_url) != 0) {
+		/* Cancelled at shutdown, or the source left the config or
+		 * changed its url while in flight (a reload): store
+		 * nothing, so that what the store knows is about the url
+		 * the config names now. */
+		if (src && !p->closing)
+			log_info("source %s: its url changed during a fetch; "
+				 "that result is dropped",
+				 src->name);
 		goto out;
 	}
 	store_source_get(p->st, src->name, &row, NULL);
@@ -280,8 +294,9 @@ static int start_one(struct poller *p, const struct config_source *src)
 	 * it (and the validators) when the configured URL changes. */
 	store_source_get(p->st, src->name, &row, NULL);
 	job->source = strdup(src->name);
+	job->config_url = strdup(src->url);
 	job->url = strdup(row.moved_url ? row.moved_url : src->url);
-	if (!job->source || !job->url) {
+	if (!job->source || !job->url || !job->config_url) {
 		ret = -ENOMEM;
 		store_source_finish(&row);
 		goto fail;
@@ -292,6 +307,7 @@ static int start_one(struct poller *p, const struct config_source *src)
 	req.timeout = p->cfg->fetch_timeout;
 	req.max_bytes = p->cfg->fetch_max_bytes;
 	req.on_data = poller_on_data;
+	req.on_begin = poller_on_begin;
 	req.data_arg = job;
 	job->started = (int64_t)time(NULL);
 	ret = fetch_start(p->fetch, &req, poller_on_fetched, job);
@@ -305,6 +321,7 @@ static int start_one(struct poller *p, const struct config_source *src)
 	return 0;
 fail:
 	free(job->source);
+	free(job->config_url);
 	free(job->url);
 	free(job);
 	return ret;

@@ -24,6 +24,12 @@ struct fetch;
  * which then fails with "stopped by reader". */
 typedef int fetch_data_fn(const char *data, size_t len, void *arg);
 
+/* Called once before the first on_data, with the URL the body comes from
+ * (after redirects: the base for relative links) and its Content-Type
+ * (or NULL). A non-zero return aborts the transfer like on_data's. */
+typedef int fetch_begin_fn(const char *effective_url, const char *content_type,
+			   void *arg);
+
 struct fetch_request {
 	const char *url;
 	const char *etag;	   /* sent as If-None-Match, or NULL */
@@ -31,6 +37,7 @@ struct fetch_request {
 	int64_t timeout;	   /* seconds, whole transfer */
 	int64_t max_bytes;	   /* body cap, counted after decompression */
 	fetch_data_fn *on_data;	   /* stream the body here, or NULL */
+	fetch_begin_fn *on_begin;  /* or NULL */
 	void *data_arg;
 };
 

@@ -16,6 +16,9 @@ Serves files under ROOT like a plain static server, plus:
   /gzip-bomb               a small gzip body that inflates to 200 MB
   /gzip-cut/FILE           FILE gzipped, cut off half-way (the length
                            header matches what is sent)
+  /etag/FILE               FILE with ETag "v1"; 304 when sent it back
+  /moves-later/FILE        the first time: FILE with ETag "v1"; after
+                           that: 301 to /etag/FILE
   /etag-cr/FILE            FILE with an ETag holding a bare CR and a
                            header after it; logs the If-None-Match it
                            is sent
@@ -34,6 +37,7 @@ import time
 
 BOMB = None
 STALLS = 0
+SEEN = set()
 STALLS_LOCK = threading.Lock()
 
 
@@ -115,6 +119,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.answer(200, [('Content-Type', 'application/rss+xml'),
                               ('Content-Encoding', 'gzip')],
                         z[:len(z) // 2])
+        elif p.startswith('/etag/'):
+            if self.headers.get('If-None-Match') == '"v1"':
+                self.answer(304, [('ETag', '"v1"')])
+            else:
+                with open(parts[2], 'rb') as f:
+                    self.answer(200, [('ETag', '"v1"'), ('Content-Type',
+                                'application/rss+xml')], f.read())
+        elif p.startswith('/moves-later/'):
+            if p in SEEN:
+                self.answer(301, [('Location', '/etag/' + parts[2])])
+            else:
+                SEEN.add(p)
+                with open(parts[2], 'rb') as f:
+                    self.answer(200, [('ETag', '"v1"'), ('Content-Type',
+                                'application/rss+xml')], f.read())
         elif p.startswith('/etag-cr/'):
             sys.stderr.write('faultserver: if-none-match: %r\n' %
                              self.headers.get('If-None-Match'))

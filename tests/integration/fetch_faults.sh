@@ -34,6 +34,7 @@ add_source moved "$base/redirect/301/blog.xml"
 add_source temporary "$base/redirect/302/union.xml"
 add_source gone "$base/gone/feed.xml"
 add_source busy "$base/busy/5400/feed.xml"
+add_source busy-long "$base/busy/99999999/feed.xml"
 add_source slow-down "$base/slow-down/feed.xml"
 add_source big "$base/big/5"
 add_source bomb "$base/gzip-bomb"
@@ -45,7 +46,7 @@ row() {
 }
 
 expect_exit 1 ctl fetch
-assert_contains "$T/out" "fetched 9 sources, 7 failed"
+assert_contains "$T/out" "fetched 10 sources, 8 failed"
 cp "$T/err" "$T/fetch.err"
 
 # 301: followed, stored, logged once, and used from then on.
@@ -66,6 +67,8 @@ grep -E '^moved .* 200 .*ok \(moved to '"$base"'/blog.xml\)' "$T/out" >/dev/null
 # Retry-After: seconds (5400 > the 30 min backoff) and an HTTP-date (2 h).
 wait=$(($(row busy next_poll) - $(row busy last_fetch)))
 [ "$wait" -ge 5400 ] || fail "503 Retry-After: 5400 gave a wait of $wait s"
+wait=$(($(row busy-long next_poll) - $(row busy-long last_fetch)))
+[ "$wait" -eq 2592000 ] || fail "Retry-After past 30 days gave $wait s, not 30 days"
 wait=$(($(row slow-down next_poll) - $(row slow-down last_fetch)))
 [ "$wait" -ge 7000 ] && [ "$wait" -le 7300 ] ||
 	fail "429 Retry-After (date, +2 h) gave a wait of $wait s"
@@ -114,6 +117,29 @@ grep -E '^gzip-cut .*(failing|ok, but:)' "$T/out" >/dev/null ||
 	fail "a cut gzip stream looked complete: $(grep gzip-cut "$T/out")"
 n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?", ("gzip-cut",)).fetchone()[0])' "$T/faults.db")
 [ "$n" -lt 12 ] || fail "all 12 items of a cut feed were stored as if complete"
+
+# Relative links resolve against where the feed was found after its
+# redirects, not the address asked for.
+mkdir -p "$T/www/sub"
+cat >"$T/www/sub/rel.xml" <<'XML'
+<?xml version="1.0"?><rss version="2.0"><channel><title>Rel</title>
+<item><guid>rel-1</guid><title>Relative</title><link>post1.html</link>
+<description>A post with a relative link, for the base URL.</description>
+</item></channel></rss>
+XML
+chmod -R a+rX "$T/www/sub"
+printf '[source rel]\ntype = feed\nurl = %s/redirect/302/sub/rel.xml\n' "$base" >>"$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch rel
+link=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT link FROM items WHERE guid = ?", ("rel-1",)).fetchone()[0])' "$T/faults.db")
+[ "$link" = "$base/sub/post1.html" ] || fail "relative link resolved to $link"
+
+# A permanent move whose new address answers 304 is still recorded.
+printf '[source later]\ntype = feed\nurl = %s/moves-later/blog.xml\n' "$base" >>"$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch later
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch later
+assert_contains "$T/err" "source later: not modified"
+assert_contains "$T/err" "has moved permanently to $base/etag/blog.xml"
+[ "$(row later moved_url)" = "$base/etag/blog.xml" ] || fail "a move ending in 304 was not stored"
 
 # The disabled source is skipped by the daemon's cycle, but polled when
 # asked for by name.
