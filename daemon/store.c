@@ -770,6 +770,21 @@ static int lookup_id(struct store *st, enum stmt k, const char *name,
 	return ret;
 }
 
+/* Parameters 1-9 are the same in ST_ITEM_INSERT and ST_ITEM_UPDATE. */
+static void bind_item(sqlite3_stmt *s, int64_t source_id,
+		      const struct store_item_new *it)
+{
+	bind_int(s, 1, source_id);
+	bind_text(s, 2, it->guid);
+	bind_text(s, 3, it->link);
+	bind_text(s, 4, it->canon_link);
+	bind_text(s, 5, it->title);
+	bind_text(s, 6, it->author);
+	bind_text(s, 7, it->text);
+	bind_text(s, 8, it->theme ? it->theme : "other");
+	bind_text(s, 9, it->fingerprint);
+}
+
 static int item_insert(struct store *st, int64_t source_id,
 		       const struct store_item_new *it, int64_t now,
 		       struct store_ingest_result *res, struct err *err)
@@ -780,15 +795,7 @@ static int item_insert(struct store *st, int64_t source_id,
 	int64_t published = it->published > 0 ? it->published : now;
 	int rc, ret;
 
-	bind_int(s, 1, source_id);
-	bind_text(s, 2, it->guid);
-	bind_text(s, 3, it->link);
-	bind_text(s, 4, it->canon_link);
-	bind_text(s, 5, it->title);
-	bind_text(s, 6, it->author);
-	bind_text(s, 7, it->text);
-	bind_text(s, 8, it->theme ? it->theme : "other");
-	bind_text(s, 9, it->fingerprint);
+	bind_item(s, source_id, it);
 	bind_int(s, 10, published);
 	bind_int(s, 11, now);
 	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
@@ -797,15 +804,7 @@ static int item_insert(struct store *st, int64_t source_id,
 	if (sqlite3_changes(st->db) == 0) {
 		/* Stored already: refresh it if the source edited it. */
 		s = st->stmt[ST_ITEM_UPDATE];
-		bind_int(s, 1, source_id);
-		bind_text(s, 2, it->guid);
-		bind_text(s, 3, it->link);
-		bind_text(s, 4, it->canon_link);
-		bind_text(s, 5, it->title);
-		bind_text(s, 6, it->author);
-		bind_text(s, 7, it->text);
-		bind_text(s, 8, it->theme ? it->theme : "other");
-		bind_text(s, 9, it->fingerprint);
+		bind_item(s, source_id, it);
 		ret = exec_stmt(st, ST_ITEM_UPDATE, err, "updating an item");
 		if (ret)
 			return ret;

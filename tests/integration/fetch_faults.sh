@@ -14,18 +14,8 @@ start_faultserver "$T/www"
 base="http://127.0.0.1:$FAULT_PORT"
 
 cfg="$T/faults.conf"
-head -c 32 /dev/urandom >"$T/secret"
-cat >"$cfg" <<CONF
-[daemon]
-database = $T/faults.db
-public_url = https://news.example.org
-secret_file = $T/secret
-[smtp]
-url = maildir:$T/maildir
-[fetch]
-max_size = 1M
-timeout = 20s
-CONF
+scratch_config "$cfg"
+printf '[fetch]\nmax_size = 1M\ntimeout = 20s\n' >>"$cfg"
 add_source() {
 	printf '[source %s]\ntype = feed\nurl = %s\ninterval = 30m\n' "$1" "$2" \
 		>>"$cfg"
@@ -42,7 +32,7 @@ add_source loop "$base/loop"
 add_source to-file "$base/to-file"
 ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
 row() {
-	python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT " + sys.argv[3] + " FROM sources WHERE name=?", (sys.argv[2],)).fetchone(); print("" if r[0] is None else r[0])' "$T/faults.db" "$1" "$2"
+	python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT " + sys.argv[3] + " FROM sources WHERE name=?", (sys.argv[2],)).fetchone(); print("" if r[0] is None else r[0])' "$T/scratch.db" "$1" "$2"
 }
 
 expect_exit 1 ctl fetch
@@ -115,7 +105,7 @@ set -e
 expect_exit 0 "$BULLETINCTL" -c "$cfg" sources
 grep -E '^gzip-cut .*(failing|ok, but:)' "$T/out" >/dev/null ||
 	fail "a cut gzip stream looked complete: $(grep gzip-cut "$T/out")"
-n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?", ("gzip-cut",)).fetchone()[0])' "$T/faults.db")
+n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?", ("gzip-cut",)).fetchone()[0])' "$T/scratch.db")
 [ "$n" -lt 12 ] || fail "all 12 items of a cut feed were stored as if complete"
 
 # Relative links resolve against where the feed was found after its
@@ -130,7 +120,7 @@ XML
 chmod -R a+rX "$T/www/sub"
 printf '[source rel]\ntype = feed\nurl = %s/redirect/302/sub/rel.xml\n' "$base" >>"$cfg"
 expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch rel
-link=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT link FROM items WHERE guid = ?", ("rel-1",)).fetchone()[0])' "$T/faults.db")
+link=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT link FROM items WHERE guid = ?", ("rel-1",)).fetchone()[0])' "$T/scratch.db")
 [ "$link" = "$base/sub/post1.html" ] || fail "relative link resolved to $link"
 
 # A permanent move whose new address answers 304 is still recorded.

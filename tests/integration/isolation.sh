@@ -9,19 +9,8 @@ set -eu
 mkdir -p "$T/www"
 start_faultserver "$T/www"
 cfg="$T/iso.conf"
-head -c 32 /dev/urandom >"$T/secret"
-cat >"$cfg" <<CONF
-[daemon]
-database = $T/iso.db
-public_url = https://news.example.org
-secret_file = $T/secret
-[smtp]
-url = maildir:$T/maildir
-[fetch]
-timeout = 4s
-connections = 16
-per_host = 2
-CONF
+scratch_config "$cfg"
+printf '[fetch]\ntimeout = 4s\nconnections = 16\nper_host = 2\n' >>"$cfg"
 i=1
 while [ $i -le 30 ]; do
 	sed "s#<guid[^>]*>\([^<]*\)</guid>#<guid isPermaLink=\"false\">\1-$i</guid>#" \

@@ -167,3 +167,31 @@ wait_exit() {
 	EXIT_STATUS=$?
 	set -e
 }
+
+# wait_for FILE TEXT [SECONDS]: waits until FILE holds TEXT (a fixed
+# string); after SECONDS (default 15) fails, showing FILE.
+wait_for() {
+	i=0
+	while ! grep -qF -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -ge $((${3:-15} * 10)) ]; then
+			cat "$1" >&2
+			fail "'$2' never appeared in $1"
+		fi
+		sleep 0.1
+	done
+}
+
+# scratch_config FILE: starts a config whose database, secret and
+# maildir live in $T; the test appends [fetch] and sources.
+scratch_config() {
+	head -c 32 /dev/urandom >"$T/secret"
+	cat >"$1" <<CONF
+[daemon]
+database = $T/scratch.db
+public_url = https://news.example.org
+secret_file = $T/secret
+[smtp]
+url = maildir:$T/maildir
+CONF
+}

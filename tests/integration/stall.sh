@@ -30,20 +30,10 @@ rm -f "$T/work/demo.db" "$T/work/demo.db-wal" "$T/work/demo.db-shm"
 pid=$!
 stop_daemon() { kill -9 "$pid" 2>/dev/null; }
 cleanup_hooks="$cleanup_hooks stop_daemon"
-i=0
-while ! grep -q "started with" "$T/log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "daemon did not start"
-	sleep 0.1
-done
+wait_for "$T/log" "started with"
 sleep 0.5
 kill -HUP "$pid"
-i=0
-while ! grep -q "reloaded" "$T/log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat "$T/log" >&2; fail "no reload logged"; }
-	sleep 0.1
-done
+wait_for "$T/log" "reloaded"
 sleep 1
 # A loop spinning on a zero timer would use a second of CPU a second.
 ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
@@ -57,12 +47,7 @@ assert_contains "$T/log" "stopped"
 # --once interrupted by SIGTERM while the stalled fetch is in flight.
 "$BULLETIND" -c "$cfg" --once 2>"$T/log2" &
 pid=$!
-i=0
-while ! grep -q "started with" "$T/log2"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "bulletind --once did not start"
-	sleep 0.1
-done
+wait_for "$T/log2" "started with"
 sleep 0.5
 kill -TERM "$pid"
 wait_exit "$pid" 10
