@@ -2611,7 +2611,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	}
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->fetch_timeout = 30;
-	cfg->fetch_max_bytes = INT64_C(10) << 20;
+	cfg->fetch_max_bytes = INT64_C(64) << 20;
 	cfg->fetch_connections = 8;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;

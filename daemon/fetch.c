@@ -622,7 +622,7 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	job->f = f;
 	job->done = done;
 	job->arg = arg;
-	job->max_bytes = req->max_bytes > 0 ? req->max_bytes : 10 << 20;
+	job->max_bytes = req->max_bytes > 0 ? req->max_bytes : 64 << 20;
 	job->on_data = req->on_data;
 	job->on_begin = req->on_begin;
 	job->data_arg = req->data_arg;

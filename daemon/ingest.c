@@ -17,6 +17,12 @@
 
 /* Ids longer than this are stored as their hash (RELIABILITY E10). */
 #define INGEST_MAX_GUID 512
+/* The items of one document wait for its transaction within this many
+ * bytes; items past it are left out (and the admin told). With the
+ * parser's item cap, this bounds a document's memory whatever its size. */
+#define INGEST_MAX_PENDING (32 << 20)
+/* The parser's default item cap (struct feed_limits). */
+#define INGEST_MAX_ITEMS 10000
 
 /* One item waiting for the store; every string owned. */
 struct pending {
@@ -37,7 +43,9 @@ struct ingest {
 	struct pending *items;
 	size_t n, cap;
 	size_t parsed;
-	int failed; /* a push failed: the error comes from finish */
+	size_t bytes;	/* held by the pending items */
+	size_t dropped; /* items left out for want of room */
+	int failed;	/* a push failed: the error comes from finish */
 };
 
 static void pending_finish(struct pending *p)
@@ -99,6 +107,10 @@ static int ingest_on_item(const struct feed_item *fi, void *arg)
 	int nomem = 0;
 
 	in->parsed++;
+	if (in->bytes > INGEST_MAX_PENDING) {
+		in->dropped++;
+		return 0;
+	}
 	if (in->n == in->cap) {
 		size_t cap = in->cap ? in->cap * 2 : 32;
 		struct pending *v = realloc(in->items, cap * sizeof(*v));
@@ -149,6 +161,8 @@ static int ingest_on_item(const struct feed_item *fi, void *arg)
 		pending_finish(p);
 		return -ENOMEM;
 	}
+	in->bytes += strlen(p->guid) + (p->text ? strlen(p->text) : 0) +
+		     (p->title ? strlen(p->title) : 0) + sizeof(*p);
 	in->n++;
 	return 0;
 }
@@ -210,6 +224,16 @@ int ingest_finish(struct ingest *in, struct store *st,
 	res->parsed = in->parsed;
 	if (perr.msg[0])
 		snprintf(res->warning, sizeof(res->warning), "%s", perr.msg);
+	else if (in->dropped)
+		snprintf(res->warning, sizeof(res->warning),
+			 "the feed is too large: only its first %zu items "
+			 "(%d MiB of text) were read",
+			 in->n, INGEST_MAX_PENDING >> 20);
+	else if (in->parsed >= INGEST_MAX_ITEMS)
+		snprintf(res->warning, sizeof(res->warning),
+			 "the feed has more than %d items: only the first "
+			 "%d were read",
+			 INGEST_MAX_ITEMS, INGEST_MAX_ITEMS);
 	items = calloc(in->n + 1, sizeof(*items));
 	if (!items) {
 		ret = -ENOMEM;

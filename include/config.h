@@ -83,7 +83,7 @@ struct config {
 
 	/* [fetch] */
 	int64_t fetch_timeout;	 /* seconds, default 30s */
-	int64_t fetch_max_bytes; /* default 10 MiB ("max_size = 10M") */
+	int64_t fetch_max_bytes; /* default 64 MiB ("max_size = 64M") */
 	int fetch_connections;	 /* default 8 */
 	int fetch_per_host;	 /* at once to one host, default 2 */
 

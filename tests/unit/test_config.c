@@ -1117,7 +1117,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
 	assert_string_equal(cfg->templates_dir, BULLETIN_TEMPLATE_DIR);
 	assert_int_equal(cfg->fetch_timeout, 30);
-	assert_int_equal(cfg->fetch_max_bytes, 10 * 1024 * 1024);
+	assert_int_equal(cfg->fetch_max_bytes, 64 * 1024 * 1024);
 	assert_int_equal(cfg->fetch_connections, 8);
 	assert_string_equal(cfg->http_listen, "127.0.0.1:8025");
 	assert_string_equal(cfg->smtp_url, "smtp://127.0.0.1:25");
