@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,6 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define DEFAULT_CONFIG "/etc/bulletin/bulletin.conf"
-#define PARSE_MAX_BYTES (64 << 20)
 
 struct ctl {
 	const char *config_path;
@@ -314,90 +314,114 @@ static void print_json(json_t *o)
 	json_decref(o);
 }
 
-static int read_file(const char *path, struct buf *out, struct err *err)
+/* Items go to a spool file as they are parsed, so that the feed line,
+ * complete only at the end, can still come first; memory stays that of
+ * one item whatever the file's size. */
+static int parse_on_item(const struct feed_item *it, void *arg)
 {
-	char chunk[65536];
-	ssize_t n;
-	int fd, ret = 0;
+	FILE *spool = arg;
+	json_t *o = json_object(), *cats = json_array();
+	char *line;
+	size_t k;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	json_object_set_new(o, "id", json_str(it->id));
+	json_object_set_new(o, "link", json_str(it->link));
+	json_object_set_new(o, "title", json_str(it->title));
+	json_object_set_new(o, "author", json_str(it->author));
+	json_object_set_new(o, "published", json_date(it->published));
+	json_object_set_new(o, "updated", json_date(it->updated));
+	json_object_set_new(o, "summary", json_str(it->summary));
+	json_object_set_new(o, "content", json_str(it->content));
+	for (k = 0; k < it->n_categories; k++)
+		json_array_append_new(cats, json_str(it->categories[k]));
+	json_object_set_new(o, "categories", cats);
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!line)
+		return -ENOMEM;
+	fputs(line, spool);
+	fputc('\n', spool);
+	free(line);
+	return ferror(spool) ? -EIO : 0;
+}
+
+static int cmd_parse(struct ctl *ctl, int argc, char **argv)
+{
+	/* Every item: memory does not grow with them here. */
+	struct feed_limits all = {.max_items = SIZE_MAX};
+	struct feed_parser *p = NULL;
+	struct feed_info info;
+	struct err err = {{0}};
+	char chunk[65536];
+	FILE *spool = NULL;
+	json_t *o;
+	ssize_t n;
+	int fd = -1, ret = 0, status = EXIT_RUNTIME;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bulletinctl parse FILE\n");
+		return EXIT_USAGE;
+	}
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		fprintf(stderr, "bulletinctl: cannot open %s: %s\n", argv[1],
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	spool = tmpfile();
+	if (spool)
+		p = feed_parser_create(NULL, NULL, &all, parse_on_item, spool);
+	if (!spool || !p) {
+		fprintf(stderr, "bulletinctl: cannot parse %s: %s\n", argv[1],
+			spool ? "out of memory" : strerror(errno));
+		goto out;
 	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = -errno;
-			err_set(err, "cannot read %s: %s", path,
-				strerror(errno));
-			break;
+			fprintf(stderr, "bulletinctl: cannot read %s: %s\n",
+				argv[1], strerror(errno));
+			goto out;
 		}
 		if (n == 0)
 			break;
-		ret = buf_add(out, chunk, (size_t)n);
-		if (ret) {
-			err_set(err, "%s is larger than %d MiB", path,
-				PARSE_MAX_BYTES >> 20);
+		ret = feed_parser_push(p, chunk, (size_t)n, &err);
+		if (ret)
 			break;
-		}
 	}
-	close(fd);
-	return ret;
-}
-
-static int cmd_parse(struct ctl *ctl, int argc, char **argv)
-{
-	struct err err = {{0}};
-	struct feed *feed = NULL;
-	struct buf data;
-	json_t *o, *cats;
-	size_t i, k;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: bulletinctl parse FILE\n");
-		return EXIT_USAGE;
+	if (!ret)
+		ret = feed_parser_finish(p, &info, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1],
+			err.msg[0] ? err.msg : strerror(-ret));
+		goto out;
 	}
-	buf_init(&data, PARSE_MAX_BYTES);
-	if (read_file(argv[1], &data, &err)) {
-		fprintf(stderr, "bulletinctl: %s\n", err.msg);
-		return EXIT_RUNTIME;
-	}
-	if (feed_parse(buf_str(&data), data.len, NULL, NULL, &feed, &err)) {
-		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1], err.msg);
-		buf_free(&data);
-		return EXIT_RUNTIME;
-	}
-	buf_free(&data);
 	o = json_object();
-	json_object_set_new(o, "title", json_str(feed->title));
-	json_object_set_new(o, "link", json_str(feed->link));
+	json_object_set_new(o, "title", json_str(info.title));
+	json_object_set_new(o, "link", json_str(info.link));
 	json_object_set_new(o, "format",
-			    json_string(feed_format_name(feed->format)));
+			    json_string(feed_format_name(info.format)));
 	print_json(o);
-	for (i = 0; i < feed->n_items; i++) {
-		const struct feed_item *it = &feed->items[i];
+	rewind(spool);
+	for (;;) {
+		size_t got = fread(chunk, 1, sizeof(chunk), spool);
 
-		o = json_object();
-		json_object_set_new(o, "id", json_str(it->id));
-		json_object_set_new(o, "link", json_str(it->link));
-		json_object_set_new(o, "title", json_str(it->title));
-		json_object_set_new(o, "author", json_str(it->author));
-		json_object_set_new(o, "published", json_date(it->published));
-		json_object_set_new(o, "updated", json_date(it->updated));
-		json_object_set_new(o, "summary", json_str(it->summary));
-		json_object_set_new(o, "content", json_str(it->content));
-		cats = json_array();
-		for (k = 0; k < it->n_categories; k++)
-			json_array_append_new(cats,
-					      json_str(it->categories[k]));
-		json_object_set_new(o, "categories", cats);
-		print_json(o);
+		if (got == 0)
+			break;
+		fwrite(chunk, 1, got, stdout);
 	}
-	feed_destroy(feed);
-	return 0;
+	if (err.msg[0])
+		fprintf(stderr, "bulletinctl: %s: warning: %s\n", argv[1],
+			err.msg);
+	status = fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+out:
+	feed_parser_destroy(p);
+	if (spool)
+		fclose(spool);
+	close(fd);
+	return status;
 }
 
 /* ---- items ---- */

@@ -57,6 +57,35 @@ if not b["id"] or b["summary"] != "Just words.": fail("second item %r" % b)
 print("parse contract ok")
 PY
 
+# A large file: every item is printed, in memory that does not grow
+# with the file (the items are spooled, not held).
+python3 - "$T/big.xml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write('<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>\n')
+    for i in range(30000):
+        f.write('<item><guid>g%d</guid><title>Item %d</title><description>'
+                '&lt;p&gt;%s&lt;/p&gt;</description></item>\n'
+                % (i, i, "Caseloads and overtime. " * 40))
+    f.write('</channel></rss>\n')
+PY
+python3 - "$BULLETINCTL" "$T/big.xml" <<'PY'
+import os, resource, subprocess, sys
+env = dict(os.environ)
+env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                       ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0")
+out = subprocess.run([sys.argv[1], "parse", sys.argv[2]], env=env,
+                     stdout=subprocess.PIPE, check=True).stdout
+lines = out.count(b"\n")
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+if lines != 30001:
+    sys.exit("FAIL: %d lines for 30,000 items" % lines)
+if peak > 40:
+    sys.exit("FAIL: peak %.1f MB parsing a %d MB file" %
+             (peak, os.path.getsize(sys.argv[2]) >> 20))
+print("big file: %d lines, peak %.1f MB" % (lines, peak))
+PY
+
 printf '<html><body>Not here</body></html>\n' >"$T/page.html"
 expect_exit 1 "$BULLETINCTL" parse "$T/page.html"
 assert_contains "$T/err" "$T/page.html"
