@@ -41,6 +41,7 @@ struct fetch_job {
 	fetch_data_fn *on_data; /* borrowed from the request */
 	fetch_begin_fn *on_begin;
 	bool begun;
+	bool paused; /* on_data asked to wait */
 	void *data_arg;
 	int data_ret; /* what on_data returned when it stopped us */
 	bool redirected;
@@ -184,10 +185,11 @@ static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
 		job->too_big = true;
 		return 0;
 	}
-	job->received += (int64_t)n;
 	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 0 && (status < 200 || status > 299))
+	if (status != 0 && (status < 200 || status > 299)) {
+		job->received += (int64_t)n;
 		return n; /* an error page: not worth keeping */
+	}
 	if (job->on_data) {
 		if (!job->begun) {
 			char *url = NULL, *ctype = NULL;
@@ -198,14 +200,25 @@ static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
 			curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE,
 					  &ctype);
 			if (job->on_begin)
-				job->data_ret = job->on_begin(url, ctype,
+				job->data_ret = job->on_begin(job, url, ctype,
 							      job->data_arg);
 			if (job->data_ret)
 				return 0;
 		}
 		job->data_ret = job->on_data(data, n, job->data_arg);
-		return job->data_ret ? 0 : n;
+		if (job->data_ret == FETCH_PAUSE) {
+			/* curl keeps these bytes and offers them again
+			 * after fetch_resume. */
+			job->data_ret = 0;
+			job->paused = true;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		if (job->data_ret)
+			return 0;
+		job->received += (int64_t)n;
+		return n;
 	}
+	job->received += (int64_t)n;
 	if (buf_add(&job->body, data, n))
 		return 0;
 	return n;
@@ -680,6 +693,15 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 nomem:
 	job_free(job);
 	return -ENOMEM;
+}
+
+void fetch_resume(struct fetch *f, struct fetch_job *job)
+{
+	if (f->closing || !job->paused)
+		return;
+	job->paused = false;
+	/* This may hand curl's kept bytes to on_data at once. */
+	curl_easy_pause(job->easy, CURLPAUSE_CONT);
 }
 
 size_t fetch_active(const struct fetch *f)

@@ -4,6 +4,14 @@
  * in flight is safe. The next poll is the source's interval after the
  * fetch on success, and an exponential backoff (capped at a day) after
  * consecutive failures.
+ *
+ * Bodies are parsed on libuv's thread pool as they arrive, so that
+ * parsing uses every core while the loop keeps the network and the store
+ * moving: each job queues the chunks curl hands over and has at most one
+ * batch of them in a worker at a time (so its parser sees them in
+ * order); when a job's backlog passes JOB_MAX_BACKLOG its transfer is
+ * paused until the worker catches up. The worker touches only the job's
+ * ingest; everything else stays on the loop thread.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +26,21 @@
 #include "poller.h"
 
 #define BACKOFF_MAX (24 * 3600)
+#define JOB_MAX_BACKLOG (1 << 20) /* bytes queued for the parser */
+
+struct chunk {
+	struct chunk *next;
+	size_t len;
+	char data[];
+};
+
+/* What the fetch said, kept until the parser has caught up. */
+struct outcome {
+	bool ok, not_modified;
+	int status;
+	int64_t retry_after;
+	char *error, *etag, *last_modified, *moved_to; /* owned */
+};
 
 struct poll_job {
 	struct poller *p;
@@ -26,6 +49,17 @@ struct poll_job {
 	char *config_url;      /* the source's url when the fetch began */
 	struct ingest *ingest; /* the body being parsed as it arrives */
 	int64_t started;
+	struct fetch_job *transfer;  /* until the fetch is done */
+	struct chunk *queue, **tail; /* waiting for the parser */
+	size_t backlog;		     /* bytes in queue and batch */
+	struct chunk *batch;	     /* in the worker */
+	uv_work_t work;
+	bool working;  /* batch is in the worker */
+	bool paused;   /* the transfer waits for the backlog to shrink */
+	int work_ret;  /* the worker's failure: read only after the work */
+	int parse_ret; /* its copy for the loop thread */
+	bool fetched;  /* the fetch is done: outcome is set */
+	struct outcome outcome;
 	struct poll_job *next;
 };
 
@@ -44,6 +78,13 @@ struct poller {
 	size_t round_fetched, round_failed;
 	uv_idle_t idle; /* reports an empty round on a later turn */
 	bool closing;
+	bool idle_closed; /* at destroy */
+	/* The round's sources not started yet: at most [fetch] connections
+	 * jobs run at once, counting those still being parsed, which
+	 * bounds the memory of a round whatever its size. */
+	char **pending; /* owned names */
+	size_t n_pending, next_pending;
+	size_t works; /* batches in workers: the poller waits for them */
 };
 
 struct poller *poller_create(uv_loop_t *loop, struct store *st,
@@ -72,19 +113,60 @@ struct poller *poller_create(uv_loop_t *loop, struct store *st,
 static bool in_flight(const struct poller *p, const char *name)
 {
 	const struct poll_job *j;
+	size_t i;
 
 	for (j = p->jobs; j; j = j->next) {
 		if (strcmp(j->source, name) == 0)
 			return true;
 	}
+	for (i = p->next_pending; i < p->n_pending; i++) {
+		if (strcmp(p->pending[i], name) == 0)
+			return true;
+	}
 	return false;
+}
+
+static void pending_clear(struct poller *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_pending; i++)
+		free(p->pending[i]);
+	free(p->pending);
+	p->pending = NULL;
+	p->n_pending = 0;
+	p->next_pending = 0;
+}
+
+static int start_one(struct poller *p, const struct config_source *src);
+
+/* Starts pending sources while there is room. */
+static void start_more(struct poller *p)
+{
+	const struct config_source *src;
+	const char *name;
+	int ret;
+
+	while (!p->closing && p->next_pending < p->n_pending &&
+	       p->active < (size_t)p->cfg->fetch_connections) {
+		name = p->pending[p->next_pending++];
+		src = config_source_find(p->cfg, name);
+		if (!src || src->type != SOURCE_FEED)
+			continue; /* gone in a reload */
+		ret = start_one(p, src);
+		if (ret)
+			log_errorx("source %s: cannot start a fetch: %s",
+				   src->name, strerror(-ret));
+	}
+	if (p->next_pending == p->n_pending)
+		pending_clear(p);
 }
 
 static void round_maybe_done(struct poller *p)
 {
 	poller_done_fn *done = p->done;
 
-	if (p->active > 0 || !done)
+	if (p->active > 0 || p->n_pending > 0 || !done)
 		return;
 	p->done = NULL;
 	done(p->round_fetched, p->round_failed, p->done_arg);
@@ -112,6 +194,16 @@ static void job_remove(struct poller *p, struct poll_job *job)
 	}
 	p->active--;
 	ingest_abort(job->ingest);
+	while (job->queue) {
+		struct chunk *c = job->queue;
+
+		job->queue = c->next;
+		free(c);
+	}
+	free(job->outcome.error);
+	free(job->outcome.etag);
+	free(job->outcome.last_modified);
+	free(job->outcome.moved_to);
 	free(job->config_url);
 	free(job->source);
 	free(job->url);
@@ -139,13 +231,83 @@ static int64_t jitter(int64_t interval)
 	return span ? (int64_t)randombytes_uniform(span) : 0;
 }
 
-/* Bodies are parsed as they arrive: nothing but the item being read is
- * held, however large the document. Relative links resolve against the
- * URL the body came from, after redirects. */
-static int poller_on_begin(const char *url, const char *content_type, void *arg)
+static void job_complete(struct poll_job *job);
+static void poller_maybe_free(struct poller *p);
+
+/* Worker thread: only the job's batch and ingest are touched here. */
+static void poller_parse_cb(uv_work_t *w)
+{
+	struct poll_job *job = w->data;
+	struct chunk *c;
+
+	for (c = job->batch; c && !job->work_ret; c = c->next)
+		job->work_ret = ingest_push(job->ingest, c->data, c->len);
+}
+
+static void parse_next(struct poll_job *job);
+
+static void poller_parsed_cb(uv_work_t *w, int status)
+{
+	struct poll_job *job = w->data;
+	struct poller *p = job->p;
+	struct chunk *c;
+
+	p->works--;
+	job->working = false;
+	/* libuv runs this after the work, on the loop thread: from here
+	 * the worker's fields are ours to read. */
+	job->parse_ret = job->work_ret;
+	while ((c = job->batch) != NULL) {
+		job->batch = c->next;
+		job->backlog -= c->len;
+		free(c);
+	}
+	if (job->queue && !job->parse_ret && !p->closing) {
+		parse_next(job);
+	} else if (job->fetched) {
+		job_complete(job);
+	} else if (job->paused) {
+		/* Caught up (or failed: the next on_data then stops it). */
+		job->paused = false;
+		fetch_resume(p->fetch, job->transfer);
+	}
+	if (p->closing)
+		poller_maybe_free(p);
+}
+
+/* Hands the queued chunks to a worker, unless one is busy with this
+ * job already. */
+static void parse_next(struct poll_job *job)
+{
+	struct poller *p = job->p;
+
+	if (job->working || !job->queue)
+		return;
+	job->batch = job->queue;
+	job->queue = NULL;
+	job->tail = &job->queue;
+	job->work.data = job;
+	if (uv_queue_work(p->loop, &job->work, poller_parse_cb,
+			  poller_parsed_cb) != 0) {
+		/* Cannot happen with a valid loop; parse here instead. */
+		poller_parse_cb(&job->work);
+		p->works++;
+		job->working = true;
+		poller_parsed_cb(&job->work, 0);
+		return;
+	}
+	p->works++;
+	job->working = true;
+}
+
+/* Relative links resolve against the URL the body came from, after
+ * redirects. */
+static int poller_on_begin(struct fetch_job *transfer, const char *url,
+			   const char *content_type, void *arg)
 {
 	struct poll_job *job = arg;
 
+	job->transfer = transfer;
 	job->ingest = ingest_begin(job->source, url ? url : job->url,
 				   content_type, job->started);
 	return job->ingest ? 0 : -ENOMEM;
@@ -154,10 +316,66 @@ static int poller_on_begin(const char *url, const char *content_type, void *arg)
 static int poller_on_data(const char *data, size_t len, void *arg)
 {
 	struct poll_job *job = arg;
+	struct chunk *c;
 
 	if (!job->ingest)
 		return -ENOMEM;
-	return ingest_push(job->ingest, data, len);
+	if (job->parse_ret)
+		return job->parse_ret; /* no feed: stop downloading it */
+	if (job->backlog >= JOB_MAX_BACKLOG) {
+		if (!job->paused)
+			log_debug("source %s: pausing the download while "
+				  "%zu bytes wait for the parser",
+				  job->source, job->backlog);
+		job->paused = true;
+		return FETCH_PAUSE;
+	}
+	c = malloc(sizeof(*c) + len);
+	if (!c)
+		return -ENOMEM;
+	c->next = NULL;
+	c->len = len;
+	memcpy(c->data, data, len);
+	if (!job->tail)
+		job->tail = &job->queue;
+	*job->tail = c;
+	job->tail = &c->next;
+	job->backlog += len;
+	parse_next(job);
+	return 0;
+}
+
+static char *dup_maybe(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* The fetch is over: keep what it said, and complete the job once the
+ * parser has caught up. */
+static void poller_on_fetched(const struct fetch_result *r, void *arg)
+{
+	struct poll_job *job = arg;
+	struct outcome *o = &job->outcome;
+
+	job->transfer = NULL;
+	job->fetched = true;
+	o->ok = r->ok;
+	o->not_modified = r->not_modified;
+	o->status = r->status;
+	o->retry_after = r->retry_after;
+	o->error = dup_maybe(r->error);
+	o->etag = dup_maybe(r->etag);
+	o->last_modified = dup_maybe(r->last_modified);
+	o->moved_to = dup_maybe(r->moved_to);
+	if (r->error && !o->error)
+		o->error = dup_maybe("out of memory");
+	if (job->working)
+		return;
+	if (job->queue && !job->p->closing && !job->parse_ret) {
+		parse_next(job);
+		return;
+	}
+	job_complete(job);
 }
 
 /* Logs a permanent redirect once, when it is new. */
@@ -175,9 +393,9 @@ static void note_move(const struct config_source *src,
 		  src->name, fetched, to, to);
 }
 
-static void poller_on_fetched(const struct fetch_result *r, void *arg)
+static void job_complete(struct poll_job *job)
 {
-	struct poll_job *job = arg;
+	const struct outcome *r = &job->outcome;
 	struct poller *p = job->p;
 	const struct config_source *src;
 	struct store_fetch_outcome o = {0};
@@ -219,10 +437,7 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 			 r->error ? r->error : "failed");
 		o.error = why;
 	} else if (!r->not_modified) {
-		snprintf(why, sizeof(why),
-			 "source %s: the server sent an "
-			 "empty document",
-			 src->name);
+		snprintf(why, sizeof(why), "the server sent an empty document");
 		o.error = why;
 	}
 	o.success = o.error == NULL;
@@ -275,8 +490,10 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 out:
 	store_source_finish(&row);
 	job_remove(p, job);
-	if (!p->closing)
+	if (!p->closing) {
+		start_more(p);
 		round_maybe_done(p);
+	}
 }
 
 static int start_one(struct poller *p, const struct config_source *src)
@@ -332,13 +549,16 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 {
 	struct store_source row;
 	const struct config_source *src;
-	int started = 0, ret;
-	size_t i;
+	char **names;
+	size_t i, n = 0;
 
 	p->done = done;
 	p->done_arg = arg;
 	p->round_fetched = 0;
 	p->round_failed = 0;
+	names = calloc(p->cfg->n_sources + 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
 	for (i = 0; i < p->cfg->n_sources; i++) {
 		src = &p->cfg->sources[i];
 		if (src->type != SOURCE_FEED)
@@ -357,17 +577,19 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 			continue;
 		}
 		store_source_finish(&row);
-		ret = start_one(p, src);
-		if (ret) {
-			log_errorx("source %s: cannot start a fetch: %s",
-				   src->name, strerror(-ret));
-			continue;
-		}
-		started++;
+		names[n] = strdup(src->name);
+		if (!names[n])
+			break;
+		n++;
 	}
-	if (done && p->active == 0)
+	/* A round is only started when the last one is over. */
+	pending_clear(p);
+	p->pending = names;
+	p->n_pending = n;
+	start_more(p);
+	if (done && p->active == 0 && p->n_pending == 0)
 		uv_idle_start(&p->idle, poller_on_idle);
-	return started;
+	return (int)n;
 }
 
 int64_t poller_next_due(struct poller *p)
@@ -396,7 +618,7 @@ int64_t poller_next_due(struct poller *p)
 
 size_t poller_active(const struct poller *p)
 {
-	return p->active;
+	return p->active + (p->n_pending - p->next_pending);
 }
 
 void poller_reconfigure(struct poller *p, const struct config *cfg,
@@ -406,9 +628,20 @@ void poller_reconfigure(struct poller *p, const struct config *cfg,
 	p->ts = ts;
 }
 
+/* At destroy: freed once its idle handle has closed and no batch is in
+ * a worker (the loop runs until both are done). */
+static void poller_maybe_free(struct poller *p)
+{
+	if (p->closing && p->idle_closed && p->works == 0)
+		free(p);
+}
+
 static void poller_on_idle_close(uv_handle_t *h)
 {
-	free(h->data);
+	struct poller *p = h->data;
+
+	p->idle_closed = true;
+	poller_maybe_free(p);
 }
 
 void poller_destroy(struct poller *p)
@@ -417,6 +650,7 @@ void poller_destroy(struct poller *p)
 		return;
 	p->closing = true;
 	p->done = NULL;
+	pending_clear(p);
 	/* Each in-flight job's callback runs now with "cancelled". */
 	fetch_destroy(p->fetch);
 	uv_idle_stop(&p->idle);

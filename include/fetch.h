@@ -18,17 +18,24 @@
 #include <uv.h>
 
 struct fetch;
+struct fetch_job; /* one transfer, from fetch_start until its done */
+
+/* on_data's answer to wait: the transfer pauses, and the same bytes are
+ * offered again after fetch_resume. */
+#define FETCH_PAUSE 1
 
 /* Receives a 2xx response's body as it arrives (already decompressed),
- * instead of it being buffered. A non-zero return aborts the transfer,
- * which then fails with "stopped by reader". */
+ * instead of it being buffered. Returns 0 when the bytes were taken,
+ * FETCH_PAUSE to be offered them again after fetch_resume, or a negative
+ * errno to abort the transfer (it then fails with "stopped by reader"). */
 typedef int fetch_data_fn(const char *data, size_t len, void *arg);
 
-/* Called once before the first on_data, with the URL the body comes from
- * (after redirects: the base for relative links) and its Content-Type
- * (or NULL). A non-zero return aborts the transfer like on_data's. */
-typedef int fetch_begin_fn(const char *effective_url, const char *content_type,
-			   void *arg);
+/* Called once before the first on_data with the transfer (for
+ * fetch_resume; valid until its done callback), the URL the body comes
+ * from (after redirects: the base for relative links) and its
+ * Content-Type (or NULL). A non-zero return aborts the transfer. */
+typedef int fetch_begin_fn(struct fetch_job *job, const char *effective_url,
+			   const char *content_type, void *arg);
 
 struct fetch_request {
 	const char *url;
@@ -71,6 +78,11 @@ struct fetch *fetch_create(uv_loop_t *loop, int max_connections, int per_host);
  * an error, done is never called. Returns 0, -ENOMEM or -EINVAL. */
 int fetch_start(struct fetch *f, const struct fetch_request *req,
 		fetch_done_fn *done, void *arg);
+
+/* Continues a transfer whose on_data returned FETCH_PAUSE; on_data may
+ * be called before this returns. job must not have had its done called
+ * yet. */
+void fetch_resume(struct fetch *f, struct fetch_job *job);
 
 /* Transfers in flight. */
 size_t fetch_active(const struct fetch *f);

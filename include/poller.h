@@ -28,18 +28,21 @@ struct poller *poller_create(uv_loop_t *loop, struct store *st,
 			     const struct config *cfg,
 			     const struct theme_set *ts);
 
-/* Starts fetches: of the source named only (NULL = any), of every source
- * whose next poll is at or before now, or all when force is set. Sources
- * already in flight are skipped. done (may be NULL) is called once they
- * have all finished, on a later loop turn even when none started.
- * Returns the number started, or a negative errno. */
+/* Starts a round of fetches: of the source named only (NULL = any), of
+ * every source whose next poll is at or before now, or all when force is
+ * set. Sources already in flight are skipped. At most [fetch] connections
+ * run at once (counting those still being parsed); the rest start as
+ * those finish. done (may be NULL) is called once they have all finished,
+ * on a later loop turn even when none started. Call it when the last
+ * round is over (poller_active() == 0). Returns the number of sources in
+ * the round, or a negative errno. */
 int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 		 poller_done_fn *done, void *arg);
 
 /* The earliest next poll time among feed sources (INT64_MAX if none). */
 int64_t poller_next_due(struct poller *p);
 
-/* Fetches in flight. */
+/* Fetches in flight or waiting in the round. */
 size_t poller_active(const struct poller *p);
 
 /* Uses a new config and theme set from now on; fetches in flight finish
