@@ -1,11 +1,12 @@
 /*
  * html2text: renders an HTML fragment as plain text. libxml2's HTML parser
- * builds the tree; an iterative walk (parent/next pointers, no recursion,
- * so 100k nested divs cost no stack) emits text through a small state
- * machine of pending breaks, and a last pass trims lines and squeezes
- * blank lines. Links to absolute http(s) URLs become numbered references
- * listed after the text. Bytes that are not UTF-8 become U+FFFD, and
- * CDATA sections and other bogus comments are cut, before parsing.
+ * reports elements and text through SAX callbacks (no tree is built, and
+ * nothing recurses, so 100k nested divs cost no stack); they drive a small
+ * state machine of pending breaks, and a last pass trims lines and
+ * squeezes blank lines. Links to absolute http(s) URLs become numbered
+ * references listed after the text. Bytes that are not UTF-8 become
+ * U+FFFD, and CDATA sections and other bogus comments are cut, before
+ * parsing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +18,7 @@
 
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
+#include <libxml/parserInternals.h>
 
 #include "html2text.h"
 #include "text.h"
@@ -25,10 +26,13 @@
 /* List markers are indented two spaces per nesting level, up to this. */
 #define H2T_MAX_INDENT 8
 
-/* Bytes that must be percent-encoded in a reference URL, besides
- * controls, space, DEL and non-ASCII: both quotes, angle brackets, and
- * the other characters RFC 3986 does not allow raw. */
-#define H2T_URL_UNSAFE "\"'<>\\^`{|}"
+/* libxml2's tree builder halts the parse when an element would open
+ * deeper than this (xmlParserMaxDepth); the SAX walk stops there too, so
+ * the text is what the tree held. */
+#define H2T_MAX_DEPTH 256
+
+/* Slots in the cache of element kinds, keyed by name pointer. */
+#define H2T_KIND_CACHE 64
 
 enum h2t_kind {
 	H2T_INLINE, /* not in the table: text flows through */
@@ -83,11 +87,11 @@ static const struct h2t_tag h2t_tags[] = {
 
 /* The link being rendered: the outermost <a> with a usable href. */
 struct h2t_link {
-	const xmlNode *node; /* NULL when not inside one */
-	char *url;	     /* owned: the URL as a reference shows it */
-	char *href;	     /* owned: href trimmed, tabs and newlines cut */
-	size_t start;	     /* raw.len when the link began */
-	bool text;	     /* some of its text has been written */
+	int depth;    /* depth of its <a>; 0 when not inside one */
+	char *url;    /* owned: the URL as a reference shows it */
+	char *href;   /* owned: href trimmed, tabs and newlines cut */
+	size_t start; /* raw.len when the link began */
+	bool text;    /* some of its text has been written */
 };
 
 struct h2t {
@@ -101,6 +105,17 @@ struct h2t {
 	struct h2t_link link;		/* the open link, if any */
 	char *refs[HTML2TEXT_MAX_REFS]; /* owned; refs[n - 1] is [n] */
 	size_t n_refs;
+	htmlParserCtxtPtr ctxt; /* the parse, to stop it */
+	int depth;		/* open elements */
+	int skip;    /* depth of the element whose content is skipped, or 0 */
+	bool halted; /* the parse is over: ignore what libxml2 still says */
+	int err;     /* why it was halted: 0 (depth limit) or an error */
+	/* kinds[d - 1]: the kind of the open element at depth d */
+	unsigned char kinds[H2T_MAX_DEPTH + 1];
+	/* Kinds of names seen: libxml2 interns element names, so one
+	 * name is one pointer for the whole parse. */
+	const xmlChar *cache_name[H2T_KIND_CACHE];
+	unsigned char cache_kind[H2T_KIND_CACHE];
 };
 
 static int h2t_tag_cmp(const void *key, const void *elem)
@@ -110,14 +125,25 @@ static int h2t_tag_cmp(const void *key, const void *elem)
 	return strcmp(key, tag->name);
 }
 
-static enum h2t_kind h2t_kind_of(const xmlNode *node)
+static enum h2t_kind h2t_kind_of(const xmlChar *name)
 {
 	const struct h2t_tag *tag;
 
-	tag = bsearch(node->name, h2t_tags,
-		      sizeof(h2t_tags) / sizeof(h2t_tags[0]),
+	tag = bsearch(name, h2t_tags, sizeof(h2t_tags) / sizeof(h2t_tags[0]),
 		      sizeof(h2t_tags[0]), h2t_tag_cmp);
 	return tag ? tag->kind : H2T_INLINE;
+}
+
+/* h2t_kind_of(name), remembered by name pointer. */
+static enum h2t_kind h2t_kind_cached(struct h2t *h, const xmlChar *name)
+{
+	size_t slot = ((uintptr_t)name >> 4) % H2T_KIND_CACHE;
+
+	if (h->cache_name[slot] != name) {
+		h->cache_name[slot] = name;
+		h->cache_kind[slot] = (unsigned char)h2t_kind_of(name);
+	}
+	return (enum h2t_kind)h->cache_kind[slot];
 }
 
 /* At s (n bytes, starting "<!"): sets *skip to the length of a markup
@@ -203,13 +229,14 @@ static int h2t_sanitize(const char *html, size_t len, struct buf *clean)
 	return buf_add(clean, html + run, i - run);
 }
 
-/* Bytes of collapsible whitespace at s: ASCII blanks and U+00A0, which a
- * plain-text reader cannot tell from a space. 0 if none. */
-static size_t h2t_space_len(const char *s)
+/* Bytes of collapsible whitespace at s (before end): ASCII blanks and
+ * U+00A0, which a plain-text reader cannot tell from a space. 0 if none. */
+static size_t h2t_space_len(const char *s, const char *end)
 {
 	if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f')
 		return 1;
-	if ((unsigned char)s[0] == 0xC2 && (unsigned char)s[1] == 0xA0)
+	if (end - s >= 2 && (unsigned char)s[0] == 0xC2 &&
+	    (unsigned char)s[1] == 0xA0)
 		return 2;
 	return 0;
 }
@@ -218,19 +245,31 @@ static size_t h2t_space_len(const char *s)
  * soft hyphen U+00AD, zero-width space U+200B, and the bidi embeddings,
  * overrides and isolates U+202A-202E and U+2066-2069, which could make
  * text read differently from what it is. 0 if none. */
-static size_t h2t_invisible_len(const char *s)
+static size_t h2t_invisible_len(const char *s, const char *end)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	ptrdiff_t n = end - s;
 
-	if (u[0] == 0xC2 && u[1] == 0xAD)
+	if (n >= 2 && u[0] == 0xC2 && u[1] == 0xAD)
 		return 2;
-	if (u[0] != 0xE2)
+	if (n < 3 || u[0] != 0xE2)
 		return 0;
 	if (u[1] == 0x80 && (u[2] == 0x8B || (u[2] >= 0xAA && u[2] <= 0xAE)))
 		return 3;
 	if (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9)
 		return 3;
 	return 0;
+}
+
+/* True when a character starting with byte c might be whitespace or
+ * invisible (ASCII blanks and controls, or a lead byte 0xC2 or 0xE2):
+ * any other byte is plain text, and is passed over without a closer
+ * look. */
+static bool h2t_maybe_special(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u <= ' ' || u == 0xC2 || u == 0xE2;
 }
 
 static void h2t_owe_lines(struct h2t *h, int n)
@@ -253,7 +292,7 @@ static bool h2t_hugs_marker(const char *s)
  * word right after a reference marker gets a space. */
 static int h2t_flush(struct h2t *h, const char *next)
 {
-	bool one_line = h->link.node && h->link.text;
+	bool one_line = h->link.depth > 0 && h->link.text;
 	int ret = 0;
 
 	if (h->raw.len > 0 && !h->marker) {
@@ -270,66 +309,80 @@ static int h2t_flush(struct h2t *h, const char *next)
 	return ret;
 }
 
-/* Text inside <pre>: kept as it is, but CR, form feed and invisible
- * characters are cut and a no-break space is a space. */
-static int h2t_text_pre(struct h2t *h, const char *s)
+/* Text inside <pre> (s up to end): kept as it is, but CR, form feed and
+ * invisible characters are cut and a no-break space is a space. */
+static int h2t_text_pre(struct h2t *h, const char *s, const char *end)
 {
 	int ret = h2t_flush(h, s);
 	const char *run;
 	size_t n;
 
 	h->marker = false;
-	while (!ret && *s) {
+	while (!ret && s < end) {
 		run = s;
-		while (*s && *s != '\r' && *s != '\f' &&
-		       h2t_invisible_len(s) == 0 && h2t_space_len(s) < 2)
+		while (s < end && (!h2t_maybe_special(*s) ||
+				   (*s != '\r' && *s != '\f' &&
+				    h2t_invisible_len(s, end) == 0 &&
+				    h2t_space_len(s, end) < 2)))
 			s++;
 		ret = buf_add(&h->raw, run, (size_t)(s - run));
-		if (ret || !*s)
+		if (ret || s == end)
 			break;
-		n = h2t_space_len(s);
+		n = h2t_space_len(s, end);
 		if (n == 2)
 			ret = buf_addc(&h->raw, ' ');
 		else if (*s == '\r' || *s == '\f')
 			n = 1;
 		else
-			n = h2t_invisible_len(s);
+			n = h2t_invisible_len(s, end);
 		s += n;
 	}
 	return ret;
 }
 
-static int h2t_text(struct h2t *h, const char *s)
+/* Text from s up to end. The parser may hand one run of text over in
+ * several pieces (always whole characters); the state carries across. */
+static int h2t_text(struct h2t *h, const char *s, const char *end)
 {
 	const char *run;
 	size_t n;
 	int ret;
 
 	/* A link's text is one line, even in <pre>. */
-	if (h->pre > 0 && !h->link.node)
-		return h2t_text_pre(h, s);
-	while (*s) {
-		n = h2t_space_len(s);
+	if (h->pre > 0 && h->link.depth == 0)
+		return h2t_text_pre(h, s, end);
+	while (s < end) {
+		n = h2t_space_len(s, end);
 		if (n > 0) {
 			h->space = true;
 			s += n;
 			continue;
 		}
-		n = h2t_invisible_len(s);
+		n = h2t_invisible_len(s, end);
 		if (n > 0) {
 			s += n;
 			continue;
 		}
 		run = s;
-		while (*s && h2t_space_len(s) == 0 && h2t_invisible_len(s) == 0)
+		for (;;) {
+			while (s < end && (!h2t_maybe_special(*s) ||
+					   (h2t_space_len(s, end) == 0 &&
+					    h2t_invisible_len(s, end) == 0)))
+				s++;
+			/* One space, then more text: flushing would write
+			 * that same space, so the run goes on. */
+			if (end - s < 2 || s[0] != ' ' ||
+			    h2t_maybe_special(s[1]))
+				break;
 			s++;
+		}
 		ret = h2t_flush(h, run);
 		if (!ret)
 			ret = buf_add(&h->raw, run, (size_t)(s - run));
 		if (ret)
 			return ret;
 		h->marker = false;
-		if (h->link.node)
+		if (h->link.depth > 0)
 			h->link.text = true;
 	}
 	return 0;
@@ -354,6 +407,28 @@ static int h2t_list_marker(struct h2t *h)
 	return ret;
 }
 
+/* True when byte c must be percent-encoded in a reference URL: controls,
+ * space, DEL and non-ASCII, both quotes, angle brackets, and the other
+ * characters RFC 3986 does not allow raw. */
+static bool h2t_url_unsafe(unsigned char c)
+{
+	switch (c) {
+	case '"':
+	case '\'':
+	case '<':
+	case '>':
+	case '\\':
+	case '^':
+	case '`':
+	case '{':
+	case '|':
+	case '}':
+		return true;
+	default:
+		return c <= 0x20 || c >= 0x7f;
+	}
+}
+
 /* Makes the URL a reference shows from an href, the way a browser reads
  * it: surrounding spaces and controls trimmed, tabs and newlines inside
  * cut. Only an absolute http or https URL with a host qualifies, at
@@ -365,8 +440,10 @@ static int h2t_list_marker(struct h2t *h)
 static int h2t_url_make(const char *raw, char **url, char **href)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *end = raw + strlen(raw), *p, *rest;
+	const char *end = raw + strlen(raw), *p, *rest, *cut;
+	char pct[3] = {'%', 0, 0};
 	struct buf clean, enc;
+	unsigned char c;
 	size_t scheme;
 	int ret = 0;
 
@@ -378,9 +455,12 @@ static int h2t_url_make(const char *raw, char **url, char **href)
 		raw++;
 	while (end > raw && (unsigned char)end[-1] <= 0x20)
 		end--;
-	for (p = raw; p < end && !ret; p++) {
-		if (*p != '\t' && *p != '\n' && *p != '\r')
-			ret = buf_addc(&clean, *p);
+	for (p = raw; p < end && !ret; p = cut + 1) {
+		cut = p;
+		while (cut < end && *cut != '\t' && *cut != '\n' &&
+		       *cut != '\r')
+			cut++;
+		ret = buf_add(&clean, p, (size_t)(cut - p));
 	}
 	if (ret == -E2BIG) {
 		ret = 0;
@@ -399,14 +479,17 @@ static int h2t_url_make(const char *raw, char **url, char **href)
 	if (*rest == '\0' || strchr("/\\?#", *rest))
 		goto out;
 	ret = buf_adds(&enc, scheme == 4 ? "http://" : "https://");
-	for (; *rest && !ret; rest++) {
-		unsigned char c = (unsigned char)*rest;
-
-		if (c <= 0x20 || c >= 0x7f || strchr(H2T_URL_UNSAFE, c))
-			ret = buf_printf(&enc, "%%%c%c", hex[c >> 4],
-					 hex[c & 0xf]);
-		else
-			ret = buf_addc(&enc, (char)c);
+	while (*rest && !ret) {
+		p = rest;
+		while (*rest && !h2t_url_unsafe((unsigned char)*rest))
+			rest++;
+		ret = buf_add(&enc, p, (size_t)(rest - p));
+		if (!ret && *rest) {
+			c = (unsigned char)*rest++;
+			pct[1] = hex[c >> 4];
+			pct[2] = hex[c & 0xf];
+			ret = buf_add(&enc, pct, 3);
+		}
 	}
 	if (ret == -E2BIG) {
 		ret = 0;
@@ -438,23 +521,36 @@ static void h2t_link_clear(struct h2t_link *link)
 	memset(link, 0, sizeof(*link));
 }
 
-/* An <a>: starts a link when its href qualifies and no link is open
- * (a nested one only adds its text). */
-static int h2t_link_start(struct h2t *h, xmlNode *node)
+/* The value of the attribute name in a SAX attribute list (name, value
+ * pairs, NULL-ended): the first one wins, one without a value is "", as
+ * xmlGetProp() gives it. NULL when there is none. */
+static const char *h2t_attr(const xmlChar **atts, const char *name)
 {
-	xmlChar *raw;
+	if (!atts)
+		return NULL;
+	for (; atts[0]; atts += 2) {
+		if (strcmp((const char *)atts[0], name) == 0)
+			return atts[1] ? (const char *)atts[1] : "";
+	}
+	return NULL;
+}
+
+/* An <a> at depth h->depth: starts a link when its href qualifies and no
+ * link is open (a nested one only adds its text). */
+static int h2t_link_start(struct h2t *h, const xmlChar **atts)
+{
+	const char *raw;
 	int ret;
 
-	if (h->link.node)
+	if (h->link.depth > 0)
 		return 0;
-	raw = xmlGetProp(node, BAD_CAST "href");
+	raw = h2t_attr(atts, "href");
 	if (!raw)
 		return 0;
-	ret = h2t_url_make((const char *)raw, &h->link.url, &h->link.href);
-	xmlFree(raw);
+	ret = h2t_url_make(raw, &h->link.url, &h->link.href);
 	if (ret <= 0)
 		return ret;
-	h->link.node = node;
+	h->link.depth = h->depth;
 	h->link.start = h->raw.len;
 	h->link.text = false;
 	return 0;
@@ -518,20 +614,15 @@ static int h2t_link_end(struct h2t *h)
 	return ret;
 }
 
-/* Called when the walk reaches a node. Returns 1 to descend into its
- * children (and get h2t_leave later), 0 to skip it, or an error. */
-static int h2t_enter(struct h2t *h, xmlNode *node)
+/* Called when an element opens (h->depth is its depth). Returns 1 to
+ * take its content (and get h2t_leave later), 0 to skip it, or an
+ * error. */
+static int h2t_enter(struct h2t *h, enum h2t_kind kind, const xmlChar **atts)
 {
-	xmlChar *alt;
-	int ret = 0;
+	const char *alt;
+	int ret;
 
-	/* CDATA, comments and processing instructions are not text. */
-	if (node->type == XML_TEXT_NODE)
-		return node->content ? h2t_text(h, (const char *)node->content)
-				     : 0;
-	if (node->type != XML_ELEMENT_NODE)
-		return 0;
-	switch (h2t_kind_of(node)) {
+	switch (kind) {
 	case H2T_DROP:
 		return 0;
 	case H2T_BR:
@@ -539,11 +630,8 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 			h->nl++;
 		return 0;
 	case H2T_IMG:
-		alt = xmlGetProp(node, BAD_CAST "alt");
-		if (alt)
-			ret = h2t_text(h, (const char *)alt);
-		xmlFree(alt);
-		return ret;
+		alt = h2t_attr(atts, "alt");
+		return alt ? h2t_text(h, alt, alt + strlen(alt)) : 0;
 	case H2T_BLOCK:
 		h2t_owe_lines(h, 2);
 		return 1;
@@ -563,7 +651,7 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 		ret = h2t_list_marker(h);
 		return ret ? ret : 1;
 	case H2T_LINK:
-		ret = h2t_link_start(h, node);
+		ret = h2t_link_start(h, atts);
 		return ret ? ret : 1;
 	case H2T_CELL:
 	case H2T_INLINE:
@@ -572,11 +660,10 @@ static int h2t_enter(struct h2t *h, xmlNode *node)
 	return 1;
 }
 
-static int h2t_leave(struct h2t *h, const xmlNode *node)
+/* Called when an element at depth h->depth closes. */
+static int h2t_leave(struct h2t *h, enum h2t_kind kind)
 {
-	if (node->type != XML_ELEMENT_NODE)
-		return 0;
-	switch (h2t_kind_of(node)) {
+	switch (kind) {
 	case H2T_BLOCK:
 		h2t_owe_lines(h, 2);
 		break;
@@ -600,7 +687,7 @@ static int h2t_leave(struct h2t *h, const xmlNode *node)
 		h->space = true;
 		break;
 	case H2T_LINK:
-		if (node == h->link.node)
+		if (h->depth == h->link.depth)
 			return h2t_link_end(h);
 		break;
 	case H2T_INLINE:
@@ -612,38 +699,144 @@ static int h2t_leave(struct h2t *h, const xmlNode *node)
 	return 0;
 }
 
-/* Pre-order walk without recursion: down to the first child, else across
- * to the next sibling, else up (leaving each parent) until one has a
- * next sibling. */
-static int h2t_walk(struct h2t *h, xmlDoc *doc)
+/* Ends the parse: after an error (kept in h->err), or at the depth
+ * limit (err 0), where the tree builder stopped, keeping what came
+ * before. */
+static void h2t_halt(struct h2t *h, int err)
 {
-	xmlNode *cur = doc->children;
-	int down, ret;
+	h->halted = true;
+	h->err = err;
+	xmlStopParser(h->ctxt);
+}
 
-	while (cur) {
-		down = h2t_enter(h, cur);
-		if (down < 0)
-			return down;
-		if (down && cur->children) {
-			cur = cur->children;
-			continue;
-		}
-		if (down) {
-			ret = h2t_leave(h, cur);
-			if (ret)
-				return ret;
-		}
-		while (!cur->next) {
-			cur = cur->parent;
-			if (!cur || cur == (xmlNode *)doc)
-				return 0;
-			ret = h2t_leave(h, cur);
-			if (ret)
-				return ret;
-		}
-		cur = cur->next;
+/* Closes the innermost open element. */
+static int h2t_pop(struct h2t *h)
+{
+	enum h2t_kind kind = (enum h2t_kind)h->kinds[h->depth - 1];
+	int ret = 0;
+
+	if (h->skip == 0)
+		ret = h2t_leave(h, kind);
+	else if (h->skip == h->depth)
+		h->skip = 0;
+	h->depth--;
+	return ret;
+}
+
+/* SAX: an element opens. The events nest as the tree would, the implied
+ * html, body and p included; content of a skipped element is ignored. */
+static void h2t_sax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	struct h2t *h = ctx;
+	enum h2t_kind kind;
+	int ret;
+
+	if (h->halted)
+		return;
+	if (h->depth > H2T_MAX_DEPTH) {
+		h2t_halt(h, 0);
+		return;
 	}
-	return 0;
+	kind = h2t_kind_cached(h, name);
+	h->kinds[h->depth++] = (unsigned char)kind;
+	if (h->skip > 0)
+		return;
+	ret = h2t_enter(h, kind, atts);
+	if (ret < 0)
+		h2t_halt(h, ret);
+	else if (ret == 0)
+		h->skip = h->depth;
+}
+
+static void h2t_sax_end(void *ctx, const xmlChar *name)
+{
+	struct h2t *h = ctx;
+	int ret;
+
+	if (h->halted || h->depth == 0)
+		return;
+	ret = h2t_pop(h);
+	if (ret)
+		h2t_halt(h, ret);
+}
+
+/* SAX: text, entities decoded. Text outside any element (after </html>)
+ * is dropped, as the tree builder drops it. Comments and processing
+ * instructions have no callback: they are not text. */
+static void h2t_sax_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct h2t *h = ctx;
+	const char *s = (const char *)ch;
+	int ret;
+
+	if (h->halted || h->skip > 0 || h->depth == 0 || len <= 0)
+		return;
+	ret = h2t_text(h, s, s + len);
+	if (ret)
+		h2t_halt(h, ret);
+}
+
+/* SAX: the content of script and style, which the tree held as CDATA
+ * nodes (not text). Without this callback libxml2 would pass it on as
+ * text. */
+static void h2t_sax_cdata(void *ctx, const xmlChar *ch, int len)
+{
+}
+
+/* Parses clean (len bytes of UTF-8) with the callbacks above, as
+ * htmlReadMemory() would parse it, then closes what is still open. */
+static int h2t_parse(struct h2t *h, const char *clean, int len)
+{
+	const int opts = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+			 HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC;
+	xmlCharEncodingHandlerPtr enc;
+	htmlParserCtxtPtr ctxt;
+	int ret = 0;
+
+	ctxt = htmlCreateMemoryParserCtxt(clean, len);
+	if (!ctxt || !ctxt->sax || !ctxt->input) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+	ctxt->sax->startElement = h2t_sax_start;
+	ctxt->sax->endElement = h2t_sax_end;
+	ctxt->sax->characters = h2t_sax_text;
+	ctxt->sax->cdataBlock = h2t_sax_cdata;
+	ctxt->sax->initialized = 1;
+	ctxt->userData = h;
+	h->ctxt = ctxt;
+	htmlCtxtUseOptions(ctxt, opts);
+	/* IGNORE_ENC and a set encoding: the bytes are UTF-8 by now,
+	 * whatever a <meta> says. */
+	enc = xmlFindCharEncodingHandler("UTF-8");
+	if (enc) {
+		xmlSwitchToEncoding(ctxt, enc);
+		xmlFree((void *)(uintptr_t)ctxt->input->encoding);
+		ctxt->input->encoding = xmlStrdup(BAD_CAST "UTF-8");
+	}
+	htmlParseDocument(ctxt);
+	if (h->err) {
+		ret = h->err;
+		goto out;
+	}
+	if (ctxt->errNo == XML_ERR_NO_MEMORY) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* What is still open closes, innermost first. */
+	h->halted = true;
+	while (!ret && h->depth > 0)
+		ret = h2t_pop(h);
+out:
+	if (ctxt) {
+		if (ctxt->myDoc)
+			xmlFreeDoc(ctxt->myDoc);
+		ctxt->myDoc = NULL;
+		xmlFreeParserCtxt(ctxt);
+	}
+	h->ctxt = NULL;
+	return ret;
 }
 
 /* Appends raw to out line by line: no trailing blanks on a line, no
@@ -698,11 +891,8 @@ static int h2t_refs(const struct h2t *h, struct buf *out)
 
 int html2text(const char *html, size_t len, struct buf *out)
 {
-	const int opts = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-			 HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC;
 	struct buf clean;
 	struct h2t h;
-	xmlDoc *doc = NULL;
 	int ret;
 
 	/* Only what reaches out is capped (by out); the working copies are
@@ -722,21 +912,12 @@ int html2text(const char *html, size_t len, struct buf *out)
 	if (clean.len == 0)
 		goto out;
 	xmlInitParser();
-	/* IGNORE_ENC: the bytes are UTF-8 by now, whatever a <meta> says. */
-	doc = htmlReadMemory(clean.ptr, (int)clean.len, NULL, "UTF-8", opts);
-	if (!doc) {
-		/* libxml2 gives no document for blank input; anything else
-		 * means it ran out of memory. */
-		ret = clean.len == strspn(clean.ptr, " \t\r\n\f") ? 0 : -ENOMEM;
-		goto out;
-	}
-	ret = h2t_walk(&h, doc);
+	ret = h2t_parse(&h, clean.ptr, (int)clean.len);
 	if (!ret)
 		ret = h2t_lines(&h.raw, out);
 	if (!ret)
 		ret = h2t_refs(&h, out);
 out:
-	xmlFreeDoc(doc);
 	buf_free(&clean);
 	buf_free(&h.raw);
 	h2t_link_clear(&h.link);

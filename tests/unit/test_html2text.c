@@ -525,6 +525,86 @@ static void test_deep_nesting(void **state)
 	buf_free(&html);
 }
 
+/* Text around nested elements 255 and 256 deep: libxml2's tree stopped at
+ * its depth limit, and the SAX walk stops at the same element. */
+static void test_depth_limit_boundary(void **state)
+{
+	struct buf html;
+	size_t d, i;
+
+	buf_init(&html, BUF_MAX_TEXT);
+	for (d = 255; d <= 256; d++) {
+		buf_reset(&html);
+		assert_int_equal(buf_adds(&html, "<p>top</p>"), 0);
+		for (i = 0; i < d; i++)
+			assert_int_equal(buf_adds(&html, "<div>"), 0);
+		assert_int_equal(buf_adds(&html, "deep"), 0);
+		for (i = 0; i < d; i++)
+			assert_int_equal(buf_adds(&html, "</div>"), 0);
+		assert_int_equal(buf_adds(&html, "<p>after</p>"), 0);
+		/* html and body are implied: the divs open at depth 3 */
+		check(buf_str(&html),
+		      d == 255 ? "top\n\ndeep\n\nafter" : "top");
+	}
+	buf_free(&html);
+}
+
+/* libxml2 hands long text over in pieces of about 1000 bytes, entities
+ * apart: the collapsing, the invisible characters, link text and <pre>
+ * carry across the pieces. */
+static void test_long_text_in_pieces(void **state)
+{
+	struct buf html, want;
+	size_t i;
+
+	buf_init(&html, BUF_MAX_TEXT);
+	buf_init(&want, BUF_MAX_TEXT);
+	assert_int_equal(buf_adds(&html, "<p>"), 0);
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(
+			buf_adds(&html, "wo\xC2\xADrd&nbsp;\xC2\xA0x \n"), 0);
+		assert_int_equal(buf_adds(&want, i ? " word x" : "word x"), 0);
+	}
+	assert_int_equal(buf_adds(&html, "</p>"), 0);
+	check(buf_str(&html), buf_str(&want));
+
+	buf_reset(&html);
+	buf_reset(&want);
+	assert_int_equal(buf_adds(&html, "<a href=\"https://x.example/\">"), 0);
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(buf_adds(&html, i ? "<br>\nlink" : "link"), 0);
+		assert_int_equal(buf_adds(&want, i ? " link" : "link"), 0);
+	}
+	assert_int_equal(buf_adds(&html, "</a>."), 0);
+	assert_int_equal(buf_adds(&want, " [1].\n\n[1] https://x.example/"), 0);
+	check(buf_str(&html), buf_str(&want));
+
+	buf_reset(&html);
+	buf_reset(&want);
+	assert_int_equal(buf_adds(&html, "<pre>"), 0);
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(buf_adds(&html, "a\xC2\xA0&amp;\r\n"), 0);
+		assert_int_equal(buf_adds(&want, i ? "\na &" : "a &"), 0);
+	}
+	assert_int_equal(buf_adds(&html, "</pre>"), 0);
+	check(buf_str(&html), buf_str(&want));
+	buf_free(&html);
+	buf_free(&want);
+}
+
+/* Whitespace-only text between elements, and after the document closed,
+ * renders as it did from the tree. */
+static void test_whitespace_between_elements(void **state)
+{
+	check("<p><img alt=\"a\"> <img alt=\"b\"></p>", "a b");
+	check("<p>x</p> <b>y</b>", "x\n\ny");
+	check("<ul> <li>a</li> <li>b</li> </ul>", "- a\n- b");
+	check("<p>a</p></body></html> <b>late</b>", "a\n\nlate");
+	check("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\">"
+	      "<body><b>a</b> <i>b</i>",
+	      "a b");
+}
+
 static void test_ten_thousand_divs(void **state)
 {
 	struct buf html, out;
@@ -670,7 +750,10 @@ int main(void)
 		cmocka_unit_test(test_pre),
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_depth_limit_boundary),
 		cmocka_unit_test(test_ten_thousand_divs),
+		cmocka_unit_test(test_long_text_in_pieces),
+		cmocka_unit_test(test_whitespace_between_elements),
 		cmocka_unit_test(test_hundred_thousand_br),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_embedded_nul_and_controls),
