@@ -274,13 +274,17 @@ static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
 			only ? "that source is not a feed: nothing to fetch"
 			     : "no feed sources in the config: nothing to "
 			       "fetch");
-	uv_run(&loop, UV_RUN_DEFAULT);
+	if (started < 0)
+		fprintf(stderr, "bulletinctl: cannot start fetching: %s\n",
+			strerror(-started));
+	else
+		uv_run(&loop, UV_RUN_DEFAULT);
 	poller_destroy(p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	printf("fetched %zu source%s, %zu failed\n", w.fetched,
 	       w.fetched == 1 ? "" : "s", w.failed);
-	return w.failed ? EXIT_RUNTIME : 0;
+	return w.failed || started < 0 ? EXIT_RUNTIME : 0;
 }
 
 /* ---- parse ---- */

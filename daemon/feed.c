@@ -2983,6 +2983,11 @@ int feed_parser_push(struct feed_parser *p, const char *data, size_t len,
 	return 0;
 }
 
+bool feed_parser_stopped(const struct feed_parser *p)
+{
+	return p->broken || p->ret != 0;
+}
+
 /* The XML is all in: say what it was. */
 static int xml_finish(struct feed_parser *p)
 {

@@ -41,7 +41,8 @@ struct fetch_job {
 	fetch_data_fn *on_data; /* borrowed from the request */
 	fetch_begin_fn *on_begin;
 	bool begun;
-	bool paused; /* on_data asked to wait */
+	bool paused;	/* on_data asked to wait */
+	bool can_pause; /* a network transfer: libcurl can pause it */
 	void *data_arg;
 	int data_ret; /* what on_data returned when it stopped us */
 	bool redirected;
@@ -192,21 +193,27 @@ static size_t fetch_curl_write_cb(char *data, size_t size, size_t nmemb,
 	}
 	if (job->on_data) {
 		if (!job->begun) {
-			char *url = NULL, *ctype = NULL;
+			char *url = NULL, *ctype = NULL, *scheme = NULL;
 
 			job->begun = true;
 			curl_easy_getinfo(job->easy, CURLINFO_EFFECTIVE_URL,
 					  &url);
 			curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE,
 					  &ctype);
+			curl_easy_getinfo(job->easy, CURLINFO_SCHEME, &scheme);
+			/* libcurl can pause network transfers only. */
+			job->can_pause =
+				scheme && (strcasecmp(scheme, "http") == 0 ||
+					   strcasecmp(scheme, "https") == 0);
 			if (job->on_begin)
 				job->data_ret = job->on_begin(job, url, ctype,
+							      job->can_pause,
 							      job->data_arg);
 			if (job->data_ret)
 				return 0;
 		}
 		job->data_ret = job->on_data(data, n, job->data_arg);
-		if (job->data_ret == FETCH_PAUSE) {
+		if (job->data_ret == FETCH_PAUSE && job->can_pause) {
 			/* curl keeps these bytes and offers them again
 			 * after fetch_resume. */
 			job->data_ret = 0;
@@ -676,6 +683,11 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	curl_easy_setopt(e, CURLOPT_USERAGENT,
 			 "bulletin/" BULLETIN_VERSION " (+" BULLETIN_URL ")");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_curl_write_cb);
+	/* While a streamed transfer is paused, libcurl keeps what it has
+	 * decompressed from one read: a small read keeps that small, even
+	 * for a compression bomb. */
+	if (req->on_data)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_curl_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
@@ -700,8 +712,20 @@ void fetch_resume(struct fetch *f, struct fetch_job *job)
 	if (f->closing || !job->paused)
 		return;
 	job->paused = false;
-	/* This may hand curl's kept bytes to on_data at once. */
-	curl_easy_pause(job->easy, CURLPAUSE_CONT);
+	/* This may hand curl's kept bytes to on_data at once. If they are
+	 * refused (the reader failed, or the size cap), curl fails before
+	 * it rearms the transfer, which would then sit idle: end it. */
+	if (curl_easy_pause(job->easy, CURLPAUSE_CONT) != CURLE_OK)
+		job_finish(f, job, CURLE_WRITE_ERROR);
+}
+
+void fetch_cancel(struct fetch *f, struct fetch_job *job)
+{
+	if (f->closing)
+		return;
+	if (!job->data_ret && !job->too_big)
+		job->data_ret = -ECANCELED;
+	job_finish(f, job, CURLE_WRITE_ERROR);
 }
 
 size_t fetch_active(const struct fetch *f)

@@ -195,6 +195,8 @@ int ingest_push(struct ingest *in, const char *data, size_t len)
 	ret = feed_parser_push(in->parser, data, len, &err);
 	if (ret)
 		in->failed = ret;
+	else if (feed_parser_stopped(in->parser))
+		return INGEST_STOPPED;
 	return ret;
 }
 

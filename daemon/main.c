@@ -245,7 +245,12 @@ static void on_tick(uv_timer_t *t)
 		 * re-arms the tick. */
 		return;
 	}
-	poller_start(d->poller, NULL, false, now, on_round_fetched, d);
+	if (poller_start(d->poller, NULL, false, now, on_round_fetched, d) <
+	    0) {
+		log_errorx("cannot start polling (out of memory?); trying "
+			   "again later");
+		schedule_tick(d);
+	}
 }
 
 /* Re-arms the tick for the earliest of: a source due, the next scheduled
@@ -451,11 +456,16 @@ int main(int argc, char **argv)
 		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
 		 d.gen.cfg->n_lists, d.gen.cfg->database);
 	if (d.once)
-		poller_start(d.poller, NULL, true, (int64_t)time(NULL),
-			     on_once_fetched, &d);
+		ret = poller_start(d.poller, NULL, true, (int64_t)time(NULL),
+				   on_once_fetched, &d);
 	else
-		poller_start(d.poller, NULL, false, (int64_t)time(NULL),
-			     on_round_fetched, &d);
+		ret = poller_start(d.poller, NULL, false, (int64_t)time(NULL),
+				   on_round_fetched, &d);
+	if (ret < 0) {
+		log_errorx("cannot start polling: %s", strerror(-ret));
+		d.status = EXIT_RUNTIME;
+		stop(&d);
+	}
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	/* Close anything left (nothing, normally) and drain the closes. */

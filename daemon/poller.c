@@ -54,11 +54,12 @@ struct poll_job {
 	size_t backlog;		     /* bytes in queue and batch */
 	struct chunk *batch;	     /* in the worker */
 	uv_work_t work;
-	bool working;  /* batch is in the worker */
-	bool paused;   /* the transfer waits for the backlog to shrink */
-	int work_ret;  /* the worker's failure: read only after the work */
-	int parse_ret; /* its copy for the loop thread */
-	bool fetched;  /* the fetch is done: outcome is set */
+	bool working;	/* batch is in the worker */
+	bool paused;	/* the transfer waits for the backlog to shrink */
+	bool can_pause; /* a network transfer (a file:// one cannot) */
+	int work_ret;	/* the worker's failure: read only after the work */
+	int parse_ret;	/* its copy for the loop thread */
+	bool fetched;	/* the fetch is done: outcome is set */
 	struct outcome outcome;
 	struct poll_job *next;
 };
@@ -262,6 +263,15 @@ static void poller_parsed_cb(uv_work_t *w, int status)
 		job->backlog -= c->len;
 		free(c);
 	}
+	if (job->parse_ret && !job->fetched && !p->closing) {
+		/* Not a feed after all, or the parser has stopped at a
+		 * break: stop downloading now, rather than when the server
+		 * next sends (or times out). This completes the job before
+		 * it returns. */
+		job->paused = false;
+		fetch_cancel(p->fetch, job->transfer);
+		return;
+	}
 	if (job->queue && !job->parse_ret && !p->closing) {
 		parse_next(job);
 	} else if (job->fetched) {
@@ -303,11 +313,12 @@ static void parse_next(struct poll_job *job)
 /* Relative links resolve against the URL the body came from, after
  * redirects. */
 static int poller_on_begin(struct fetch_job *transfer, const char *url,
-			   const char *content_type, void *arg)
+			   const char *content_type, bool can_pause, void *arg)
 {
 	struct poll_job *job = arg;
 
 	job->transfer = transfer;
+	job->can_pause = can_pause;
 	job->ingest = ingest_begin(job->source, url ? url : job->url,
 				   content_type, job->started);
 	return job->ingest ? 0 : -ENOMEM;
@@ -321,8 +332,9 @@ static int poller_on_data(const char *data, size_t len, void *arg)
 	if (!job->ingest)
 		return -ENOMEM;
 	if (job->parse_ret)
-		return job->parse_ret; /* no feed: stop downloading it */
-	if (job->backlog >= JOB_MAX_BACKLOG) {
+		return -ECANCELED; /* no (more) feed: stop downloading it */
+	/* A local file cannot be paused: it queues, within max_size. */
+	if (job->backlog >= JOB_MAX_BACKLOG && job->can_pause) {
 		if (!job->paused)
 			log_debug("source %s: pausing the download while "
 				  "%zu bytes wait for the parser",
@@ -552,13 +564,13 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 	char **names;
 	size_t i, n = 0;
 
+	names = calloc(p->cfg->n_sources + 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
 	p->done = done;
 	p->done_arg = arg;
 	p->round_fetched = 0;
 	p->round_failed = 0;
-	names = calloc(p->cfg->n_sources + 1, sizeof(*names));
-	if (!names)
-		return -ENOMEM;
 	for (i = 0; i < p->cfg->n_sources; i++) {
 		src = &p->cfg->sources[i];
 		if (src->type != SOURCE_FEED)
@@ -578,8 +590,12 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 		}
 		store_source_finish(&row);
 		names[n] = strdup(src->name);
-		if (!names[n])
-			break;
+		if (!names[n]) {
+			log_errorx("source %s: out of memory: not polled in "
+				   "this round",
+				   src->name);
+			continue;
+		}
 		n++;
 	}
 	/* A round is only started when the last one is over. */

@@ -9,6 +9,7 @@
 #ifndef BULLETIN_FEED_H
 #define BULLETIN_FEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -147,6 +148,11 @@ int feed_parser_push(struct feed_parser *p, const char *data, size_t len,
  * the same. */
 int feed_parser_finish(struct feed_parser *p, struct feed_info *info,
 		       struct err *err);
+
+/* True once the parser reads no further: the XML broke off (items
+ * before the break were delivered; _finish says what broke) or push
+ * failed. The rest of the document can be left undownloaded. */
+bool feed_parser_stopped(const struct feed_parser *p);
 
 void feed_parser_destroy(struct feed_parser *p); /* accepts NULL */
 

@@ -31,11 +31,13 @@ struct fetch_job; /* one transfer, from fetch_start until its done */
 typedef int fetch_data_fn(const char *data, size_t len, void *arg);
 
 /* Called once before the first on_data with the transfer (for
- * fetch_resume; valid until its done callback), the URL the body comes
- * from (after redirects: the base for relative links) and its
- * Content-Type (or NULL). A non-zero return aborts the transfer. */
+ * fetch_resume and fetch_cancel; valid until its done callback), the URL
+ * the body comes from (after redirects: the base for relative links),
+ * its Content-Type (or NULL), and whether it can pause (libcurl pauses
+ * network transfers only: a file:// body must be taken as it comes). A
+ * non-zero return aborts the transfer. */
 typedef int fetch_begin_fn(struct fetch_job *job, const char *effective_url,
-			   const char *content_type, void *arg);
+			   const char *content_type, bool can_pause, void *arg);
 
 struct fetch_request {
 	const char *url;
@@ -80,9 +82,14 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 		fetch_done_fn *done, void *arg);
 
 /* Continues a transfer whose on_data returned FETCH_PAUSE; on_data may
- * be called before this returns. job must not have had its done called
- * yet. */
+ * be called, and if the transfer cannot go on, done too, before this
+ * returns. job must not have had its done called yet. */
 void fetch_resume(struct fetch *f, struct fetch_job *job);
+
+/* Ends a transfer now (the reader has failed): done is called, with
+ * error "stopped by reader", before this returns. Not from inside a
+ * fetch callback. */
+void fetch_cancel(struct fetch *f, struct fetch_job *job);
 
 /* Transfers in flight. */
 size_t fetch_active(const struct fetch *f);

@@ -2,7 +2,9 @@
  * ingest: the pipeline from a source's bytes to stored items: parse (as
  * the bytes arrive), normalise, key for dedupe (canonical link,
  * fingerprint), theme, and store in one transaction at the end. Used by
- * bulletind and bulletinctl alike. Loop thread only.
+ * bulletind and bulletinctl alike. ingest_begin, _finish and _abort run
+ * on the loop thread (they use the store and the theme set); ingest_push
+ * may run on a worker thread, one call at a time for a given ingest.
  */
 #ifndef BULLETIN_INGEST_H
 #define BULLETIN_INGEST_H
@@ -34,8 +36,11 @@ struct ingest;
 struct ingest *ingest_begin(const char *source, const char *base_url,
 			    const char *content_type, int64_t now);
 
-/* Feeds the next bytes. Returns 0, or a negative errno when the document
+/* Feeds the next bytes. Returns 0; INGEST_STOPPED when no more bytes
+ * are needed (the XML broke off: ingest_finish keeps the items before
+ * the break and says what broke); or a negative errno when the document
  * cannot be a feed (then ingest_finish reports why). */
+#define INGEST_STOPPED 1
 int ingest_push(struct ingest *in, const char *data, size_t len);
 
 /* Ends the document and stores its items in one transaction, themed with

@@ -13,6 +13,10 @@ Serves files under ROOT like a plain static server, plus:
   /slow-down/...           429 with Retry-After as an HTTP-date, 2 h ahead
   /big/MEGABYTES           a feed that never ends before MEGABYTES MB,
                            without Content-Length
+  /broken/KILOBYTES        a feed of about KILOBYTES KB of items, then
+                           broken XML and 64 KB of blanks, then nothing
+                           more: the connection stays open until the
+                           client closes it
   /gzip-bomb               a small gzip body that inflates to 200 MB
   /gzip-cut/FILE           FILE gzipped, cut off half-way (the length
                            header matches what is sent)
@@ -141,6 +145,27 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 body = f.read()
             self.answer(200, [('Content-Type', 'application/rss+xml'),
                               ('ETag', '"v1"\rX-Injected: yes')], body)
+        elif p.startswith('/broken/'):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/rss+xml')
+            self.end_headers()
+            item = (b'<item><title>filler</title><description>' +
+                    b'y' * 900 + b'</description></item>\n')
+            try:
+                self.wfile.write(b'<?xml version="1.0"?><rss version="2.0">'
+                                 b'<channel><title>broken</title>\n')
+                for _ in range(int(parts[2])):
+                    self.wfile.write(item)
+                self.wfile.write(b'<item><title>x</title></oops>\n')
+                # Enough after the break that a parser reading in blocks
+                # reaches it without the end of the stream.
+                self.wfile.write(b' ' * 65536)
+                self.wfile.flush()
+                self.connection.settimeout(3600)
+                self.connection.recv(1)
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                pass
+            self.close_connection = True
         elif p == '/gzip-bomb':
             self.answer(200, [('Content-Type', 'application/rss+xml'),
                               ('Content-Encoding', 'gzip')], bomb())
