@@ -8,11 +8,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <sodium.h>
+#include <utf8proc.h>
 
 #include "dedupe.h"
 #include "text.h"
@@ -152,16 +154,99 @@ int dedupe_canon_url(const char *url, struct buf *out)
 struct fp_state {
 	crypto_generichash_state h;
 	size_t words;
+	unsigned char word[256]; /* the word being read, lower-cased */
+	size_t len;
 };
 
-static int fp_word(const char *word, size_t len, void *arg)
+static bool fp_is_word(uint32_t cp)
 {
-	struct fp_state *st = arg;
+	if (cp < 0x80)
+		return isalnum((int)cp) != 0;
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
+	case UTF8PROC_CATEGORY_LU:
+	case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC:
+	case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return true;
+	default:
+		return false;
+	}
+}
 
-	crypto_generichash_update(&st->h, (const unsigned char *)word, len);
+static void fp_flush(struct fp_state *st)
+{
+	crypto_generichash_update(&st->h, st->word, st->len);
+	st->len = 0;
+}
+
+static void fp_end_word(struct fp_state *st)
+{
+	fp_flush(st);
 	crypto_generichash_update(&st->h, (const unsigned char *)" ", 1);
 	st->words++;
-	return 0;
+}
+
+/* Whether a letter or digit starts the n bytes at p. */
+static bool word_follows(const unsigned char *p, size_t n)
+{
+	uint32_t cp;
+
+	return n > 0 && text_utf8_decode(p, n, &cp) > 0 && fp_is_word(cp);
+}
+
+/* Hashes the words of s in one pass, with no copy of the text: letters
+ * and digits lower-cased (ASCII here, others one code point at a time
+ * through utf8proc), apostrophes inside a word dropped, everything else
+ * a separator. Spacing, punctuation and case never change the hash. */
+static void fp_hash_words(struct fp_state *st, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+	bool in_word = false;
+	uint32_t cp;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			cp = p[i];
+			n = 1;
+		} else {
+			n = text_utf8_decode(p + i, len - i, &cp);
+			if (n == 0) {
+				cp = 0xfffd;
+				n = 1;
+			}
+		}
+		if (fp_is_word(cp)) {
+			if (st->len > sizeof(st->word) - 4)
+				fp_flush(st);
+			if (cp < 0x80) {
+				st->word[st->len++] =
+					(unsigned char)tolower((int)cp);
+			} else {
+				cp = (uint32_t)utf8proc_tolower(
+					(utf8proc_int32_t)cp);
+				st->len += (size_t)utf8proc_encode_char(
+					(utf8proc_int32_t)cp,
+					st->word + st->len);
+			}
+			in_word = true;
+		} else if (in_word && (cp == '\'' || cp == 0x2019) &&
+			   word_follows(p + i + n, len - i - n)) {
+			/* "don't": the apostrophe goes, the word goes on. */
+		} else if (in_word) {
+			fp_end_word(st);
+			in_word = false;
+		}
+		i += n;
+	}
+	if (in_word)
+		fp_end_word(st);
 }
 
 /* Fewer words than this cannot tell two stories apart reliably. */
@@ -173,20 +258,16 @@ int dedupe_fingerprint(const char *title, const char *text,
 	struct fp_state st;
 	unsigned char hash[16];
 	const char *parts[2] = {title, text};
-	char *folded;
 	size_t i;
 
 	out[0] = '\0';
 	crypto_generichash_init(&st.h, NULL, 0, sizeof(hash));
 	st.words = 0;
+	st.len = 0;
 	for (i = 0; i < 2; i++) {
 		if (!parts[i])
 			continue;
-		folded = text_fold(parts[i]);
-		if (!folded)
-			return -ENOMEM;
-		text_words(folded, fp_word, &st);
-		free(folded);
+		fp_hash_words(&st, parts[i]);
 		/* Keep title and text apart in the hash. */
 		crypto_generichash_update(&st.h, (const unsigned char *)"\n",
 					  1);

@@ -66,6 +66,24 @@ static void test_fingerprint_ignores_case_space_punctuation(void **state)
 	assert_string_not_equal(a, c);
 }
 
+static void test_fingerprint_folds_other_scripts_and_apostrophes(void **state)
+{
+	char a[DEDUPE_FINGERPRINT_LEN], b[DEDUPE_FINGERPRINT_LEN];
+
+	assert_int_equal(dedupe_fingerprint("\xc3\x89"
+					    "COLE and the officer\xe2\x80\x99"
+					    "s "
+					    "caseload",
+					    "Seven of nine are in the red.", a),
+			 0);
+	assert_int_equal(dedupe_fingerprint("\xc3\xa9"
+					    "cole AND THE OFFICER'S "
+					    "caseload",
+					    "seven of nine are in the red", b),
+			 0);
+	assert_string_equal(a, b);
+}
+
 static void test_fingerprint_needs_enough_words(void **state)
 {
 	char a[DEDUPE_FINGERPRINT_LEN];
@@ -81,6 +99,8 @@ int main(void)
 		cmocka_unit_test(test_canonical_urls),
 		cmocka_unit_test(
 			test_fingerprint_ignores_case_space_punctuation),
+		cmocka_unit_test(
+			test_fingerprint_folds_other_scripts_and_apostrophes),
 		cmocka_unit_test(test_fingerprint_needs_enough_words),
 	};
 
