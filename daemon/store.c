@@ -282,6 +282,8 @@ static const char *const migrations[] = {
 	"  digest_id INTEGER NOT NULL REFERENCES digests(id),"
 	"  item_id INTEGER NOT NULL REFERENCES items(id),"
 	"  PRIMARY KEY (digest_id, item_id));"
+	/* "Has this item gone out?" is asked per stored duplicate. */
+	"CREATE INDEX digest_items_item ON digest_items(item_id);"
 	"CREATE TABLE deliveries ("
 	"  id INTEGER PRIMARY KEY,"
 	"  digest_id INTEGER NOT NULL REFERENCES digests(id),"

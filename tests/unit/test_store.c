@@ -551,6 +551,32 @@ static void test_locked_database_is_named(void **state)
 			 0);
 }
 
+static void test_sent_check_uses_an_index(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	char plan[512] = "";
+	size_t n = 0;
+
+	/* Asked once per stored duplicate: it must not scan every item of
+	 * every digest ever sent. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "EXPLAIN QUERY PLAN SELECT EXISTS "
+					    "(SELECT 1 FROM digest_items "
+					    "WHERE item_id = ?1)",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW && n < sizeof(plan) - 100)
+		n += (size_t)snprintf(plan + n, sizeof(plan) - n, "%s\n",
+				      sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_non_null(strstr(plan, "digest_items_item"));
+	assert_null(strstr(plan, "SCAN digest_items"));
+}
+
 static void test_data_survives_reopen(void **state)
 {
 	struct fixture *f = *state;
@@ -602,6 +628,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_waits_for_next_try,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_is_named,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sent_check_uses_an_index,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_survives_reopen,
 						setup, teardown),
