@@ -158,27 +158,6 @@ struct fp_state {
 	size_t len;
 };
 
-static bool fp_is_word(uint32_t cp)
-{
-	if (cp < 0x80)
-		return isalnum((int)cp) != 0;
-	switch (utf8proc_category((utf8proc_int32_t)cp)) {
-	case UTF8PROC_CATEGORY_LU:
-	case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT:
-	case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO:
-	case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC:
-	case UTF8PROC_CATEGORY_ND:
-	case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void fp_flush(struct fp_state *st)
 {
 	crypto_generichash_update(&st->h, st->word, st->len);
@@ -197,7 +176,8 @@ static bool word_follows(const unsigned char *p, size_t n)
 {
 	uint32_t cp;
 
-	return n > 0 && text_utf8_decode(p, n, &cp) > 0 && fp_is_word(cp);
+	return n > 0 && text_utf8_decode(p, n, &cp) > 0 &&
+	       text_is_word_char(cp);
 }
 
 /* Hashes the words of s in one pass, with no copy of the text: letters
@@ -222,7 +202,7 @@ static void fp_hash_words(struct fp_state *st, const char *s)
 				n = 1;
 			}
 		}
-		if (fp_is_word(cp)) {
+		if (text_is_word_char(cp)) {
 			if (st->len > sizeof(st->word) - 4)
 				fp_flush(st);
 			if (cp < 0x80) {

@@ -116,9 +116,11 @@ char *text_fold(const char *s)
 	return buf_take(&out);
 }
 
-static bool is_word_char(utf8proc_int32_t cp)
+bool text_is_word_char(uint32_t cp)
 {
-	switch (utf8proc_category(cp)) {
+	if (cp < 0x80)
+		return isalnum((int)cp) != 0;
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
 	case UTF8PROC_CATEGORY_LU:
 	case UTF8PROC_CATEGORY_LL:
 	case UTF8PROC_CATEGORY_LT:
@@ -188,8 +190,7 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 				n = 1;
 			}
 		}
-		if (cp >= 0 &&
-		    (cp < 0x80 ? isalnum((int)cp) != 0 : is_word_char(cp))) {
+		if (cp >= 0 && text_is_word_char((uint32_t)cp)) {
 			if (!in_word) {
 				in_word = true;
 				apostrophe = false;
@@ -200,7 +201,7 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 			   utf8proc_iterate(p + i + n,
 					    (utf8proc_ssize_t)(len - i - n),
 					    &next) > 0 &&
-			   is_word_char(next)) {
+			   text_is_word_char((uint32_t)next)) {
 			/* Inside a word ("don't"): it is dropped. */
 			apostrophe = true;
 		} else if (in_word) {

@@ -20,6 +20,10 @@ int text_clean(const char *s, size_t len, struct buf *out);
  * first), or NULL when out of memory. */
 char *text_fold(const char *s);
 
+/* True for a letter, a digit or a combining mark: what words are made
+ * of. */
+bool text_is_word_char(uint32_t cp);
+
 /* Calls fn for each word of s: a run of letters, digits and marks, with
  * inner apostrophes dropped ("don't" -> "dont"). Words are not copied:
  * (word, len) points into s. A non-zero return from fn stops the walk and
