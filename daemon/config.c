@@ -64,7 +64,7 @@ enum {
 	DK_LOG_LEVEL,
 	DK_TEMPLATES
 };
-enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST };
+enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
 enum { HK_LISTEN };
 enum { MK_URL, MK_USERNAME, MK_PASSWORD_FILE, MK_STARTTLS, MK_CONNECTIONS };
 enum { IK_URL, IK_USERNAME, IK_PASSWORD_FILE, IK_POLL };
@@ -102,11 +102,9 @@ static const char *const daemon_keys[] = {
 	NULL,
 };
 static const char *const fetch_keys[] = {
-	[FK_TIMEOUT] = "timeout",
-	[FK_MAX_SIZE] = "max_size",
-	[FK_CONNECTIONS] = "connections",
-	[FK_PER_HOST] = "per_host",
-	NULL,
+	[FK_TIMEOUT] = "timeout",	  [FK_MAX_SIZE] = "max_size",
+	[FK_CONNECTIONS] = "connections", [FK_PER_HOST] = "per_host",
+	[FK_CA_FILE] = "ca_file",	  NULL,
 };
 static const char *const http_keys[] = {
 	[HK_LISTEN] = "listen",
@@ -1282,6 +1280,15 @@ static void set_fetch(struct parse *p, int key, const char *value)
 	case FK_CONNECTIONS:
 		set_int(p, "connections", value, 1, 256,
 			&cfg->fetch_connections);
+		break;
+	case FK_CA_FILE:
+		set_path(p, value, &cfg->fetch_ca_file);
+		if (cfg->fetch_ca_file && access(cfg->fetch_ca_file, R_OK) != 0)
+			report(p, p->line,
+			       "ca_file %s: cannot read it (%s); give the PEM "
+			       "file of the authority that signs your feeds' "
+			       "certificates",
+			       cfg->fetch_ca_file, strerror(errno));
 		break;
 	case FK_PER_HOST:
 		set_int(p, "per_host", value, 1, 64, &cfg->fetch_per_host);
@@ -2668,6 +2675,7 @@ void config_destroy(struct config *cfg)
 	free(cfg->database);
 	free(cfg->public_url);
 	free(cfg->secret_file);
+	free(cfg->fetch_ca_file);
 	free(cfg->timezone);
 	free(cfg->templates_dir);
 	free(cfg->http_listen);

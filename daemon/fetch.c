@@ -495,9 +495,14 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 			 (long long)job->max_bytes);
 		r.error = error;
 	} else if (result != CURLE_OK) {
-		snprintf(error, sizeof(error), "%s",
+		snprintf(error, sizeof(error), "%s%s",
 			 job->errbuf[0] ? job->errbuf
-					: curl_easy_strerror(result));
+					: curl_easy_strerror(result),
+			 result == CURLE_PEER_FAILED_VERIFICATION
+				 ? " (the site's certificate is not trusted "
+				   "for this name: check the url; a site with "
+				   "a private authority needs [fetch] ca_file)"
+				 : "");
 		r.error = error;
 	} else if (status == 304) {
 		r.ok = true;
@@ -682,6 +687,8 @@ int fetch_start(struct fetch *f, const struct fetch_request *req,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT,
 			 "bulletin/" BULLETIN_VERSION " (+" BULLETIN_URL ")");
+	if (req->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_curl_write_cb);
 	/* While a streamed transfer is paused, libcurl keeps what it has
 	 * decompressed from one read: a small read keeps that small, even

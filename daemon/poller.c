@@ -535,6 +535,7 @@ static int start_one(struct poller *p, const struct config_source *src)
 	req.last_modified = row.last_modified;
 	req.timeout = p->cfg->fetch_timeout;
 	req.max_bytes = p->cfg->fetch_max_bytes;
+	req.ca_file = p->cfg->fetch_ca_file;
 	req.on_data = poller_on_data;
 	req.on_begin = poller_on_begin;
 	req.data_arg = job;

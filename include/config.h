@@ -86,6 +86,7 @@ struct config {
 	int64_t fetch_max_bytes; /* default 64 MiB ("max_size = 64M") */
 	int fetch_connections;	 /* default 8 */
 	int fetch_per_host;	 /* at once to one host, default 2 */
+	char *fetch_ca_file;	 /* extra trusted CA (PEM), or NULL */
 
 	/* [http] */
 	char *http_listen; /* default 127.0.0.1:8025 */

@@ -45,8 +45,10 @@ struct fetch_request {
 	const char *last_modified; /* sent as If-Modified-Since, or NULL */
 	int64_t timeout;	   /* seconds, whole transfer */
 	int64_t max_bytes;	   /* body cap, counted after decompression */
-	fetch_data_fn *on_data;	   /* stream the body here, or NULL */
-	fetch_begin_fn *on_begin;  /* or NULL */
+	const char *ca_file; /* authorities to trust instead of the system's, or
+				NULL */
+	fetch_data_fn *on_data;	  /* stream the body here, or NULL */
+	fetch_begin_fn *on_begin; /* or NULL */
 	void *data_arg;
 };
 

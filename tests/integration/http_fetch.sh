@@ -53,4 +53,23 @@ grep -E '^union-branch .*failing .*certificate' "$T/out" >/dev/null ||
 if grep -q 'union-tls.xml' "$T/nginx/logs/access.log"; then
 	fail "a request was sent over the untrusted connection"
 fi
+
+# With the private authority named in [fetch] ca_file, the same site is
+# trusted under the name its certificate carries, and still refused
+# under another (the address): host names are always checked.
+printf '\n[fetch]\nca_file = %s\n' "$T/nginx/ca.pem" >>"$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" check-config
+sed -i "s#^url = https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml#url = https://localhost:$NGINX_TLS_PORT/union-tls.xml#" "$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch union-branch
+assert_contains "$T/err" "source union-branch: 12 items"
+sed -i "s#^url = https://localhost:$NGINX_TLS_PORT/union-tls.xml#url = https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml#" "$cfg"
+expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch union-branch
+assert_contains "$T/err" "source union-branch (https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml)"
+grep -F "source union-branch (https://127.0.0.1" "$T/err" | grep -qiE "match|name" ||
+	fail "no host-name error: $(grep union-branch "$T/err")"
+printf '[fetch]\nca_file = %s\n' "$T/missing.pem" >"$T/ca.conf"
+sed -n '1,/^\[fetch\]/p' "$cfg" | sed '$d' >"$T/ca2.conf"
+cat "$T/ca.conf" >>"$T/ca2.conf"
+expect_exit 2 "$BULLETINCTL" -c "$T/ca2.conf" check-config
+assert_contains "$T/err" "ca_file $T/missing.pem: cannot read it"
 echo PASS

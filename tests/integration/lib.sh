@@ -88,12 +88,20 @@ start_nginx() {
 	# nginx's worker runs as nobody: it must be able to read the files.
 	chmod 755 "$T" "$1"
 	chmod -R a+rX "$1"
-	# A throwaway self-signed certificate for the TLS listener: nobody
-	# trusts it, which is the point (RELIABILITY D7).
+	# A throwaway authority ($p/ca.pem) and a certificate it signs for
+	# "localhost" only, for the TLS listener: nobody trusts the
+	# authority unless told to (RELIABILITY D7).
 	command -v openssl >/dev/null || skip "openssl is not installed"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-		-keyout "$p/key.pem" -out "$p/cert.pem" 2>/dev/null ||
-		fail "openssl could not make a certificate"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		-subj /CN=bulletin-test-ca -keyout "$p/ca.key" -out "$p/ca.pem" \
+		2>/dev/null || fail "openssl could not make an authority"
+	openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+		-keyout "$p/key.pem" -out "$p/csr.pem" 2>/dev/null ||
+		fail "openssl could not make a request"
+	printf 'subjectAltName=DNS:localhost\n' >"$p/ext.cnf"
+	openssl x509 -req -in "$p/csr.pem" -CA "$p/ca.pem" -CAkey "$p/ca.key" \
+		-CAcreateserial -days 2 -extfile "$p/ext.cnf" -out "$p/cert.pem" \
+		2>/dev/null || fail "openssl could not sign a certificate"
 	cat >"$p/nginx.conf" <<NGX
 worker_processes 1;
 daemon on;

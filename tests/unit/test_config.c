@@ -756,7 +756,7 @@ static void test_crlf_and_bom(void **state)
 		"5: timeout \"1w\": not a duration; use a number with s, "
 		"m, h or d (e.g. 30m)",
 		"6: unknown key \"\xEF\xBB\xBFtimeout\" in [fetch]; the keys "
-		"there are timeout, max_size, connections, per_host");
+		"there are timeout, max_size, connections, per_host, ca_file");
 }
 
 static void test_quoted_phrases(void **state)
