@@ -6,6 +6,7 @@
  * was and a transfer that breaks off stores nothing.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,9 @@ struct ingest {
 	size_t bytes;	/* held by the pending items */
 	size_t dropped; /* items left out for want of room */
 	int failed;	/* a push failed: the error comes from finish */
+	bool ended;	/* ingest_end has run */
+	int end_ret;
+	struct err end_err;
 };
 
 static void pending_finish(struct pending *p)
@@ -205,6 +209,16 @@ void ingest_abort(struct ingest *in)
 	ingest_free(in);
 }
 
+void ingest_end(struct ingest *in)
+{
+	struct feed_info info;
+
+	if (in->ended)
+		return;
+	in->ended = true;
+	in->end_ret = feed_parser_finish(in->parser, &info, &in->end_err);
+}
+
 int ingest_finish(struct ingest *in, struct store *st,
 		  const struct theme_set *ts, struct ingest_result *res,
 		  struct err *err)
@@ -212,13 +226,14 @@ int ingest_finish(struct ingest *in, struct store *st,
 	struct store_item_new *items = NULL;
 	struct store_ingest_result sr;
 	struct theme_result theme;
-	struct feed_info info;
-	struct err perr = {{0}};
+	struct err perr;
 	size_t i;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = feed_parser_finish(in->parser, &info, &perr);
+	ingest_end(in);
+	ret = in->end_ret;
+	perr = in->end_err;
 	if (ret) {
 		err_set(err, "%s", perr.msg[0] ? perr.msg : strerror(-ret));
 		goto out;

@@ -55,6 +55,8 @@ struct poll_job {
 	struct chunk *batch;	     /* in the worker */
 	uv_work_t work;
 	bool working;	/* batch is in the worker */
+	bool ending;	/* ...and the worker ends the document after it */
+	bool ended;	/* the document has been ended */
 	bool paused;	/* the transfer waits for the backlog to shrink */
 	bool can_pause; /* a network transfer (a file:// one cannot) */
 	int work_ret;	/* the worker's failure: read only after the work */
@@ -243,9 +245,13 @@ static void poller_parse_cb(uv_work_t *w)
 
 	for (c = job->batch; c && !job->work_ret; c = c->next)
 		job->work_ret = ingest_push(job->ingest, c->data, c->len);
+	/* The last batch also ends the document, so that the parser's
+	 * final block is read here too, not on the loop thread. */
+	if (job->ending && !job->work_ret)
+		ingest_end(job->ingest);
 }
 
-static void parse_next(struct poll_job *job);
+static void job_advance(struct poll_job *job);
 
 static void poller_parsed_cb(uv_work_t *w, int status)
 {
@@ -258,12 +264,63 @@ static void poller_parsed_cb(uv_work_t *w, int status)
 	/* libuv runs this after the work, on the loop thread: from here
 	 * the worker's fields are ours to read. */
 	job->parse_ret = job->work_ret;
+	if (job->ending) {
+		job->ending = false;
+		job->ended = true;
+	}
 	while ((c = job->batch) != NULL) {
 		job->batch = c->next;
 		job->backlog -= c->len;
 		free(c);
 	}
-	if (job->parse_ret && !job->fetched && !p->closing) {
+	if (p->closing) {
+		/* The fetcher has cancelled every transfer: drop the job,
+		 * then the poller once its last worker is back. */
+		job_complete(job);
+		poller_maybe_free(p);
+		return;
+	}
+	job_advance(job);
+}
+
+/* Hands the queued chunks to a worker; with end, the worker then ends
+ * the document too (the queue may be empty then). */
+static void parse_next(struct poll_job *job, bool end)
+{
+	struct poller *p = job->p;
+
+	job->batch = job->queue;
+	job->queue = NULL;
+	job->tail = &job->queue;
+	job->ending = end;
+	job->work.data = job;
+	p->works++;
+	job->working = true;
+	if (uv_queue_work(p->loop, &job->work, poller_parse_cb,
+			  poller_parsed_cb) != 0) {
+		/* Cannot happen with a valid loop; parse here instead. */
+		poller_parse_cb(&job->work);
+		poller_parsed_cb(&job->work, 0);
+	}
+}
+
+/* Decides what a job does next, whenever something happened to it: a
+ * batch came back from the worker, bytes arrived, or the fetch ended.
+ * Nothing while a batch is in a worker (its return calls this). */
+static void job_advance(struct poll_job *job)
+{
+	struct poller *p = job->p;
+	bool failed = job->fetched && !job->outcome.ok &&
+		      !(job->outcome.error &&
+			strcmp(job->outcome.error, "stopped by reader") == 0);
+
+	if (job->working)
+		return;
+	if (p->closing || failed) {
+		job_complete(job); /* nothing of the body will be kept */
+		return;
+	}
+	if (job->parse_ret && !job->fetched) {
 		/* Not a feed after all, or the parser has stopped at a
 		 * break: stop downloading now, rather than when the server
 		 * next sends (or times out). This completes the job before
@@ -272,42 +329,23 @@ static void poller_parsed_cb(uv_work_t *w, int status)
 		fetch_cancel(p->fetch, job->transfer);
 		return;
 	}
-	if (job->queue && !job->parse_ret && !p->closing) {
-		parse_next(job);
-	} else if (job->fetched) {
-		job_complete(job);
-	} else if (job->paused) {
-		/* Caught up (or failed: the next on_data then stops it). */
-		job->paused = false;
-		fetch_resume(p->fetch, job->transfer);
-	}
-	if (p->closing)
-		poller_maybe_free(p);
-}
-
-/* Hands the queued chunks to a worker, unless one is busy with this
- * job already. */
-static void parse_next(struct poll_job *job)
-{
-	struct poller *p = job->p;
-
-	if (job->working || !job->queue)
-		return;
-	job->batch = job->queue;
-	job->queue = NULL;
-	job->tail = &job->queue;
-	job->work.data = job;
-	if (uv_queue_work(p->loop, &job->work, poller_parse_cb,
-			  poller_parsed_cb) != 0) {
-		/* Cannot happen with a valid loop; parse here instead. */
-		poller_parse_cb(&job->work);
-		p->works++;
-		job->working = true;
-		poller_parsed_cb(&job->work, 0);
+	if (job->queue && !job->parse_ret) {
+		parse_next(job, job->fetched);
 		return;
 	}
-	p->works++;
-	job->working = true;
+	if (!job->fetched) {
+		if (job->paused) {
+			/* Caught up: let the download go on. */
+			job->paused = false;
+			fetch_resume(p->fetch, job->transfer);
+		}
+		return;
+	}
+	if (job->ingest && !job->ended && !job->parse_ret) {
+		parse_next(job, true); /* only the end is left to read */
+		return;
+	}
+	job_complete(job);
 }
 
 /* Relative links resolve against the URL the body came from, after
@@ -353,7 +391,8 @@ static int poller_on_data(const char *data, size_t len, void *arg)
 	*job->tail = c;
 	job->tail = &c->next;
 	job->backlog += len;
-	parse_next(job);
+	if (!job->working)
+		parse_next(job, false);
 	return 0;
 }
 
@@ -381,13 +420,7 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	o->moved_to = dup_maybe(r->moved_to);
 	if (r->error && !o->error)
 		o->error = dup_maybe("out of memory");
-	if (job->working)
-		return;
-	if (job->queue && !job->p->closing && !job->parse_ret) {
-		parse_next(job);
-		return;
-	}
-	job_complete(job);
+	job_advance(job);
 }
 
 /* Logs a permanent redirect once, when it is new. */

@@ -43,6 +43,11 @@ struct ingest *ingest_begin(const char *source, const char *base_url,
 #define INGEST_STOPPED 1
 int ingest_push(struct ingest *in, const char *data, size_t len);
 
+/* Ends the document: the parser reads what it still holds and delivers
+ * the last items. Like ingest_push, it may run on a worker thread;
+ * ingest_finish calls it when it has not run. */
+void ingest_end(struct ingest *in);
+
 /* Ends the document and stores its items in one transaction, themed with
  * ts (the theme set current now: the one at ingest_begin may be gone
  * after a reload). Returns 0, or a negative errno with err saying what
