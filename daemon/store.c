@@ -1097,8 +1097,8 @@ int store_digest_last(struct store *st, const char *list,
 	return ret;
 }
 
-static int digest_from_stmt(struct store *st, int64_t id,
-			    struct store_digest *out, struct err *err)
+int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
+		     struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_DIGEST_GET];
 	int rc, ret = 0;
@@ -1126,12 +1126,6 @@ static int digest_from_stmt(struct store *st, int64_t id,
 		ret = store_fail(st, err, "reading a digest");
 	unbind(s);
 	return ret;
-}
-
-int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
-		     struct err *err)
-{
-	return digest_from_stmt(st, id, out, err);
 }
 
 int store_digest_create(struct store *st, const char *list,
@@ -1214,7 +1208,7 @@ int store_digest_create(struct store *st, const char *list,
 	ret = tx_commit(st, err);
 	if (ret)
 		return ret;
-	return out ? digest_from_stmt(st, id, out, err) : 0;
+	return out ? store_digest_get(st, id, out, err) : 0;
 }
 
 struct claimed {
