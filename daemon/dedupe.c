@@ -151,25 +151,52 @@ int dedupe_canon_url(const char *url, struct buf *out)
 	return ret;
 }
 
+/* Words go to the hash through a staging buffer, each followed by a
+ * space: one hash update per few kilobytes, not two per word. The hash
+ * is of the same bytes whatever the buffer's size. */
 struct fp_state {
 	crypto_generichash_state h;
 	size_t words;
-	unsigned char word[256]; /* the word being read, lower-cased */
+	unsigned char stage[4096];
 	size_t len;
 };
 
 static void fp_flush(struct fp_state *st)
 {
-	crypto_generichash_update(&st->h, st->word, st->len);
+	crypto_generichash_update(&st->h, st->stage, st->len);
 	st->len = 0;
+}
+
+/* Room for one more code point (at most 4 bytes) and a space. */
+static void fp_reserve(struct fp_state *st)
+{
+	if (st->len > sizeof(st->stage) - 5)
+		fp_flush(st);
 }
 
 static void fp_end_word(struct fp_state *st)
 {
-	fp_flush(st);
-	crypto_generichash_update(&st->h, (const unsigned char *)" ", 1);
+	fp_reserve(st);
+	st->stage[st->len++] = ' ';
 	st->words++;
 }
+
+/* ASCII letters and digits, lower-cased; 0 for every other byte. */
+static const unsigned char ascii_word[128] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+	['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+	['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i',
+	['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+	['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's',
+	['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+	['y'] = 'y', ['z'] = 'z',
+};
 
 /* Whether a letter or digit starts the n bytes at p. */
 static bool word_follows(const unsigned char *p, size_t n)
@@ -193,6 +220,15 @@ static void fp_hash_words(struct fp_state *st, const char *s)
 
 	while (i < len) {
 		if (p[i] < 0x80) {
+			unsigned char c = ascii_word[p[i]];
+
+			if (c) {
+				fp_reserve(st);
+				st->stage[st->len++] = c;
+				in_word = true;
+				i++;
+				continue;
+			}
 			cp = p[i];
 			n = 1;
 		} else {
@@ -202,19 +238,11 @@ static void fp_hash_words(struct fp_state *st, const char *s)
 				n = 1;
 			}
 		}
-		if (text_is_word_char(cp)) {
-			if (st->len > sizeof(st->word) - 4)
-				fp_flush(st);
-			if (cp < 0x80) {
-				st->word[st->len++] =
-					(unsigned char)tolower((int)cp);
-			} else {
-				cp = (uint32_t)utf8proc_tolower(
-					(utf8proc_int32_t)cp);
-				st->len += (size_t)utf8proc_encode_char(
-					(utf8proc_int32_t)cp,
-					st->word + st->len);
-			}
+		if (cp >= 0x80 && text_is_word_char(cp)) {
+			fp_reserve(st);
+			cp = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
+			st->len += (size_t)utf8proc_encode_char(
+				(utf8proc_int32_t)cp, st->stage + st->len);
 			in_word = true;
 		} else if (in_word && (cp == '\'' || cp == 0x2019) &&
 			   word_follows(p + i + n, len - i - n)) {
@@ -249,9 +277,10 @@ int dedupe_fingerprint(const char *title, const char *text,
 			continue;
 		fp_hash_words(&st, parts[i]);
 		/* Keep title and text apart in the hash. */
-		crypto_generichash_update(&st.h, (const unsigned char *)"\n",
-					  1);
+		fp_reserve(&st);
+		st.stage[st.len++] = '\n';
 	}
+	fp_flush(&st);
 	crypto_generichash_final(&st.h, hash, sizeof(hash));
 	if (st.words < FINGERPRINT_MIN_WORDS)
 		return -ENODATA;
