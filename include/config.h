@@ -39,6 +39,8 @@ struct config_source {
 			     lower-cased) */
 	int64_t interval; /* seconds; "interval", default 30m */
 	int priority;	  /* "priority", default 0 */
+	bool split;	  /* mailbox: one item per headed section
+			     ("split", default yes) */
 	int line;	  /* line of the section header */
 };
 
@@ -105,7 +107,14 @@ struct config {
 	char *imap_url;
 	char *imap_username;
 	char *imap_password_file;
-	int64_t imap_poll; /* default 2m */
+	int64_t imap_poll;	/* default 2m */
+	char *imap_folder;	/* where commands arrive; default INBOX */
+	char *imap_move_to;	/* folder for processed messages, or NULL */
+	char *imap_ca_file;	/* extra trusted CA (PEM), or NULL */
+	int64_t imap_max_size;	/* default 25M: bigger mail is refused */
+	char *imap_authserv_id; /* our MX's Authentication-Results id: when
+				   set, briefings need its DKIM or DMARC
+				   pass (RELIABILITY F7); else NULL */
 
 	struct config_source *sources;
 	size_t n_sources;
