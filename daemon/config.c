@@ -25,6 +25,7 @@
 #include "config.h"
 #include "log.h"
 #include "schedule.h"
+#include "text.h"
 
 #if defined(__has_include)
 #if __has_include("bulletin-config.h")
@@ -67,7 +68,17 @@ enum {
 enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
 enum { HK_LISTEN };
 enum { MK_URL, MK_USERNAME, MK_PASSWORD_FILE, MK_STARTTLS, MK_CONNECTIONS };
-enum { IK_URL, IK_USERNAME, IK_PASSWORD_FILE, IK_POLL };
+enum {
+	IK_URL,
+	IK_USERNAME,
+	IK_PASSWORD_FILE,
+	IK_POLL,
+	IK_FOLDER,
+	IK_MOVE_TO,
+	IK_CA_FILE,
+	IK_MAX_SIZE,
+	IK_AUTHSERV_ID
+};
 enum {
 	LK_TITLE,
 	LK_ADDRESS,
@@ -86,7 +97,8 @@ enum {
 	SK_FOLDER,
 	SK_FROM,
 	SK_INTERVAL,
-	SK_PRIORITY
+	SK_PRIORITY,
+	SK_SPLIT
 };
 enum { TK_TITLE, TK_KEYWORDS };
 
@@ -123,6 +135,11 @@ static const char *const imap_keys[] = {
 	[IK_USERNAME] = "username",
 	[IK_PASSWORD_FILE] = "password_file",
 	[IK_POLL] = "poll",
+	[IK_FOLDER] = "folder",
+	[IK_MOVE_TO] = "move_to",
+	[IK_CA_FILE] = "ca_file",
+	[IK_MAX_SIZE] = "max_size",
+	[IK_AUTHSERV_ID] = "authserv_id",
 	NULL,
 };
 static const char *const list_keys[] = {
@@ -133,10 +150,15 @@ static const char *const list_keys[] = {
 	[LK_ALLOW] = "allow",	    NULL,
 };
 static const char *const source_keys[] = {
-	[SK_TITLE] = "title",	    [SK_TYPE] = "type",
-	[SK_URL] = "url",	    [SK_FOLDER] = "folder",
-	[SK_FROM] = "from",	    [SK_INTERVAL] = "interval",
-	[SK_PRIORITY] = "priority", NULL,
+	[SK_TITLE] = "title",
+	[SK_TYPE] = "type",
+	[SK_URL] = "url",
+	[SK_FOLDER] = "folder",
+	[SK_FROM] = "from",
+	[SK_INTERVAL] = "interval",
+	[SK_PRIORITY] = "priority",
+	[SK_SPLIT] = "split",
+	NULL,
 };
 static const char *const theme_keys[] = {
 	[TK_TITLE] = "title",
@@ -1423,9 +1445,27 @@ static void set_smtp(struct parse *p, int key, const char *value)
 	}
 }
 
+/* An IMAP folder name: no control characters, which could end the IMAP
+ * command and start another (RELIABILITY F8). */
+static void set_folder(struct parse *p, const char *key, const char *value,
+		       char **field)
+{
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f) {
+			report(p, p->line,
+			       "%s \"%.*s\": a folder name cannot contain "
+			       "control characters or line breaks",
+			       key, QV(value));
+			return;
+		}
+	}
+	set_str(p, field, value);
+}
+
 static void set_imap(struct parse *p, int key, const char *value)
 {
 	struct config *cfg = p->cfg;
+	int64_t v = 0;
 	size_t sl;
 	const char *why;
 
@@ -1455,6 +1495,42 @@ static void set_imap(struct parse *p, int key, const char *value)
 		break;
 	case IK_POLL:
 		set_duration(p, "poll", value, &cfg->imap_poll);
+		break;
+	case IK_FOLDER:
+		set_folder(p, "folder", value, &cfg->imap_folder);
+		break;
+	case IK_MOVE_TO:
+		set_folder(p, "move_to", value, &cfg->imap_move_to);
+		break;
+	case IK_CA_FILE:
+		set_path(p, value, &cfg->imap_ca_file);
+		if (cfg->imap_ca_file && access(cfg->imap_ca_file, R_OK) != 0)
+			report(p, p->line,
+			       "ca_file %s: cannot read it (%s); give the PEM "
+			       "file of the authority that signs your mail "
+			       "server's certificate",
+			       cfg->imap_ca_file, strerror(errno));
+		break;
+	case IK_MAX_SIZE:
+		if (config_parse_size(value, &v) < 0 || v < 1024) {
+			report(p, p->line,
+			       "max_size \"%.*s\": use a size of at least 1K "
+			       "with K, M or G (e.g. 25M)",
+			       QV(value));
+		} else {
+			cfg->imap_max_size = v;
+		}
+		break;
+	case IK_AUTHSERV_ID:
+		if (!text_is_token(value)) {
+			report(p, p->line,
+			       "authserv_id \"%.*s\": use the host name your "
+			       "mail server writes in Authentication-Results "
+			       "(e.g. mx.example.org)",
+			       QV(value));
+			break;
+		}
+		set_str(p, &cfg->imap_authserv_id, value);
 		break;
 	}
 }
@@ -1640,7 +1716,7 @@ static void set_source(struct parse *p, struct config_source *s, int key,
 		set_source_url(p, s, value);
 		break;
 	case SK_FOLDER:
-		set_str(p, &s->folder, value);
+		set_folder(p, "folder", value, &s->folder);
 		break;
 	case SK_FROM:
 		if (!addr_or_domain_valid(value)) {
@@ -1664,6 +1740,11 @@ static void set_source(struct parse *p, struct config_source *s, int key,
 		break;
 	case SK_PRIORITY:
 		set_int(p, "priority", value, -1000, 1000, &s->priority);
+		break;
+	case SK_SPLIT:
+		if (parse_bool(value, &s->split) < 0)
+			report(p, p->line, "split \"%.*s\": use yes or no",
+			       QV(value));
 		break;
 	}
 }
@@ -1774,6 +1855,7 @@ static int named_add(struct parse *p, enum sect_kind kind, const char *name,
 			.name = copy,
 			.type = SOURCE_FEED,
 			.interval = 30 * 60,
+			.split = true,
 			.line = p->line,
 		};
 		return 0;
@@ -2234,6 +2316,7 @@ static void finish_daemon(struct parse *p)
 	set_default(p, &cfg->templates_dir, BULLETIN_TEMPLATE_DIR);
 	set_default(p, &cfg->http_listen, "127.0.0.1:8025");
 	set_default(p, &cfg->smtp_url, "smtp://127.0.0.1:25");
+	set_default(p, &cfg->imap_folder, "INBOX");
 }
 
 static void finish_sources(struct parse *p)
@@ -2269,6 +2352,11 @@ static void finish_sources(struct parse *p)
 				       "\"from\" is only for mailbox sources; "
 				       "set type = mailbox or remove it");
 			}
+			if (s->key_line[SK_SPLIT]) {
+				report(p, s->key_line[SK_SPLIT],
+				       "\"split\" is only for mailbox sources; "
+				       "set type = mailbox or remove it");
+			}
 			continue;
 		}
 		if (!key_given(s, SK_FOLDER)) {
@@ -2282,10 +2370,12 @@ static void finish_sources(struct parse *p)
 			       "\"url\" is only for feed sources; remove it or "
 			       "set type = feed");
 		}
-		if (!cfg->imap_url && sect_find(p, SECT_IMAP, NULL) < 0) {
-			report(p, s->key_line[SK_TYPE],
-			       "%s reads a mailbox but there is no [imap] "
-			       "section; add one with url = imaps://…",
+		if (!key_given(s, SK_FROM)) {
+			report(p, s->line,
+			       "%s is a mailbox source and needs from, the "
+			       "sender whose mail becomes briefings (e.g. from "
+			       "= briefings@union.example.org, or "
+			       "@union.example.org)",
 			       label);
 		}
 	}
@@ -2623,6 +2713,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->imap_poll = 2 * 60;
+	cfg->imap_max_size = 25 * 1024 * 1024;
 	cfg->path = strdup(path);
 	cfg->dir = dir_of(path);
 	if (!cfg->path || !cfg->dir) {
@@ -2686,6 +2777,10 @@ void config_destroy(struct config *cfg)
 	free(cfg->imap_url);
 	free(cfg->imap_username);
 	free(cfg->imap_password_file);
+	free(cfg->imap_folder);
+	free(cfg->imap_move_to);
+	free(cfg->imap_ca_file);
+	free(cfg->imap_authserv_id);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		struct config_source *s = &cfg->sources[i];
 

@@ -842,8 +842,9 @@ static void test_required_and_line_zero(void **state)
 		      "07:30)",
 		      "4: [source s] is a mailbox source and needs folder "
 		      "(e.g. folder = Briefings)",
-		      "5: [source s] reads a mailbox but there is no [imap] "
-		      "section; add one with url = imaps://…",
+		      "4: [source s] is a mailbox source and needs from, the "
+		      "sender whose mail becomes briefings (e.g. from = "
+		      "briefings@union.example.org, or @union.example.org)",
 		      "6: \"url\" is only for feed sources; remove it or set "
 		      "type = feed",
 		      "0: no [daemon] section; add one with public_url, the "
@@ -885,7 +886,33 @@ static void test_values(void **state)
 			    "\"Union, Branch\" <l@example.org>");
 	assert_int_equal(cfg->sources[0].priority, -3);
 	assert_int_equal(cfg->sources[0].interval, 86400);
+	assert_true(cfg->sources[0].split);
 	config_destroy(cfg);
+
+	cfg = load_ok(DAEMON "[imap]\nurl = imap://mail.example.org\n"
+			     "folder = Commands\nmove_to = Done/2026\n"
+			     "max_size = 2M\nauthserv_id = mx.example.org\n"
+			     "[source b]\ntype = mailbox\nfolder = Briefings\n"
+			     "from = @Union.Example.org\nsplit = no\n");
+	assert_string_equal(cfg->imap_folder, "Commands");
+	assert_string_equal(cfg->imap_move_to, "Done/2026");
+	assert_int_equal(cfg->imap_max_size, 2 * 1024 * 1024);
+	assert_string_equal(cfg->imap_authserv_id, "mx.example.org");
+	assert_string_equal(cfg->sources[0].from, "@union.example.org");
+	assert_false(cfg->sources[0].split);
+	config_destroy(cfg);
+
+	EXPECT_ERRORS(DAEMON "[imap]\nurl = imaps://mail.example.org\n"
+			     "max_size = 12\nauthserv_id = mx example\n"
+			     "[source f]\nurl = https://e.example.org/\n"
+			     "split = yes\n",
+		      "6: max_size \"12\": use a size of at least 1K with K, M "
+		      "or G (e.g. 25M)",
+		      "7: authserv_id \"mx example\": use the host name your "
+		      "mail server writes in Authentication-Results (e.g. "
+		      "mx.example.org)",
+		      "10: \"split\" is only for mailbox sources; set type = "
+		      "mailbox or remove it");
 
 	EXPECT_ERRORS(
 		DAEMON "[http]\nlisten = 8025\n"
@@ -1126,6 +1153,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->smtp_connections, 4);
 	assert_null(cfg->imap_url);
 	assert_int_equal(cfg->imap_poll, 120);
+	assert_string_equal(cfg->imap_folder, "INBOX");
+	assert_null(cfg->imap_move_to);
+	assert_null(cfg->imap_ca_file);
+	assert_int_equal(cfg->imap_max_size, 25 * 1024 * 1024);
+	assert_null(cfg->imap_authserv_id);
 	assert_int_equal(cfg->n_lists, 0);
 	assert_int_equal(cfg->n_sources, 0);
 	assert_int_equal(cfg->n_themes, 0);
@@ -1243,13 +1275,15 @@ static void test_example_documents_every_key(void **state)
 		"http listen",	      "smtp url",	   "smtp username",
 		"smtp password_file", "smtp starttls",	   "smtp connections",
 		"imap url",	      "imap username",	   "imap password_file",
-		"imap poll",	      "list title",	   "list address",
-		"list from",	      "list schedule",	   "list template",
-		"list sources",	      "list themes",	   "list subscribe",
-		"list allow",	      "source title",	   "source type",
-		"source url",	      "source folder",	   "source from",
-		"source interval",    "source priority",   "theme title",
-		"theme keywords",
+		"imap poll",	      "imap folder",	   "imap move_to",
+		"imap ca_file",	      "imap max_size",	   "imap authserv_id",
+		"fetch per_host",     "fetch ca_file",	   "source split",
+		"list title",	      "list address",	   "list from",
+		"list schedule",      "list template",	   "list sources",
+		"list themes",	      "list subscribe",	   "list allow",
+		"source title",	      "source type",	   "source url",
+		"source folder",      "source from",	   "source interval",
+		"source priority",    "theme title",	   "theme keywords",
 	};
 	char path[PATH_MAX + 64];
 	char seen[64][48];
