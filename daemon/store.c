@@ -53,6 +53,13 @@ enum stmt {
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
 	ST_DELIVERY_COUNTS,
+	ST_INBOUND_BY_KEY,
+	ST_INBOUND_BY_UID,
+	ST_INBOUND_INSERT,
+	ST_IMAP_SEEN_INSERT,
+	ST_COMMAND_INSERT,
+	ST_INBOUND_LAST,
+	ST_COMMANDS,
 	ST__COUNT,
 };
 
@@ -214,6 +221,30 @@ static const char *const stmt_sql[ST__COUNT] = {
 			       "coalesce(sum(state = 'sent'), 0), "
 			       "coalesce(sum(state = 'failed'), 0) "
 			       "FROM deliveries WHERE digest_id = ?1",
+	[ST_INBOUND_BY_KEY] = "SELECT id FROM inbound WHERE key = ?1",
+	[ST_INBOUND_BY_UID] =
+		"SELECT inbound_id FROM imap_seen WHERE folder = ?1 "
+		"AND uidvalidity = ?2 AND uid = ?3",
+	[ST_INBOUND_INSERT] =
+		"INSERT INTO inbound(key, via, received, sender, subject, "
+		"outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+		"RETURNING id",
+	[ST_IMAP_SEEN_INSERT] =
+		"INSERT OR IGNORE INTO imap_seen(folder, uidvalidity, uid, "
+		"inbound_id) VALUES (?1, ?2, ?3, ?4)",
+	[ST_COMMAND_INSERT] =
+		"INSERT INTO commands(list_id, command, address, token, reply, "
+		"created, inbound_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_INBOUND_LAST] =
+		"SELECT i.id, i.received, i.key, i.via, "
+		"(SELECT folder FROM imap_seen WHERE inbound_id = i.id LIMIT "
+		"1), "
+		"i.sender, i.subject, i.outcome, i.detail FROM inbound i "
+		"ORDER BY i.id DESC LIMIT ?1",
+	[ST_COMMANDS] = "SELECT c.id, l.name, c.command, c.address, c.token, "
+			"c.state, c.reply, c.created FROM commands c "
+			"JOIN lists l ON l.id = c.list_id "
+			"WHERE ?1 IS NULL OR c.state = ?1 ORDER BY c.id",
 };
 
 /* Schema steps: migrations[v] takes the database from version v to v+1. */
@@ -296,6 +327,39 @@ static const char *const migrations[] = {
 	"  sent_at INTEGER,"
 	"  UNIQUE (digest_id, subscriber_id));"
 	"CREATE INDEX deliveries_state ON deliveries(state, next_try);",
+	/* 1 -> 2: the mail intake. A message is acted on once: its key
+	 * (Message-ID) is unique, and IMAP UIDs already looked at are
+	 * remembered so that they are not fetched again. */
+	"CREATE TABLE inbound ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT UNIQUE,"
+	"  via TEXT NOT NULL CHECK (via IN ('imap', 'pipe')),"
+	"  received INTEGER NOT NULL,"
+	"  sender TEXT,"
+	"  subject TEXT,"
+	"  outcome TEXT NOT NULL CHECK (outcome IN"
+	"    ('briefing', 'command', 'ignored', 'quarantined')),"
+	"  detail TEXT);"
+	"CREATE TABLE imap_seen ("
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  inbound_id INTEGER NOT NULL REFERENCES inbound(id),"
+	"  PRIMARY KEY (folder, uidvalidity, uid)) WITHOUT ROWID;"
+	"CREATE INDEX imap_seen_inbound ON imap_seen(inbound_id);"
+	"CREATE TABLE commands ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id),"
+	"  command TEXT NOT NULL CHECK (command IN"
+	"    ('subscribe', 'unsubscribe', 'confirm', 'help')),"
+	"  address TEXT NOT NULL,"
+	"  token TEXT,"
+	"  reply INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+	"    ('pending', 'done', 'failed')),"
+	"  created INTEGER NOT NULL,"
+	"  inbound_id INTEGER NOT NULL REFERENCES inbound(id));"
+	"CREATE INDEX commands_state ON commands(state);",
 };
 
 struct store {
@@ -855,22 +919,33 @@ static int item_insert(struct store *st, int64_t source_id,
 	return ret;
 }
 
+/* Stores items of source inside the caller's transaction. */
+static int items_ingest_tx(struct store *st, const char *source,
+			   const struct store_item_new *items, size_t n,
+			   int64_t now, struct store_ingest_result *res,
+			   struct err *err)
+{
+	int64_t source_id;
+	int ret;
+
+	ret = lookup_id(st, ST_SOURCE_ID, source, &source_id, err, "source");
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = item_insert(st, source_id, &items[i], now, res, err);
+	return ret;
+}
+
 int store_items_ingest(struct store *st, const char *source,
 		       const struct store_item_new *items, size_t n,
 		       int64_t now, struct store_ingest_result *res,
 		       struct err *err)
 {
-	int64_t source_id;
-	size_t i;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	ret = tx_begin(st, err);
 	if (ret)
 		return ret;
-	ret = lookup_id(st, ST_SOURCE_ID, source, &source_id, err, "source");
-	for (i = 0; i < n && !ret; i++)
-		ret = item_insert(st, source_id, &items[i], now, res, err);
+	ret = items_ingest_tx(st, source, items, n, now, res, err);
 	if (ret) {
 		tx_rollback(st);
 		memset(res, 0, sizeof(*res));
@@ -1333,6 +1408,221 @@ int store_delivery_counts(struct store *st, int64_t digest_id,
 		out->failed = sqlite3_column_int64(s, 3);
 	} else
 		ret = store_fail(st, err, "counting deliveries");
+	unbind(s);
+	return ret;
+}
+
+/* ---- mail intake ---- */
+
+/* Runs a one-row lookup (parameters already bound): 1 with *id set, 0
+ * when there is no row, or a negative errno. */
+static int find_row(struct store *st, sqlite3_stmt *s, int64_t *id,
+		    struct err *err, const char *what)
+{
+	int rc, ret = 0;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = store_fail(st, err, what);
+	}
+	unbind(s);
+	return ret;
+}
+
+static int inbound_by_key(struct store *st, const char *key, int64_t *id,
+			  struct err *err)
+{
+	bind_text(st->stmt[ST_INBOUND_BY_KEY], 1, key);
+	return find_row(st, st->stmt[ST_INBOUND_BY_KEY], id, err,
+			"looking up a message");
+}
+
+static int inbound_by_uid(struct store *st, const char *folder,
+			  uint32_t uidvalidity, uint32_t uid, int64_t *id,
+			  struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_INBOUND_BY_UID];
+
+	bind_text(s, 1, folder);
+	bind_int(s, 2, uidvalidity);
+	bind_int(s, 3, uid);
+	return find_row(st, s, id, err, "looking up a message");
+}
+
+int store_inbound_known(struct store *st, const char *key, const char *folder,
+			uint32_t uidvalidity, uint32_t uid, struct err *err)
+{
+	int64_t id;
+	int ret = 0;
+
+	if (key)
+		ret = inbound_by_key(st, key, &id, err);
+	if (ret == 0 && folder)
+		ret = inbound_by_uid(st, folder, uidvalidity, uid, &id, err);
+	return ret;
+}
+
+static int imap_seen_insert(struct store *st, const struct store_inbound *in,
+			    int64_t inbound_id, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_IMAP_SEEN_INSERT];
+
+	if (!in->folder)
+		return 0;
+	bind_text(s, 1, in->folder);
+	bind_int(s, 2, in->uidvalidity);
+	bind_int(s, 3, in->uid);
+	bind_int(s, 4, inbound_id);
+	return exec_stmt(st, ST_IMAP_SEEN_INSERT, err, "recording a message");
+}
+
+static int inbound_insert(struct store *st, const struct store_inbound *in,
+			  int64_t now, int64_t *id, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_INBOUND_INSERT];
+	int rc, ret = 0;
+
+	bind_text(s, 1, in->key);
+	bind_text(s, 2, in->via);
+	bind_int(s, 3, now);
+	bind_text(s, 4, in->sender);
+	bind_text(s, 5, in->subject);
+	bind_text(s, 6, in->outcome);
+	bind_text(s, 7, in->detail);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, err, "recording a message");
+	unbind(s);
+	return ret;
+}
+
+static int command_insert(struct store *st, const struct store_command_new *c,
+			  int64_t inbound_id, int64_t now, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_COMMAND_INSERT];
+	int64_t list_id;
+	int ret;
+
+	ret = lookup_id(st, ST_LIST_ID, c->list, &list_id, err, "list");
+	if (ret)
+		return ret;
+	bind_int(s, 1, list_id);
+	bind_text(s, 2, c->command);
+	bind_text(s, 3, c->address);
+	bind_text(s, 4, c->token);
+	bind_int(s, 5, c->reply ? 1 : 0);
+	bind_int(s, 6, now);
+	bind_int(s, 7, inbound_id);
+	return exec_stmt(st, ST_COMMAND_INSERT, err, "recording a command");
+}
+
+int store_inbound_record(struct store *st, const struct store_inbound *in,
+			 const char *source, const struct store_item_new *items,
+			 size_t n_items, const struct store_command_new *cmd,
+			 int64_t now, struct store_ingest_result *res,
+			 struct err *err)
+{
+	struct store_ingest_result ignore;
+	int64_t id = 0;
+	int ret, known = 0;
+
+	if (!res)
+		res = &ignore;
+	memset(res, 0, sizeof(*res));
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	if (in->key)
+		known = inbound_by_key(st, in->key, &id, err);
+	if (known < 0) {
+		ret = known;
+	} else if (known) {
+		ret = imap_seen_insert(st, in, id, err);
+	} else {
+		ret = inbound_insert(st, in, now, &id, err);
+		if (!ret)
+			ret = imap_seen_insert(st, in, id, err);
+		if (!ret && source && n_items > 0)
+			ret = items_ingest_tx(st, source, items, n_items, now,
+					      res, err);
+		if (!ret && cmd)
+			ret = command_insert(st, cmd, id, now, err);
+	}
+	if (ret) {
+		tx_rollback(st);
+		memset(res, 0, sizeof(*res));
+		return ret;
+	}
+	ret = tx_commit(st, err);
+	if (ret) {
+		memset(res, 0, sizeof(*res));
+		return ret;
+	}
+	return known ? 1 : 0;
+}
+
+int store_inbound_each(struct store *st, size_t limit, store_inbound_fn *fn,
+		       void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_INBOUND_LAST];
+	struct store_inbound_row r;
+	int rc, ret = 0;
+
+	bind_int(s, 1, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading messages");
+			break;
+		}
+		r.id = sqlite3_column_int64(s, 0);
+		r.received = sqlite3_column_int64(s, 1);
+		r.key = col_text(s, 2);
+		r.via = col_text(s, 3);
+		r.folder = col_text(s, 4);
+		r.sender = col_text(s, 5);
+		r.subject = col_text(s, 6);
+		r.outcome = col_text(s, 7);
+		r.detail = col_text(s, 8);
+		ret = fn(&r, arg);
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_commands_each(struct store *st, const char *state,
+			store_command_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_COMMANDS];
+	struct store_command c;
+	int rc, ret = 0;
+
+	bind_text(s, 1, state);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading commands");
+			break;
+		}
+		c.id = sqlite3_column_int64(s, 0);
+		c.list = col_text(s, 1);
+		c.command = col_text(s, 2);
+		c.address = col_text(s, 3);
+		c.token = col_text(s, 4);
+		c.state = col_text(s, 5);
+		c.reply = sqlite3_column_int(s, 6) != 0;
+		c.created = sqlite3_column_int64(s, 7);
+		ret = fn(&c, arg);
+	}
 	unbind(s);
 	return ret;
 }

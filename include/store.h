@@ -17,7 +17,7 @@
 #include "config.h"
 #include "log.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -267,5 +267,78 @@ struct store_delivery_counts {
 };
 int store_delivery_counts(struct store *st, int64_t digest_id,
 			  struct store_delivery_counts *out, struct err *err);
+
+/* ---- mail intake ---- */
+
+/* A message the mail intake has dealt with. */
+struct store_inbound {
+	/* What makes two copies one message: "<Message-ID>", or
+	 * "sha256:HEX" of the bytes when there is none. NULL for a message
+	 * only looked at (ignored, quarantined): it claims nothing, so a
+	 * copy in the right place is still taken. */
+	const char *key;
+	const char *via;      /* "imap" or "pipe" */
+	const char *folder;   /* IMAP folder, or NULL (pipe) */
+	uint32_t uidvalidity; /* IMAP only */
+	uint32_t uid;	      /* IMAP only */
+	const char *sender;   /* From addr-spec, or NULL */
+	const char *subject;  /* or NULL */
+	const char *outcome;  /* "briefing", "command", "ignored",
+				 "quarantined" */
+	const char *detail;   /* source; list and command; or why */
+};
+
+/* A command for the subscription code, from a command address. */
+struct store_command_new {
+	const char *list;
+	const char *command; /* subscribe, unsubscribe, confirm or help */
+	const char *address; /* who asked */
+	const char *token;   /* from the address, or NULL */
+	bool reply;	     /* false when a loop guard fired */
+};
+
+/* Whether the intake has dealt with the message already: by key (may be
+ * NULL), or by folder, uidvalidity and uid (folder may be NULL). Returns
+ * 1, 0, or a negative errno. */
+int store_inbound_known(struct store *st, const char *key, const char *folder,
+			uint32_t uidvalidity, uint32_t uid, struct err *err);
+
+/* Records a message and what it made in one transaction: the inbound
+ * row, its IMAP folder and UID (when folder is set), and either the items
+ * of source (a briefing, as store_items_ingest does; res may be NULL
+ * otherwise) or the command (cmd). When in->key is recorded already (a
+ * second copy, or the same mail by IMAP and by the pipe), nothing is made
+ * again: only the folder and UID are remembered, and 1 is returned.
+ * Returns 0, 1 or a negative errno. */
+int store_inbound_record(struct store *st, const struct store_inbound *in,
+			 const char *source, const struct store_item_new *items,
+			 size_t n_items, const struct store_command_new *cmd,
+			 int64_t now, struct store_ingest_result *res,
+			 struct err *err);
+
+/* One recorded message; strings valid only during the callback. */
+struct store_inbound_row {
+	int64_t id;
+	int64_t received;
+	const char *key, *via, *folder, *sender, *subject, *outcome, *detail;
+};
+typedef int store_inbound_fn(const struct store_inbound_row *r, void *arg);
+
+/* The last limit messages, newest first. */
+int store_inbound_each(struct store *st, size_t limit, store_inbound_fn *fn,
+		       void *arg, struct err *err);
+
+/* A recorded command; strings valid only during the callback. */
+struct store_command {
+	int64_t id;
+	const char *list, *command, *address, *token, *state;
+	bool reply;
+	int64_t created;
+};
+typedef int store_command_fn(const struct store_command *c, void *arg);
+
+/* Commands in state (or all when NULL), oldest first. */
+int store_commands_each(struct store *st, const char *state,
+			store_command_fn *fn, void *arg, struct err *err);
 
 #endif

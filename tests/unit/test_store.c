@@ -595,6 +595,118 @@ static void test_data_survives_reopen(void **state)
 	assert_int_equal(sub.created, 7);
 }
 
+static int count_commands(const struct store_command *c, void *arg)
+{
+	size_t *n = arg;
+
+	assert_string_equal(c->list, "news");
+	assert_string_equal(c->command, "subscribe");
+	assert_string_equal(c->address, "ann@example.org");
+	assert_null(c->token);
+	assert_false(c->reply);
+	assert_string_equal(c->state, "pending");
+	(*n)++;
+	return 0;
+}
+
+static void test_inbound_once(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new it[2];
+	struct store_inbound in = {
+		.key = "<b1@union.example.org>",
+		.via = "imap",
+		.folder = "Briefings",
+		.uidvalidity = 7,
+		.uid = 3,
+		.sender = "briefings@union.example.org",
+		.subject = "Pay",
+		.outcome = "briefing",
+		.detail = "union",
+	};
+	struct store_command_new cmd = {
+		.list = "news",
+		.command = "subscribe",
+		.address = "ann@example.org",
+		.reply = false,
+	};
+	size_t n = 0;
+
+	it[0] = item("<b1@union.example.org>#1", NULL, "fa", 100);
+	it[1] = item("<b1@union.example.org>#2", NULL, "fb", 100);
+	assert_int_equal(
+		store_inbound_known(f->st, in.key, "Briefings", 7, 3, &err), 0);
+	assert_int_equal(store_inbound_record(f->st, &in, "union", it, 2, NULL,
+					      1000, &res, &err),
+			 0);
+	assert_int_equal(res.added, 2);
+	/* Known by key, and by folder and UID alone. */
+	assert_int_equal(store_inbound_known(f->st, in.key, NULL, 0, 0, &err),
+			 1);
+	assert_int_equal(
+		store_inbound_known(f->st, NULL, "Briefings", 7, 3, &err), 1);
+	assert_int_equal(
+		store_inbound_known(f->st, NULL, "Briefings", 8, 3, &err), 0);
+
+	/* The same message by the pipe: nothing made again. */
+	in.via = "pipe";
+	in.folder = NULL;
+	assert_int_equal(store_inbound_record(f->st, &in, "union", it, 2, NULL,
+					      1001, &res, &err),
+			 1);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(
+		store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err),
+		0);
+	assert_int_equal(c.n, 2);
+
+	/* A copy in another folder: remembered there too, nothing made. */
+	in.via = "imap";
+	in.folder = "INBOX";
+	in.uid = 40;
+	assert_int_equal(store_inbound_record(f->st, &in, "union", it, 2, NULL,
+					      1002, &res, &err),
+			 1);
+	assert_int_equal(store_inbound_known(f->st, NULL, "INBOX", 7, 40, &err),
+			 1);
+
+	/* Ignored messages claim no key; a command is recorded once. */
+	in.key = NULL;
+	in.uid = 41;
+	in.outcome = "ignored";
+	in.detail = "not for us";
+	assert_int_equal(store_inbound_record(f->st, &in, NULL, NULL, 0, NULL,
+					      1003, NULL, &err),
+			 0);
+	in.key = "<c1@example.org>";
+	in.uid = 42;
+	in.outcome = "command";
+	assert_int_equal(store_inbound_record(f->st, &in, NULL, NULL, 0, &cmd,
+					      1004, NULL, &err),
+			 0);
+	in.uid = 43;
+	assert_int_equal(store_inbound_record(f->st, &in, NULL, NULL, 0, &cmd,
+					      1005, NULL, &err),
+			 1);
+	assert_int_equal(
+		store_commands_each(f->st, "pending", count_commands, &n, &err),
+		0);
+	assert_int_equal(n, 1);
+
+	/* A command for a list that is gone changes nothing. */
+	cmd.list = "gone";
+	in.key = "<c2@example.org>";
+	in.uid = 44;
+	assert_int_equal(store_inbound_record(f->st, &in, NULL, NULL, 0, &cmd,
+					      1006, NULL, &err),
+			 -ENOENT);
+	assert_int_equal(
+		store_inbound_known(f->st, in.key, "INBOX", 7, 44, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +743,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_check_uses_an_index,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_once, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_data_survives_reopen,
 						setup, teardown),
 	};
