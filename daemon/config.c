@@ -2756,8 +2756,18 @@ out:
 	return ret;
 }
 
+struct config *config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
 void config_destroy(struct config *cfg)
 {
+	if (cfg && cfg->refs > 0) {
+		cfg->refs--;
+		return;
+	}
 	if (!cfg) {
 		return;
 	}

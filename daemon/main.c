@@ -19,6 +19,7 @@
 #include "bulletin-config.h"
 #include "config.h"
 #include "log.h"
+#include "mailbox.h"
 #include "outbox.h"
 #include "poller.h"
 #include "schedule.h"
@@ -51,6 +52,8 @@ struct daemon {
 
 	struct store *store;
 	struct poller *poller;
+	struct mailbox *mailbox; /* NULL without [imap] */
+	int once_pending;	 /* --once: feeds and mailbox still running */
 	struct generation gen;
 };
 
@@ -204,21 +207,39 @@ static void on_stop_timer(uv_timer_t *t)
 	stop(t->data);
 }
 
-static void on_once_fetched(size_t fetched, size_t failed, void *arg)
+/* --once: the digests run when both the feeds and the mailbox are done. */
+static void once_step(struct daemon *d, bool failed)
 {
-	struct daemon *d = arg;
 	size_t failures;
 
+	if (failed)
+		d->status = EXIT_RUNTIME;
+	if (--d->once_pending > 0)
+		return;
 	failures = run_digests(d, (int64_t)time(NULL));
-	if (failed || failures) {
-		log_warnx("cycle finished with %zu failed sources and %zu "
-			  "failed deliveries or digests",
-			  failed, failures);
+	if (failures) {
+		log_warnx("cycle finished with %zu failed deliveries or "
+			  "digests",
+			  failures);
 		d->status = EXIT_RUNTIME;
 	}
 	d->cycle_done = true;
-	/* We are inside the poller's callback: stop on the next turn. */
+	/* We are inside a callback: stop on the next turn. */
 	uv_timer_start(&d->tick, on_stop_timer, 0, 0);
+}
+
+static void on_once_fetched(size_t fetched, size_t failed, void *arg)
+{
+	if (failed)
+		log_warnx("cycle: %zu sources failed", failed);
+	once_step(arg, failed > 0);
+}
+
+static void on_once_mailbox(bool ok, void *arg)
+{
+	if (!ok)
+		log_warnx("cycle: the mailbox could not be read");
+	once_step(arg, !ok);
 }
 
 static void schedule_tick(struct daemon *d);
@@ -277,6 +298,33 @@ static void schedule_tick(struct daemon *d)
 	uv_timer_start(&d->tick, on_tick, (uint64_t)(next - now) * 1000, 0);
 }
 
+/* Starts, reconfigures or stops the IMAP intake to match cfg. */
+static void mailbox_follow(struct daemon *d, struct config *cfg)
+{
+	bool nomem = false;
+
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		if (cfg->sources[i].type == SOURCE_MAILBOX && !cfg->imap_url)
+			log_warnx("source %s is a mailbox source but there is "
+				  "no [imap] section: only mail piped to "
+				  "bulletinctl receive reaches it",
+				  cfg->sources[i].name);
+	if (d->mailbox && cfg->imap_url) {
+		mailbox_reconfigure(d->mailbox, cfg);
+		return;
+	}
+	if (d->mailbox) {
+		mailbox_destroy(d->mailbox);
+		d->mailbox = NULL;
+		return;
+	}
+	d->mailbox = mailbox_create(&d->loop, cfg, &nomem);
+	if (nomem)
+		log_errorx("cannot start the mailbox reader: out of memory");
+	if (d->mailbox && !d->once)
+		mailbox_start(d->mailbox, false, NULL, NULL);
+}
+
 static void reload(struct daemon *d)
 {
 	struct generation g;
@@ -294,6 +342,7 @@ static void reload(struct daemon *d)
 		return;
 	}
 	poller_reconfigure(d->poller, g.cfg, g.themes);
+	mailbox_follow(d, g.cfg);
 	generation_finish(&d->gen);
 	d->gen = g;
 	apply_settings(d->gen.cfg);
@@ -331,6 +380,8 @@ static void stop(struct daemon *d)
 	 * run synchronously, so none is in flight here. */
 	poller_destroy(d->poller);
 	d->poller = NULL;
+	mailbox_destroy(d->mailbox);
+	d->mailbox = NULL;
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -406,6 +457,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The IMAP reader may wait in IDLE on one of libuv's pool threads:
+	 * one more thread keeps the default four for parsing feeds. */
+	setenv("UV_THREADPOOL_SIZE", "5", 0);
 
 	ret = generation_load(&d, &d.gen);
 	if (ret)
@@ -455,6 +509,12 @@ int main(int argc, char **argv)
 		 "database %s",
 		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
 		 d.gen.cfg->n_lists, d.gen.cfg->database);
+	mailbox_follow(&d, d.gen.cfg);
+	if (d.once && d.mailbox) {
+		d.once_pending++;
+		mailbox_start(d.mailbox, true, on_once_mailbox, &d);
+	}
+	d.once_pending++;
 	if (d.once)
 		ret = poller_start(d.poller, NULL, true, (int64_t)time(NULL),
 				   on_once_fetched, &d);

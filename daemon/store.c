@@ -223,8 +223,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 			       "FROM deliveries WHERE digest_id = ?1",
 	[ST_INBOUND_BY_KEY] = "SELECT id FROM inbound WHERE key = ?1",
 	[ST_INBOUND_BY_UID] =
-		"SELECT inbound_id FROM imap_seen WHERE folder = ?1 "
-		"AND uidvalidity = ?2 AND uid = ?3",
+		"SELECT s.inbound_id, i.outcome IN ('ignored', 'quarantined') "
+		"FROM imap_seen s JOIN inbound i ON i.id = s.inbound_id "
+		"WHERE s.folder = ?1 AND s.uidvalidity = ?2 AND s.uid = ?3",
 	[ST_INBOUND_INSERT] =
 		"INSERT INTO inbound(key, via, received, sender, subject, "
 		"outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -1440,16 +1441,24 @@ static int inbound_by_key(struct store *st, const char *key, int64_t *id,
 			"looking up a message");
 }
 
+/* 1 when the UID was dealt with, 2 when it was only looked at and left
+ * alone, 0 when it is new. */
 static int inbound_by_uid(struct store *st, const char *folder,
-			  uint32_t uidvalidity, uint32_t uid, int64_t *id,
-			  struct err *err)
+			  uint32_t uidvalidity, uint32_t uid, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_INBOUND_BY_UID];
+	int rc, ret = 0;
 
 	bind_text(s, 1, folder);
 	bind_int(s, 2, uidvalidity);
 	bind_int(s, 3, uid);
-	return find_row(st, s, id, err, "looking up a message");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = sqlite3_column_int(s, 1) ? 2 : 1;
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(st, err, "looking up a message");
+	unbind(s);
+	return ret;
 }
 
 int store_inbound_known(struct store *st, const char *key, const char *folder,
@@ -1461,7 +1470,7 @@ int store_inbound_known(struct store *st, const char *key, const char *folder,
 	if (key)
 		ret = inbound_by_key(st, key, &id, err);
 	if (ret == 0 && folder)
-		ret = inbound_by_uid(st, folder, uidvalidity, uid, &id, err);
+		ret = inbound_by_uid(st, folder, uidvalidity, uid, err);
 	return ret;
 }
 

@@ -72,6 +72,7 @@ struct config_list {
 };
 
 struct config {
+	int refs;   /* holders besides the first; see config_ref() */
 	char *path; /* the file as given */
 	char *dir;  /* its directory, for relative paths */
 
@@ -139,8 +140,13 @@ typedef void config_error_fn(const char *file, int line, const char *msg,
 int config_load(const char *path, config_error_fn *on_error, void *arg,
 		struct config **out);
 
-/* Frees a config; accepts NULL. */
+/* Drops a hold on cfg and frees it when it was the last; accepts NULL.
+ * The loader holds it once. */
 void config_destroy(struct config *cfg);
+
+/* Holds cfg for a job that outlives a reload; returns cfg. Holding and
+ * dropping happen on one thread (the loop's). */
+struct config *config_ref(struct config *cfg);
 
 const struct config_source *config_source_find(const struct config *cfg,
 					       const char *name);

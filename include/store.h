@@ -299,7 +299,8 @@ struct store_command_new {
 
 /* Whether the intake has dealt with the message already: by key (may be
  * NULL), or by folder, uidvalidity and uid (folder may be NULL). Returns
- * 1, 0, or a negative errno. */
+ * 1 (dealt with), 2 (that UID was looked at and left alone: ignored or
+ * quarantined), 0 (new), or a negative errno. */
 int store_inbound_known(struct store *st, const char *key, const char *folder,
 			uint32_t uidvalidity, uint32_t uid, struct err *err);
 

@@ -681,6 +681,8 @@ static void test_inbound_once(void **state)
 	assert_int_equal(store_inbound_record(f->st, &in, NULL, NULL, 0, NULL,
 					      1003, NULL, &err),
 			 0);
+	assert_int_equal(store_inbound_known(f->st, NULL, "INBOX", 7, 41, &err),
+			 2);
 	in.key = "<c1@example.org>";
 	in.uid = 42;
 	in.outcome = "command";
