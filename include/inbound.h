@@ -75,7 +75,6 @@ const char *inbound_command_name(enum inbound_command c);
 
 /* Whether addr (an addr-spec) is allowed by a mailbox source's from
  * setting: the same address, or any address at "@domain"; no case. */
-bool inbound_sender_allowed(const struct config_source *src,
-			    const char *addr);
+bool inbound_sender_allowed(const struct config_source *src, const char *addr);
 
 #endif
