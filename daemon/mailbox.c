@@ -247,6 +247,7 @@ static int poll_folder(struct mailbox *mb, const struct config *cfg,
 		snprintf(mb->error, sizeof(mb->error), "%s", err.msg);
 		return ret;
 	}
+	log_debug("imap: %s: %zu unseen", folder, n);
 	for (size_t i = 0; i < n && !ret && !atomic_load(&mb->stopping); i++)
 		ret = take_one(mb, cfg, ts, folder, uidvalidity, uids[i]);
 	free(uids);

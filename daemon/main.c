@@ -133,17 +133,9 @@ static int generation_attach(struct daemon *d, struct generation *g)
 
 static void apply_settings(const struct config *cfg)
 {
-	size_t i;
-
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
 	log_set_level(cfg->log_level);
-	for (i = 0; i < cfg->n_sources; i++) {
-		if (cfg->sources[i].type == SOURCE_MAILBOX)
-			log_warnx("source %s: mailbox sources are not read "
-				  "in this version of bulletin; it is skipped",
-				  cfg->sources[i].name);
-	}
 }
 
 /* Composes and delivers whatever is due. Returns the number of

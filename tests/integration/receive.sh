@@ -12,6 +12,7 @@ set -eu
 M="$SOURCE_ROOT/tests/data/mail"
 cfg="$T/b.conf"
 scratch_config "$cfg"
+cp "$SOURCE_ROOT/templates/digest.txt" "$T/"
 cat >>"$cfg" <<CONF
 [imap]
 url = imaps://127.0.0.1:9
@@ -39,9 +40,9 @@ expect_exit 0 sh -c '"$1" -c "$2" receive --recipient branch@example.org <"$3"' 
 assert_contains "$T/err" "briefing for source union: 3 items, 3 new"
 q "SELECT title || '|' || theme || '|' || published FROM items ORDER BY guid" >"$T/items"
 cat >"$T/want" <<'WANT'
-Caseloads: Members’ questions answered|workload|1793704500
-Pay and banding: Members’ questions answered|pay|1793704500
-Staff wellbeing: Members’ questions answered|wellbeing|1793704500
+Caseloads: Members’ questions answered|workload|1793697300
+Pay and banding: Members’ questions answered|pay|1793697300
+Staff wellbeing: Members’ questions answered|wellbeing|1793697300
 WANT
 diff -u "$T/want" "$T/items" || fail "briefing items"
 q "SELECT text FROM items WHERE theme = 'pay'" >"$T/text"
@@ -63,7 +64,7 @@ expect_exit 0 sh -c 'RECIPIENT=news-request@example.org "$1" -c "$2" receive <"$
 	sh "$BULLETINCTL" "$cfg" "$M/autoreply.eml"
 assert_contains "$T/err" "unsubscribe for list news; no reply"
 q "SELECT command || '|' || address || '|' || reply || '|' || state FROM commands ORDER BY id" >"$T/cmds"
-printf 'subscribe|ann.reader@example.org|1|pending\nunsubscribe|bob@example.org|0|pending\n' >"$T/want"
+printf 'subscribe|Ann.Reader@example.org|1|pending\nunsubscribe|bob@example.org|0|pending\n' >"$T/want"
 diff -u "$T/want" "$T/cmds" || fail "commands"
 expect_exit 0 sh -c '"$1" -c "$2" receive <"$3"' sh "$BULLETINCTL" "$cfg" "$M/subscribe.eml"
 [ "$(q 'SELECT count(*) FROM commands')" = 2 ] || fail "a command was recorded twice"
