@@ -21,9 +21,15 @@
 #define MAILMSG_MAX_SIZE (25 * 1024 * 1024)
 /* One header block (the message's, or a part's) may not be bigger. */
 #define MAILMSG_MAX_HEADER (256 * 1024)
+/* Nor all of them together: libetpan spends about 1.5 us on each field,
+ * and a message of part headers would otherwise cost it seconds. */
+#define MAILMSG_MAX_HEADERS (4 * MAILMSG_MAX_HEADER)
 /* Multipart and message/rfc822 parts, nested or not: a bound on the
  * depth libetpan recurses to, checked before it runs. */
 #define MAILMSG_MAX_CONTAINERS 32
+/* Comments nested in one header field: libetpan parses those recursively
+ * too (200,000 "(" overflow an 8 MB stack), so this is checked first. */
+#define MAILMSG_MAX_COMMENT_DEPTH 64
 /* Leaf parts looked at; the rest are counted, not read. */
 #define MAILMSG_MAX_PARTS 500
 /* Recipient addresses kept (To, Cc, Delivered-To, X-Original-To). */
@@ -72,10 +78,12 @@ struct mailmsg {
 
 /* Reads the len bytes at data (the message with its headers; CRLF or LF
  * line ends). Returns 0 and fills *out (free with mailmsg_free), or:
- *   -EMSGSIZE  bigger than max_size, or a header block over
- *              MAILMSG_MAX_HEADER;
+ *   -EMSGSIZE  bigger than max_size, a header block over
+ *              MAILMSG_MAX_HEADER, or header blocks together over
+ *              MAILMSG_MAX_HEADERS;
  *   -EMLINK    more than MAILMSG_MAX_CONTAINERS multipart or
- *              message/rfc822 parts;
+ *              message/rfc822 parts, or comments in a header field
+ *              nested deeper than MAILMSG_MAX_COMMENT_DEPTH;
  *   -EBADMSG   not a message (no header block at all);
  *   -ENOMEM;
  * with err saying why in one line, and *out zeroed. A message that is
