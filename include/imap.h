@@ -20,11 +20,11 @@
 #include "log.h"
 
 struct imap_options {
-	const char *url;      /* imaps://HOST[:PORT] or imap://HOST[:PORT] */
+	const char *url; /* imaps://HOST[:PORT] or imap://HOST[:PORT] */
 	const char *username;
 	const char *password;
-	const char *ca_file;  /* PEM file of a private CA, or NULL */
-	int timeout;	      /* seconds for any one network wait */
+	const char *ca_file; /* PEM file of a private CA, or NULL */
+	int timeout;	     /* seconds for any one network wait */
 };
 
 struct imap;
