@@ -186,9 +186,10 @@ expect_exit 1 "$PROBE" "imaps://localhost:$P_IMAPS" branch "$T/badpass" \
 assert_contains "$T/err" "connect (permanent): IMAP server localhost refused the login of branch"
 assert_not_contains "$T/err" "not-the-password"
 
-# The scripted server: no STARTTLS, no capability list, an injected
-# reply after STARTTLS. Refused every time, and no LOGIN in its log.
-for mode in nostarttls nocaps inject; do
+# The scripted server: no STARTTLS, no capability list, STARTTLS
+# answered NO, an injected reply after STARTTLS. Refused every time, and
+# no LOGIN in its log.
+for mode in nostarttls nocaps starttlsno inject; do
 	rm -f "$T/fake.port"
 	python3 "$SOURCE_ROOT/tests/integration/imapfake.py" "$mode" \
 		"$T/fake.port" "$T/fake-$mode.log" "$DOVECOT_DIR/cert.pem" \
@@ -207,6 +208,10 @@ for mode in nostarttls nocaps inject; do
 	assert_contains "$T/err" "connect (permanent)"
 	case $mode in
 	inject) assert_contains "$T/err" "after its reply to STARTTLS" ;;
+	starttlsno)
+		assert_contains "$T/err" "refused STARTTLS: TLS is out of order"
+		assert_contains "$T/fake-$mode.log" "STARTTLS"
+		;;
 	*) assert_contains "$T/err" "does not offer STARTTLS; bulletin never logs in without TLS" ;;
 	esac
 	assert_contains "$T/fake-$mode.log" "CAPABILITY"

@@ -10,6 +10,7 @@ the clear, say). MODE:
 
   nostarttls  CAPABILITY lists no STARTTLS (RELIABILITY F2)
   nocaps      CAPABILITY is answered OK with no capability list at all
+  starttlsno  STARTTLS is offered, then answered NO (F2)
   inject      STARTTLS is answered OK with one more reply in the same
               packet, the CVE-2020-15953 response injection (F1); then
               TLS with CERT and KEY
@@ -63,6 +64,7 @@ def serve(conn, mode, log, cert, key):
         caps = {
             "nostarttls": b"IMAP4rev1 AUTH=PLAIN",
             "nocaps": None,
+            "starttlsno": b"IMAP4rev1 STARTTLS AUTH=PLAIN",
             "inject": b"IMAP4rev1 STARTTLS",
         }[mode]
         conn.sendall(b"* OK fake IMAP server ready\r\n")
@@ -77,6 +79,8 @@ def serve(conn, mode, log, cert, key):
                 if caps is not None:
                     out = b"* CAPABILITY " + caps + b"\r\n"
                 sock.sendall(out + tag + b" OK done\r\n")
+            elif cmd == b"STARTTLS" and mode == "starttlsno":
+                sock.sendall(tag + b" NO TLS is out of order\r\n")
             elif cmd == b"STARTTLS" and mode == "inject":
                 # The OK and an injected reply in one packet.
                 sock.sendall(tag + b" OK begin TLS\r\n"
