@@ -18,13 +18,13 @@ cd "$root"
 build_packages="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
 libuv1-dev libcurl4-gnutls-dev libetpan-dev libsqlite3-dev libxml2-dev
 libjansson-dev libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev
-libmicrohttpd-dev"
+libmicrohttpd-dev libgnutls28-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser, openssl
-# for throwaway certificates.
+# for throwaway certificates, Dovecot for the IMAP tests.
 test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3
-clang-format valgrind openssl"
+clang-format valgrind openssl dovecot-imapd"
 
 case "$mode" in
 demo) packages=$build_packages ;;

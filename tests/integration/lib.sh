@@ -77,6 +77,29 @@ make_workdir() {
 	chmod 600 "$T/work/demo-secret"
 }
 
+# test_ca DIR: a throwaway authority, DIR/ca.pem and DIR/ca.key, that
+# nobody trusts unless told to.
+test_ca() {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	mkdir -p "$1"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		-subj /CN=bulletin-test-ca -keyout "$1/ca.key" -out "$1/ca.pem" \
+		2>/dev/null || fail "openssl could not make an authority"
+}
+
+# test_cert CA_DIR DIR SAN: DIR/key.pem and DIR/cert.pem, signed by the
+# authority in CA_DIR, for subjectAltName SAN (DNS:localhost,IP:...).
+test_cert() {
+	mkdir -p "$2"
+	openssl req -newkey rsa:2048 -nodes -subj /CN=bulletin-test \
+		-keyout "$2/key.pem" -out "$2/csr.pem" 2>/dev/null ||
+		fail "openssl could not make a request"
+	printf 'subjectAltName=%s\n' "$3" >"$2/ext.cnf"
+	openssl x509 -req -in "$2/csr.pem" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+		-CAcreateserial -days 2 -extfile "$2/ext.cnf" -out "$2/cert.pem" \
+		2>/dev/null || fail "openssl could not sign a certificate"
+}
+
 # Starts a private nginx serving directory $1 on a free port; sets
 # NGINX_PORT. Stopped on exit.
 start_nginx() {
@@ -91,17 +114,8 @@ start_nginx() {
 	# A throwaway authority ($p/ca.pem) and a certificate it signs for
 	# "localhost" only, for the TLS listener: nobody trusts the
 	# authority unless told to (RELIABILITY D7).
-	command -v openssl >/dev/null || skip "openssl is not installed"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-		-subj /CN=bulletin-test-ca -keyout "$p/ca.key" -out "$p/ca.pem" \
-		2>/dev/null || fail "openssl could not make an authority"
-	openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
-		-keyout "$p/key.pem" -out "$p/csr.pem" 2>/dev/null ||
-		fail "openssl could not make a request"
-	printf 'subjectAltName=DNS:localhost\n' >"$p/ext.cnf"
-	openssl x509 -req -in "$p/csr.pem" -CA "$p/ca.pem" -CAkey "$p/ca.key" \
-		-CAcreateserial -days 2 -extfile "$p/ext.cnf" -out "$p/cert.pem" \
-		2>/dev/null || fail "openssl could not sign a certificate"
+	test_ca "$p"
+	test_cert "$p" "$p" DNS:localhost
 	cat >"$p/nginx.conf" <<NGX
 worker_processes 1;
 daemon on;
@@ -202,4 +216,113 @@ secret_file = $T/secret
 [smtp]
 url = maildir:$T/maildir
 CONF
+}
+
+# wait_port PORT [SECONDS]: waits until 127.0.0.1:PORT accepts and sends
+# something (a greeting); fails after SECONDS (default 15).
+wait_port() {
+	python3 - "$1" "${2:-15}" <<'PY' || fail "nothing answering on port $1"
+import socket, sys, time
+port, limit = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < limit:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1) as s:
+            s.settimeout(2)
+            if s.recv(64):
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+}
+
+# start_dovecot NAME [SAN] [CONFIG_LINE]: a private Dovecot as in
+# TEST-SERVERS.md, in $T/dovecot-NAME, with user "branch", password
+# "secret" and mail owned by uid 65534. Its certificate is signed by the
+# authority $DOVECOT_CA (shared by all instances) for SAN (default
+# DNS:localhost,IP:127.0.0.1); CONFIG_LINE is added to dovecot.conf.
+# Sets DOVECOT_DIR, DOVECOT_IMAP_PORT (plain, with STARTTLS) and
+# DOVECOT_IMAPS_PORT. Every instance is stopped on exit.
+start_dovecot() {
+	command -v dovecot >/dev/null ||
+		skip "dovecot is not installed (apt-get install dovecot-imapd)"
+	[ "$(id -u)" -eq 0 ] || skip "a private dovecot needs root"
+	D="$T/dovecot-$1"
+	mkdir -p "$D/mail" "$D/run" "$D/state"
+	# Dovecot's processes run as other users: they must reach $D.
+	chmod 755 "$T" "$D" "$D/run"
+	[ -f "$T/dovecot-ca/ca.pem" ] || test_ca "$T/dovecot-ca"
+	DOVECOT_CA="$T/dovecot-ca/ca.pem"
+	test_cert "$T/dovecot-ca" "$D" "${2:-DNS:localhost,IP:127.0.0.1}"
+	DOVECOT_IMAP_PORT=$(free_port)
+	DOVECOT_IMAPS_PORT=$(free_port)
+	echo "branch:{PLAIN}secret:65534:65534::$D/mail/branch" >"$D/passwd"
+	chown -R 65534:65534 "$D/mail"
+	cat >"$D/dovecot.conf" <<DOVECOT
+protocols = imap
+listen = 127.0.0.1
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/dovecot.log
+ssl = yes
+ssl_cert = <$D/cert.pem
+ssl_key = <$D/key.pem
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+mail_location = maildir:$D/mail/%u
+default_login_user = dovenull
+default_internal_user = dovecot
+${3:-}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $D/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $D/passwd
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = $DOVECOT_IMAP_PORT
+  }
+  inet_listener imaps {
+    port = $DOVECOT_IMAPS_PORT
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+DOVECOT
+	dovecot -c "$D/dovecot.conf" || fail "dovecot $1 did not start"
+	DOVECOT_CONFS="${DOVECOT_CONFS:-} $D/dovecot.conf"
+	case " $cleanup_hooks " in
+	*" stop_dovecot "*) ;;
+	*) cleanup_hooks="$cleanup_hooks stop_dovecot" ;;
+	esac
+	# The greeting on the plain port: the imaps listener is the same
+	# process, and a TLS port says nothing first.
+	wait_port "$DOVECOT_IMAP_PORT"
+	DOVECOT_DIR=$D
+}
+
+stop_dovecot() {
+	for c in ${DOVECOT_CONFS:-}; do
+		doveadm -c "$c" stop 2>/dev/null || true
+	done
+}
+
+# dovecot_append PORT FOLDER FILE: APPENDs FILE, bytes as they are, over
+# the plain port as branch.
+dovecot_append() {
+	curl -s --fail --max-time 20 "imap://127.0.0.1:$1/$2" \
+		-u branch:secret -T "$3" || fail "could not append $3 to $2"
+}
+
+# dovecot_cmd PORT COMMAND: one IMAP command as branch, output on stdout.
+dovecot_cmd() {
+	curl -s --fail --max-time 20 "imap://127.0.0.1:$1/" -u branch:secret \
+		-X "$2" || fail "IMAP command $2 failed"
 }
