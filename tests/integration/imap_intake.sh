@@ -15,6 +15,9 @@ imap "$U/" -X 'CREATE Done' >/dev/null
 imap "$U/Briefings" -T "$M/briefing.eml" || fail "APPEND briefing"
 imap "$U/INBOX" -T "$M/subscribe.eml" || fail "APPEND subscribe"
 imap "$U/INBOX" -T "$M/stranger.eml" || fail "APPEND stranger"
+# curl's APPEND marks the message \Seen: new mail is unseen.
+imap "$U/INBOX" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
+imap "$U/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
 
 cfg="$T/b.conf"
 scratch_config "$cfg"
@@ -58,6 +61,7 @@ assert_contains "$T/s" "SEARCH 1"
 
 # Again: nothing new. A second copy of the briefing: nothing twice.
 imap "$U/Briefings" -T "$M/briefing.eml" || fail "APPEND copy"
+imap "$U/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
 expect_exit 0 "$BULLETIND" -c "$cfg" --once
 assert_contains "$T/err" "already dealt with"
 [ "$(q 'SELECT count(*) FROM items')" = 3 ] || fail "a copy made items"
