@@ -1628,8 +1628,10 @@ static char *addr_dup(const char *a, size_t n, bool all_lower)
 	return s;
 }
 
-/* Keeps addr once; at most MAILMSG_MAX_RCPTS, so the linear look for a
- * duplicate is bounded too. */
+/* Keeps addr once (compared without regard to case), its local part as
+ * written: a token in "list+unsubscribe-TOKEN@" is case-sensitive. At
+ * most MAILMSG_MAX_RCPTS, so the linear look for a duplicate is bounded
+ * too. */
 static int add_rcpt(struct ctx *c, const char *addr, size_t n)
 {
 	struct mailmsg *o = c->out;
@@ -1638,11 +1640,11 @@ static int add_rcpt(struct ctx *c, const char *addr, size_t n)
 
 	if (o->n_rcpts >= MAILMSG_MAX_RCPTS)
 		return 0;
-	s = addr_dup(addr, n, true);
+	s = addr_dup(addr, n, false);
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < o->n_rcpts && *s; i++) {
-		if (strcmp(o->rcpts[i], s) == 0)
+		if (strcasecmp(o->rcpts[i], s) == 0)
 			break;
 	}
 	if (!*s || i < o->n_rcpts) {

@@ -47,7 +47,10 @@ struct mailmsg {
 	 * the addr-spec. */
 	char *return_path;
 	/* To, Cc, Delivered-To and X-Original-To addr-specs, in that order,
-	 * each once, lower-cased; at most MAILMSG_MAX_RCPTS. */
+	 * each once (compared without regard to case); the domain is
+	 * lower-cased, the local part kept as written, since a command
+	 * address carries a case-sensitive token. At most
+	 * MAILMSG_MAX_RCPTS. */
 	char **rcpts;
 	size_t n_rcpts;
 	/* Subject decoded (RFC 2047) to UTF-8, on one line (CR, LF and

@@ -111,7 +111,7 @@ static void check_plain(const struct mailmsg *m)
 	assert_string_equal(m->rcpts[1], "ann@example.org");
 	assert_string_equal(m->rcpts[2], "bob@example.org");
 	/* Delivered-To repeats To's first address; X-Original-To not. */
-	assert_string_equal(m->rcpts[3], "staff-news@union.example.org");
+	assert_string_equal(m->rcpts[3], "Staff-News@union.example.org");
 	assert_string_equal(m->subject, "Pay offer: what it means");
 	assert_int_equal(m->date, 1795419000);
 	assert_string_equal(m->message_id, "pay.42@example.net");
@@ -167,11 +167,30 @@ static void test_rcpts_order_and_dedupe(void **state)
 	assert_int_equal(m.n_rcpts, 7);
 	assert_string_equal(m.rcpts[0], "to@example.org");
 	assert_string_equal(m.rcpts[1], "x@example.org");
-	assert_string_equal(m.rcpts[2], "y@example.org");
+	assert_string_equal(m.rcpts[2], "Y@example.org");
 	assert_string_equal(m.rcpts[3], "second-to@example.org");
 	assert_string_equal(m.rcpts[4], "cc@example.org");
-	assert_string_equal(m.rcpts[5], "delivered@example.org");
+	assert_string_equal(m.rcpts[5], "Delivered@example.org");
 	assert_string_equal(m.rcpts[6], "orig@example.org");
+	mailmsg_free(&m);
+}
+
+/* A token in a command address is case-sensitive: only the domain is
+ * lower-cased. */
+static void test_rcpt_token_case(void **state)
+{
+	struct mailmsg m;
+
+	(void)state;
+	parse_ok("From: a@example.org\n"
+		 "To: <Staff+Unsubscribe-AbC_dEf-9xYz@Union.Example.ORG>\n"
+		 "Cc: staff+unsubscribe-abc_def-9xyz@union.example.org\n"
+		 "\n"
+		 "hi\n",
+		 &m);
+	assert_int_equal(m.n_rcpts, 1);
+	assert_string_equal(m.rcpts[0],
+			    "Staff+Unsubscribe-AbC_dEf-9xYz@union.example.org");
 	mailmsg_free(&m);
 }
 
@@ -1180,6 +1199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_every_field),
 		cmocka_unit_test(test_rcpts_order_and_dedupe),
+		cmocka_unit_test(test_rcpt_token_case),
 		cmocka_unit_test(test_null_return_path),
 		cmocka_unit_test(test_encoded_words),
 		cmocka_unit_test(test_encoded_crlf_becomes_space),
