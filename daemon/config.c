@@ -73,6 +73,7 @@ enum {
 	IK_USERNAME,
 	IK_PASSWORD_FILE,
 	IK_POLL,
+	IK_RETRY,
 	IK_FOLDER,
 	IK_MOVE_TO,
 	IK_CA_FILE,
@@ -135,6 +136,7 @@ static const char *const imap_keys[] = {
 	[IK_USERNAME] = "username",
 	[IK_PASSWORD_FILE] = "password_file",
 	[IK_POLL] = "poll",
+	[IK_RETRY] = "retry",
 	[IK_FOLDER] = "folder",
 	[IK_MOVE_TO] = "move_to",
 	[IK_CA_FILE] = "ca_file",
@@ -1496,6 +1498,9 @@ static void set_imap(struct parse *p, int key, const char *value)
 	case IK_POLL:
 		set_duration(p, "poll", value, &cfg->imap_poll);
 		break;
+	case IK_RETRY:
+		set_duration(p, "retry", value, &cfg->imap_retry);
+		break;
 	case IK_FOLDER:
 		set_folder(p, "folder", value, &cfg->imap_folder);
 		break;
@@ -2713,6 +2718,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->imap_poll = 2 * 60;
+	cfg->imap_retry = 30;
 	cfg->imap_max_size = 25 * 1024 * 1024;
 	cfg->path = strdup(path);
 	cfg->dir = dir_of(path);

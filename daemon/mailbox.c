@@ -19,7 +19,6 @@
 /* Messages taken from one folder per job; the rest wait for the next. */
 #define MAILBOX_BATCH 200
 #define MAILBOX_TIMEOUT 60	      /* seconds for any one network wait */
-#define MAILBOX_BACKOFF_MIN 30	      /* seconds */
 #define MAILBOX_BACKOFF_MAX (15 * 60) /* seconds */
 #define MAILBOX_PASSWORD_MAX 1024
 
@@ -374,7 +373,7 @@ static void job_done(uv_work_t *w, int status)
 				      : mb->backoff * 2;
 		return;
 	}
-	mb->backoff = MAILBOX_BACKOFF_MIN;
+	mb->backoff = mb->cfg->imap_retry;
 	/* After IDLE something may have arrived: look at once. */
 	schedule(mb, mb->idled ? 0 : mb->cfg->imap_poll);
 }
@@ -394,7 +393,7 @@ static void job_start(struct mailbox *mb)
 		config_destroy(mb->job_cfg);
 		mb->job_cfg = NULL;
 		log_errorx("imap: cannot start a poll: %s", uv_strerror(rc));
-		schedule(mb, MAILBOX_BACKOFF_MIN);
+		schedule(mb, mb->cfg->imap_retry);
 		return;
 	}
 	mb->busy = true;
@@ -428,7 +427,7 @@ struct mailbox *mailbox_create(uv_loop_t *loop, struct config *cfg, bool *nomem)
 	}
 	mb->loop = loop;
 	mb->cfg = config_ref(cfg);
-	mb->backoff = MAILBOX_BACKOFF_MIN;
+	mb->backoff = mb->cfg->imap_retry;
 	atomic_init(&mb->stopping, false);
 	uv_timer_init(loop, &mb->timer);
 	mb->timer.data = mb;

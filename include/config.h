@@ -109,6 +109,7 @@ struct config {
 	char *imap_username;
 	char *imap_password_file;
 	int64_t imap_poll;	/* default 2m */
+	int64_t imap_retry;	/* first wait after a failure (doubling); 30s */
 	char *imap_folder;	/* where commands arrive; default INBOX */
 	char *imap_move_to;	/* folder for processed messages, or NULL */
 	char *imap_ca_file;	/* extra trusted CA (PEM), or NULL */

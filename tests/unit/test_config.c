@@ -282,6 +282,7 @@ static void test_full_config(void **state)
 	assert_string_equal(cfg->imap_password_file,
 			    "/etc/bulletin/imap-password");
 	assert_int_equal(cfg->imap_poll, 300);
+	assert_int_equal(cfg->imap_retry, 45);
 
 	/* Lists, in file order. */
 	assert_int_equal(cfg->n_lists, 2);
@@ -1153,6 +1154,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->smtp_connections, 4);
 	assert_null(cfg->imap_url);
 	assert_int_equal(cfg->imap_poll, 120);
+	assert_int_equal(cfg->imap_retry, 30);
 	assert_string_equal(cfg->imap_folder, "INBOX");
 	assert_null(cfg->imap_move_to);
 	assert_null(cfg->imap_ca_file);
