@@ -8,11 +8,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +28,13 @@
 
 /* When imap_options.timeout is not set. */
 #define IMAP_DEFAULT_TIMEOUT 60
+/* RELIABILITY F4: one reply (all the server sends between two things we
+ * send) is bounded in bytes and in time, whatever the server does: a
+ * 100 MB line or a literal that never ends cannot grow memory, and a
+ * server that trickles a byte at a time cannot hold the worker. A FETCH
+ * of a message may take its max_size on top. */
+#define IMAP_REPLY_MAX ((size_t)4 << 20)
+#define IMAP_REPLY_TIMEOUTS 5 /* a reply may take 5 timeouts in all */
 /* RFC 2177: a client should re-issue IDLE at least every 29 minutes. */
 #define IMAP_MAX_IDLE (29 * 60)
 /* Certificates beyond this many in the server's chain are not read. */
@@ -44,6 +54,12 @@ struct imap {
 	bool broken;  /* the connection failed: no LOGOUT, every call -EIO */
 	bool preauth; /* the server greeted with PREAUTH (over TLS) */
 	bool has_idle, has_move, has_uidplus;
+	/* The reply being read (F4), kept by the guard. */
+	size_t reply_bytes;  /* received since we last sent */
+	size_t reply_max;    /* the bound on reply_bytes */
+	int64_t reply_start; /* ms, monotonic, when we last sent */
+	bool idling;	     /* in IDLE: replies come when they come */
+	char overrun[96];    /* why the guard cut the connection */
 };
 
 enum idle_wait {
@@ -119,6 +135,211 @@ static bool connection_error(int r)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the guard (F4) ---- */
+
+/* A mailstream_low driver around libetpan's own (socket or TLS): every
+ * byte the server sends passes through guard_read before libetpan sees
+ * it. A reply (all that comes between two things we send) past its
+ * bounds, in bytes or in time, or a literal announced bigger than the
+ * bound ("{4294967295}"), makes the read fail instead: libetpan returns
+ * a stream error, the session is dropped, and nothing was allocated for
+ * what the server claimed. */
+struct guard {
+	mailstream_low *inner;
+	struct imap *im;
+	/* Scanning for "{digits}" then CRLF, across reads. */
+	int lit_state; /* 0 outside, 1 digits, 2 after '}', 3 after CR */
+	uint64_t lit_value;
+};
+
+static ssize_t guard_fail(struct imap *im)
+{
+	im->broken = true;
+	errno = EIO;
+	return -1;
+}
+
+/* Whether buf announces a literal over the bound; keeps state across
+ * calls, so an announcement split over two reads is seen too. */
+static bool big_literal(struct guard *g, const unsigned char *buf, size_t n,
+			size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = buf[i];
+
+		if (g->lit_state == 1 && c >= '0' && c <= '9') {
+			if (g->lit_value <= UINT64_MAX / 10 - 9)
+				g->lit_value = g->lit_value * 10 + (c - '0');
+			continue;
+		}
+		if (g->lit_state == 1 && c == '}') {
+			g->lit_state = 2;
+			continue;
+		}
+		if (g->lit_state == 2 && c == '\r') {
+			g->lit_state = 3;
+			continue;
+		}
+		if ((g->lit_state == 2 || g->lit_state == 3) && c == '\n') {
+			g->lit_state = 0;
+			if (g->lit_value > max)
+				return true;
+			continue;
+		}
+		g->lit_state = c == '{' ? 1 : 0;
+		g->lit_value = 0;
+	}
+	return false;
+}
+
+static ssize_t guard_read(mailstream_low *low, void *buf, size_t count)
+{
+	struct guard *g = low->data;
+	struct imap *im = g->im;
+	ssize_t r;
+
+	if (im->overrun[0])
+		return guard_fail(im);
+	if (!im->idling &&
+	    now_ms() - im->reply_start >
+		    (int64_t)im->timeout * IMAP_REPLY_TIMEOUTS * 1000) {
+		snprintf(im->overrun, sizeof(im->overrun),
+			 "was still sending one reply after %d s",
+			 im->timeout * IMAP_REPLY_TIMEOUTS);
+		return guard_fail(im);
+	}
+	r = mailstream_low_read(g->inner, buf, count);
+	if (r <= 0)
+		return r;
+	im->reply_bytes += (size_t)r;
+	if (im->reply_bytes > im->reply_max) {
+		snprintf(im->overrun, sizeof(im->overrun),
+			 "sent more than %zu bytes in one reply",
+			 im->reply_max);
+		return guard_fail(im);
+	}
+	if (big_literal(g, buf, (size_t)r, im->reply_max)) {
+		snprintf(im->overrun, sizeof(im->overrun),
+			 "announced a literal of %" PRIu64
+			 " bytes, over the %zu bulletin reads",
+			 g->lit_value, im->reply_max);
+		return guard_fail(im);
+	}
+	return r;
+}
+
+static ssize_t guard_write(mailstream_low *low, const void *buf, size_t count)
+{
+	struct guard *g = low->data;
+
+	/* We speak: what comes next is a new reply. */
+	g->im->reply_bytes = 0;
+	g->im->reply_start = now_ms();
+	return mailstream_low_write(g->inner, buf, count);
+}
+
+static int guard_close(mailstream_low *low)
+{
+	return mailstream_low_close(((struct guard *)low->data)->inner);
+}
+
+static int guard_get_fd(mailstream_low *low)
+{
+	return mailstream_low_get_fd(((struct guard *)low->data)->inner);
+}
+
+static void guard_free(mailstream_low *low)
+{
+	struct guard *g = low->data;
+
+	mailstream_low_free(g->inner);
+	free(g);
+	low->data = NULL;
+	free(low->identifier);
+	free(low);
+}
+
+static void guard_cancel(mailstream_low *low)
+{
+	mailstream_low_cancel(((struct guard *)low->data)->inner);
+}
+
+static struct mailstream_cancel *guard_get_cancel(mailstream_low *low)
+{
+	return mailstream_low_get_cancel(((struct guard *)low->data)->inner);
+}
+
+static carray *guard_chain(mailstream_low *low)
+{
+	return mailstream_low_get_certificate_chain(
+		((struct guard *)low->data)->inner);
+}
+
+static int guard_setup_idle(mailstream_low *low)
+{
+	return mailstream_low_setup_idle(((struct guard *)low->data)->inner);
+}
+
+static int guard_unsetup_idle(mailstream_low *low)
+{
+	return mailstream_low_unsetup_idle(((struct guard *)low->data)->inner);
+}
+
+static int guard_interrupt_idle(mailstream_low *low)
+{
+	return mailstream_low_interrupt_idle(
+		((struct guard *)low->data)->inner);
+}
+
+static mailstream_low_driver guard_driver = {
+	.mailstream_read = guard_read,
+	.mailstream_write = guard_write,
+	.mailstream_close = guard_close,
+	.mailstream_get_fd = guard_get_fd,
+	.mailstream_free = guard_free,
+	.mailstream_cancel = guard_cancel,
+	.mailstream_get_cancel = guard_get_cancel,
+	.mailstream_get_certificate_chain = guard_chain,
+	.mailstream_setup_idle = guard_setup_idle,
+	.mailstream_unsetup_idle = guard_unsetup_idle,
+	.mailstream_interrupt_idle = guard_interrupt_idle,
+};
+
+/* Puts the guard around the session's stream (after connecting and
+ * again after STARTTLS, which replaces it). Returns 0 or -ENOMEM. */
+static int guard_install(struct imap *im)
+{
+	mailstream *stream = im->s->imap_stream;
+	mailstream_low *inner, *low;
+	struct guard *g;
+
+	if (!stream)
+		return 0;
+	inner = mailstream_get_low(stream);
+	if (!inner || inner->driver == &guard_driver)
+		return 0;
+	g = calloc(1, sizeof(*g));
+	low = g ? mailstream_low_new(g, &guard_driver) : NULL;
+	if (!low) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->inner = inner;
+	g->im = im;
+	mailstream_set_low(stream, low);
+	return 0;
+}
+
 /* Translates libetpan's r from command what into an errno value and a
  * message. A failed connection marks the session broken: a parse error
  * too, since the reply stream is out of step after it. */
@@ -145,6 +366,13 @@ static int fail(struct imap *im, int r, const char *what, struct err *err)
 		return -EPROTO;
 	}
 	im->broken = true;
+	if (im->overrun[0]) {
+		err_set(err,
+			"IMAP server %s %s during %s; the session is "
+			"dropped",
+			im->host, im->overrun, what);
+		return -EIO;
+	}
 	switch (r) {
 	case MAILIMAP_ERROR_FATAL:
 		err_set(err, "IMAP server %s ended the session during %s: %s",
@@ -664,6 +892,8 @@ struct imap *imap_connect(const struct imap_options *opt, bool *permanent,
 	 * libetpan 1.9.4 passes it to mail_tcp_connect_timeout and the TLS
 	 * layer. Name resolution (getaddrinfo) is not bounded. */
 	mailimap_set_timeout(im->s, im->timeout);
+	im->reply_max = IMAP_REPLY_MAX;
+	im->reply_start = now_ms();
 	if (tls)
 		r = mailimap_ssl_connect_with_callback(
 			im->s, im->host, im->port, imap_etpan_ssl_cb, im);
@@ -671,8 +901,15 @@ struct imap *imap_connect(const struct imap_options *opt, bool *permanent,
 		r = mailimap_socket_connect(im->s, im->host, im->port);
 	if (connected(im, r, tls, &perm, err) < 0)
 		goto fail;
+	/* From here on every reply is bounded (F4); the greeting, read
+	 * inside libetpan's connect, is one line bounded by the timeout. */
+	if (guard_install(im) < 0)
+		goto nomem;
 	if (!tls && starttls(im, &perm, err) < 0)
 		goto fail;
+	/* STARTTLS put a new stream in place: guard that one too. */
+	if (guard_install(im) < 0)
+		goto nomem;
 	r = verify_peer(im, opt->ca_file, err);
 	if (r < 0) {
 		perm = r != -ENOMEM;
@@ -688,6 +925,8 @@ struct imap *imap_connect(const struct imap_options *opt, bool *permanent,
 	if (read_caps(im, err) < 0)
 		goto fail;
 	return im;
+nomem:
+	err_set(err, "out of memory connecting to IMAP %s", im->host);
 fail:
 	im->broken = true;
 	if (permanent)
@@ -1067,7 +1306,9 @@ int imap_fetch(struct imap *im, uint32_t uid, size_t max_size, char **data,
 		ret = fail(im, MAILIMAP_ERROR_MEMORY, "UID FETCH", err);
 		goto out;
 	}
+	im->reply_max = IMAP_REPLY_MAX + max_size;
 	ret = fetch_one(im, uid, att, &list, "UID FETCH BODY.PEEK[]", err);
+	im->reply_max = IMAP_REPLY_MAX;
 	if (ret < 0)
 		goto out;
 	st = find_att(list, uid, MAILIMAP_MSG_ATT_BODY_SECTION);
@@ -1244,14 +1485,6 @@ static bool take_wake(struct imap *im)
 	return read(im->wake_fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for the server to say something or for a wake-up. Bytes libetpan
  * has already read count as something said: its own mailstream_wait_idle
  * polls only the socket. */
@@ -1332,7 +1565,11 @@ int imap_idle(struct imap *im, int max_wait, struct err *err)
 		r = mailimap_idle(im->s);
 		if (r != MAILIMAP_NO_ERROR)
 			return fail(im, r, "IDLE", err);
+		/* Until DONE, updates come when they come; the bytes are
+		 * still counted. */
+		im->idling = true;
 		w = idle_wait(im, deadline);
+		im->idling = false;
 		r = mailimap_idle_done(im->s);
 		if (r != MAILIMAP_NO_ERROR)
 			return fail(im, r, "IDLE (DONE)", err);

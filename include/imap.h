@@ -8,7 +8,10 @@
  * CAs (or ca_file) and the host name, and the connection is refused
  * otherwise (F3). Folder names are always sent quoted or as literals by
  * libetpan; names with control characters are refused (F8). Every
- * network wait is bounded by the session timeout.
+ * network wait is bounded by the session timeout, and every reply (all
+ * the server sends between two commands) by 4 MiB (plus max_size for a
+ * message fetched) and five timeouts in all; a literal announced bigger
+ * than that is refused before libetpan allocates for it (F4).
  */
 #ifndef BULLETIN_IMAP_H
 #define BULLETIN_IMAP_H

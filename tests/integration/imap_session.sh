@@ -218,6 +218,56 @@ for mode in nostarttls nocaps starttlsno inject; do
 	assert_not_contains "$T/fake-$mode.log" "LOGIN"
 done
 
+# F4: malformed and hostile replies to SELECT, after a proper STARTTLS.
+# Garbage that libetpan can read past is read past; a literal announced
+# as 4 GB, a 100 MB line and a line that never ends end the session with
+# a message that says why, in bounded time (timeout 2 s: at most 10 s
+# for one reply) and bounded memory (a reply is cut at 4 MiB).
+for mode in status permflags biglit longline endless; do
+	rm -f "$T/fake.port"
+	python3 "$SOURCE_ROOT/tests/integration/imapfake.py" "$mode" \
+		"$T/fake.port" "$T/fake-$mode.log" "$DOVECOT_DIR/cert.pem" \
+		"$DOVECOT_DIR/key.pem" 2>"$T/fake.err" &
+	fake_pid=$!
+	i=0
+	while [ ! -s "$T/fake.port" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "imapfake.py $mode did not start"
+		sleep 0.1
+	done
+	port=$(cat "$T/fake.port")
+	IMAP_PROBE_TIMEOUT=2 IMAP_PROBE_RUSAGE=1 "$PROBE" \
+		"imap://localhost:$port" branch "$T/pass" "$CA" INBOX \
+		list-unseen >"$T/out" 2>"$T/err" &
+	pid=$!
+	wait_exit "$pid" 30
+	kill "$fake_pid" 2>/dev/null || true
+	wait "$fake_pid" 2>/dev/null || true
+	assert_contains "$T/fake-$mode.log" "SELECT"
+	case $mode in
+	status | permflags)
+		[ "$EXIT_STATUS" -eq 0 ] || fail "$mode: probe exited $EXIT_STATUS"
+		assert_contains "$T/out" "uidvalidity 7"
+		;;
+	biglit)
+		[ "$EXIT_STATUS" -eq 1 ] || fail "$mode: probe exited $EXIT_STATUS"
+		assert_contains "$T/err" "IMAP server localhost announced a literal of 4294967295 bytes, over the 4194304 bulletin reads during SELECT"
+		;;
+	longline)
+		[ "$EXIT_STATUS" -eq 1 ] || fail "$mode: probe exited $EXIT_STATUS"
+		assert_contains "$T/err" "IMAP server localhost sent more than 4194304 bytes in one reply during SELECT; the session is dropped"
+		;;
+	endless)
+		[ "$EXIT_STATUS" -eq 1 ] || fail "$mode: probe exited $EXIT_STATUS"
+		assert_contains "$T/err" "IMAP server localhost was still sending one reply after 10 s during SELECT"
+		;;
+	esac
+	# Far below the 100 MB the server sent (the sanitizers' own
+	# memory included).
+	rss=$(sed -n 's/^imap_probe: maxrss \([0-9]*\) KiB$/\1/p' "$T/err")
+	[ -n "$rss" ] && [ "$rss" -lt 100000 ] || fail "$mode: maxrss ${rss:-?} KiB"
+done
+
 # A server that accepts and never answers: no greeting, no handshake.
 # The probe gives up after its 2 s timeout; the cap is far above that.
 rm -f "$T/fake.port"

@@ -15,12 +15,22 @@ the clear, say). MODE:
               packet, the CVE-2020-15953 response injection (F1); then
               TLS with CERT and KEY
   silent      accepts and never says a word (bounded waits)
+
+and, after a proper STARTTLS (CERT and KEY) and LOGIN, replies to SELECT
+that are malformed or hostile (F4):
+
+  status      an unsolicited `* STATUS "x" ()`
+  permflags   PERMANENTFLAGS garbage
+  biglit      a literal announced as {4294967295}, then silence
+  longline    one 100 MB line
+  endless     a line that never ends: a byte every 0.2 s
 """
 import os
 import socket
 import ssl
 import sys
 import threading
+import time
 
 
 def main():
@@ -66,7 +76,7 @@ def serve(conn, mode, log, cert, key):
             "nocaps": None,
             "starttlsno": b"IMAP4rev1 STARTTLS AUTH=PLAIN",
             "inject": b"IMAP4rev1 STARTTLS",
-        }[mode]
+        }.get(mode, b"IMAP4rev1 STARTTLS AUTH=PLAIN")
         conn.sendall(b"* OK fake IMAP server ready\r\n")
         sock = conn
         for line in lines(sock):
@@ -90,6 +100,12 @@ def serve(conn, mode, log, cert, key):
                 sock = ctx.wrap_socket(conn, server_side=True)
                 log.write("TLS started\n")
                 return serve_tls(sock, log)
+            elif cmd == b"STARTTLS" and mode in HOSTILE:
+                sock.sendall(tag + b" OK begin TLS\r\n")
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(cert, key)
+                sock = ctx.wrap_socket(conn, server_side=True)
+                return serve_hostile(sock, mode, log)
             elif cmd == b"LOGOUT":
                 sock.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
                 return
@@ -108,6 +124,55 @@ def serve_tls(sock, log):
         log.write(repr(line) + "\n")
         tag = line.split(b" ", 1)[0]
         sock.sendall(tag + b" OK done\r\n")
+
+
+HOSTILE = ("status", "permflags", "biglit", "longline", "endless")
+
+
+def serve_hostile(sock, mode, log):
+    for line in lines(sock):
+        log.write(repr(line) + "\n")
+        parts = line.split(b" ", 2)
+        tag = parts[0]
+        cmd = parts[1].upper() if len(parts) > 1 else b""
+        if cmd == b"CAPABILITY":
+            sock.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN IDLE\r\n" +
+                         tag + b" OK done\r\n")
+        elif cmd == b"LOGIN":
+            sock.sendall(tag + b" OK logged in\r\n")
+        elif cmd == b"LOGOUT":
+            sock.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+            return
+        elif cmd in (b"SELECT", b"EXAMINE"):
+            ok = tag + b" OK [READ-WRITE] done\r\n"
+            if mode == "status":
+                sock.sendall(b'* STATUS "x" ()\r\n* 2 EXISTS\r\n'
+                             b"* OK [UIDVALIDITY 7] ok\r\n" + ok)
+            elif mode == "permflags":
+                sock.sendall(b"* FLAGS (\\Seen)\r\n"
+                             b"* OK [PERMANENTFLAGS (\\Seen \\* ((]\r\n"
+                             b"* OK [PERMANENTFLAGS]\r\n"
+                             b"* OK [UIDVALIDITY 7] ok\r\n" + ok)
+            elif mode == "biglit":
+                sock.sendall(b"* 1 FETCH (BODY[] {4294967295}\r\nabc")
+                while sock.recv(4096):
+                    pass
+                return
+            elif mode == "longline":
+                sock.sendall(b"* OK ")
+                chunk = b"x" * (1 << 20)
+                for _ in range(100):
+                    sock.sendall(chunk)
+                sock.sendall(b"\r\n" + ok)
+            elif mode == "endless":
+                sock.sendall(b"* OK ")
+                while True:
+                    sock.sendall(b"x")
+                    time.sleep(0.2)
+        elif cmd == b"UID":
+            sock.sendall(b"* SEARCH\r\n" + tag + b" OK done\r\n")
+        else:
+            sock.sendall(tag + b" BAD unknown\r\n")
 
 
 if __name__ == "__main__":

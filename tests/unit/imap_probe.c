@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 	struct imap *im;
 	char password[512];
 	const char *env;
+	struct rusage ru;
 	bool permanent = false;
 	int status;
 
@@ -188,5 +190,7 @@ int main(int argc, char **argv)
 	}
 	status = run(im, argv[5], argc - 6, argv + 6);
 	imap_close(im);
+	if (getenv("IMAP_PROBE_RUSAGE") && getrusage(RUSAGE_SELF, &ru) == 0)
+		fprintf(stderr, "imap_probe: maxrss %ld KiB\n", ru.ru_maxrss);
 	return status;
 }
