@@ -1126,8 +1126,9 @@ static int cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int imap_unseen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
-		struct err *err)
+/* UID SEARCH UNSEEN or SEEN. */
+static int search(struct imap *im, bool seen, uint32_t **uids, size_t *n,
+		  size_t max, struct err *err)
 {
 	struct mailimap_search_key *key;
 	clist *found = NULL;
@@ -1144,15 +1145,17 @@ int imap_unseen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
 	if (ret < 0)
 		return ret;
 	key = mailimap_search_key_new(
-		MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL, NULL,
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
-		NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+		seen ? MAILIMAP_SEARCH_KEY_SEEN : MAILIMAP_SEARCH_KEY_UNSEEN,
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+		0, NULL, NULL, NULL);
 	if (!key)
 		return fail(im, MAILIMAP_ERROR_MEMORY, "UID SEARCH", err);
 	r = mailimap_uid_search(im->s, NULL, key, &found);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR) {
-		ret = fail(im, r, "UID SEARCH UNSEEN", err);
+		ret = fail(im, r,
+			   seen ? "UID SEARCH SEEN" : "UID SEARCH UNSEEN", err);
 		goto out;
 	}
 	if (found)
@@ -1186,6 +1189,18 @@ out:
 	if (found)
 		mailimap_search_result_free(found);
 	return ret;
+}
+
+int imap_unseen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
+		struct err *err)
+{
+	return search(im, false, uids, n, max, err);
+}
+
+int imap_seen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
+	      struct err *err)
+{
+	return search(im, true, uids, n, max, err);
 }
 
 /* The attribute of type type in the FETCH reply for uid: a server may

@@ -18,6 +18,7 @@
 
 /* Messages taken from one folder per job; the rest wait for the next. */
 #define MAILBOX_BATCH 200
+#define MAILBOX_SWEEP_MAX 10000	      /* seen messages looked up per folder */
 #define MAILBOX_TIMEOUT 60	      /* seconds for any one network wait */
 #define MAILBOX_BACKOFF_MAX (15 * 60) /* seconds */
 #define MAILBOX_PASSWORD_MAX 1024
@@ -42,6 +43,7 @@ struct mailbox {
 	uv_mutex_t im_lock;	/* im is read by the loop to interrupt */
 	struct imap *im;	/* kept between jobs */
 	bool failed, permanent, idled;
+	bool swept; /* looked for mail taken but not moved (sweep) */
 	size_t taken, left;
 	char error[ERR_MSG_MAX];
 };
@@ -226,6 +228,44 @@ store_failed:
 	return ret;
 }
 
+/* A stop (kill -9, power) between \Seen and the move leaves a message
+ * that was taken seen in its folder, where the search for unseen mail
+ * never finds it again. Once per start, the seen messages of each folder
+ * are looked up, and those recorded as taken under this UIDVALIDITY are
+ * moved. Mail seen by a person and never taken is not touched. */
+static int sweep_folder(struct mailbox *mb, const struct config *cfg,
+			const char *folder, uint32_t uidvalidity)
+{
+	struct err err = {{0}};
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = imap_seen(mb->im, &uids, &n, MAILBOX_SWEEP_MAX, &err);
+	if (ret) {
+		snprintf(mb->error, sizeof(mb->error), "%s", err.msg);
+		return ret;
+	}
+	for (size_t i = 0; i < n && !ret && !atomic_load(&mb->stopping); i++) {
+		ret = store_inbound_known(mb->st, NULL, folder, uidvalidity,
+					  uids[i], &err);
+		if (ret < 0) {
+			snprintf(mb->error, sizeof(mb->error), "%s", err.msg);
+			break;
+		}
+		if (ret != 1) {
+			ret = 0;
+			continue;
+		}
+		log_info("imap: %s UID %u: taken before a stop but not moved; "
+			 "moving it to %s",
+			 folder, uids[i], cfg->imap_move_to);
+		ret = after_taken(mb, cfg, folder, uids[i]);
+	}
+	free(uids);
+	return ret;
+}
+
 static int poll_folder(struct mailbox *mb, const struct config *cfg,
 		       const struct theme_set *ts, const char *folder)
 {
@@ -239,6 +279,12 @@ static int poll_folder(struct mailbox *mb, const struct config *cfg,
 		log_warnx("imap: %s; check the folder names in the config",
 			  err.msg);
 		return 0;
+	}
+	if (!ret && !mb->swept && cfg->imap_move_to &&
+	    !same_folder(folder, cfg->imap_move_to)) {
+		ret = sweep_folder(mb, cfg, folder, uidvalidity);
+		if (ret)
+			return ret;
 	}
 	if (!ret)
 		ret = imap_unseen(mb->im, &uids, &n, MAILBOX_BATCH, &err);
@@ -304,6 +350,8 @@ static void job_run(uv_work_t *w)
 	n = job_folders(cfg, folders, sizeof(folders) / sizeof(folders[0]));
 	for (size_t i = 0; i < n && !ret && !atomic_load(&mb->stopping); i++)
 		ret = poll_folder(mb, cfg, ts, folders[i]);
+	if (!ret && !atomic_load(&mb->stopping))
+		mb->swept = true;
 	if (!ret && mb->job_idle && !atomic_load(&mb->stopping) &&
 	    imap_has_idle(mb->im)) {
 		uint32_t uidvalidity;

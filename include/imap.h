@@ -54,6 +54,10 @@ int imap_select(struct imap *im, const char *folder, uint32_t *uidvalidity,
 int imap_unseen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
 		struct err *err);
 
+/* The same for the messages with \Seen. */
+int imap_seen(struct imap *im, uint32_t **uids, size_t *n, size_t max,
+	      struct err *err);
+
 /* Fetches one message whole (BODY.PEEK[]: the \Seen flag is not set).
  * A message whose RFC822.SIZE is over max_size is not downloaded:
  * returns -EMSGSIZE with *size set. -ENOENT when the UID is gone. On

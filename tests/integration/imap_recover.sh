@@ -5,7 +5,8 @@
 # again; the daemon is killed (-9) in the middle of a poll of 40 messages
 # and, restarted, takes every message exactly once (RELIABILITY F9);
 # messages stored but never flagged, as a crash between the two leaves
-# them, are recognised and flagged without a second item.
+# them, are recognised and flagged without a second item; so are they
+# after a UIDVALIDITY change; one seen and not moved is moved at start.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -159,4 +160,42 @@ assert_contains "$T/err" "already dealt with"
 [ "$(items)" = 43 ] || fail "the unflagged copies made items: $(items)"
 dovecot_cmd "$P" 'STATUS Done (MESSAGES)' >"$T/s"
 assert_contains "$T/s" "MESSAGES 43"
+
+# A UIDVALIDITY change (the server rebuilt its index, RFC 3501 2.3.1.1):
+# the old UIDs mean nothing, and the messages are recognised by
+# Message-ID; a new message after the change is taken as usual.
+curl -s --fail --max-time 20 -u branch:secret \
+	"imap://127.0.0.1:$P/Done" -X 'MOVE 1:* Briefings' >/dev/null ||
+	fail "MOVE back failed"
+append 44
+doveadm -c "$DOVECOT_DIR/dovecot.conf" mailbox update -u branch \
+	--uid-validity 4242 Briefings || fail "doveadm mailbox update failed"
+dovecot_cmd "$P" 'STATUS Briefings (UIDVALIDITY UNSEEN)' >"$T/s"
+assert_contains "$T/s" "UIDVALIDITY 4242"
+assert_contains "$T/s" "UNSEEN 44"
+expect_exit 0 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "already dealt with"
+assert_contains "$T/err" "<note-44@union.example.org>"
+[ "$(items)" = 44 ] || fail "after the UIDVALIDITY change: $(items) items, not 44"
+[ "$(q 'SELECT count(*) FROM inbound')" = 44 ] ||
+	fail "inbound rows: $(q 'SELECT count(*) FROM inbound')"
+dovecot_cmd "$P" 'STATUS Done (MESSAGES)' >"$T/s"
+assert_contains "$T/s" "MESSAGES 44"
+
+# Taken and seen, but stopped before the move: here made by a run without
+# move_to. The next start finds it among the seen mail and moves it; a
+# message a person has read, never taken, stays where it is.
+append 45
+brief 46
+dovecot_append "$P" Briefings "$T/m46.eml" # seen, as curl leaves it
+sed 's/^move_to = Done$//' "$cfg" >"$T/nomove.conf"
+expect_exit 0 "$BULLETIND" -c "$T/nomove.conf" --once
+[ "$(items)" = 45 ] || fail "message 45 not taken: $(items) items"
+expect_exit 0 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "taken before a stop but not moved; moving it to Done"
+dovecot_cmd "$P" 'STATUS Done (MESSAGES)' >"$T/s"
+assert_contains "$T/s" "MESSAGES 45"
+dovecot_cmd "$P" 'STATUS Briefings (MESSAGES UNSEEN)' >"$T/s"
+assert_contains "$T/s" "MESSAGES 1 UNSEEN 0"
+[ "$(items)" = 45 ] || fail "items: $(items), not 45"
 echo ok
