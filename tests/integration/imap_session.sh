@@ -155,6 +155,18 @@ expect_exit 1 "$PROBE" "imap://localhost:$DOVECOT_IMAP_PORT" branch \
 	"$T/pass" "$CA" INBOX list-unseen
 assert_contains "$T/err" "host name mismatch"
 
+# A certificate from the trusted authority that expired in 2020: refused
+# on imaps and after STARTTLS, saying so.
+DOVECOT_EXPIRED=1 start_dovecot expired
+expect_exit 1 "$PROBE" "imaps://localhost:$DOVECOT_IMAPS_PORT" branch \
+	"$T/pass" "$CA" INBOX list-unseen
+assert_contains "$T/err" "connect (permanent): certificate for localhost not trusted"
+assert_contains "$T/err" "expired"
+expect_exit 1 "$PROBE" "imap://localhost:$DOVECOT_IMAP_PORT" branch \
+	"$T/pass" "$CA" INBOX list-unseen
+assert_contains "$T/err" "expired"
+assert_not_contains "$DOVECOT_DIR/dovecot.log" "Login: user=<branch>"
+
 # A server without MOVE and UIDPLUS: COPY, \Deleted, EXPUNGE. Its own
 # instance also takes the wrong password, so that Dovecot's penalty for
 # failed logins slows no other check.

@@ -100,6 +100,36 @@ test_cert() {
 		2>/dev/null || fail "openssl could not sign a certificate"
 }
 
+# test_expired_cert CA_DIR DIR SAN: as test_cert, but valid only in
+# January 2020 (openssl ca sets the dates; openssl x509 cannot).
+test_expired_cert() {
+	mkdir -p "$2/db"
+	: >"$2/db/index.txt"
+	echo 01 >"$2/db/serial"
+	openssl req -newkey rsa:2048 -nodes -subj /CN=bulletin-test \
+		-keyout "$2/key.pem" -out "$2/csr.pem" 2>/dev/null ||
+		fail "openssl could not make a request"
+	cat >"$2/ca.cnf" <<CNF
+[ca]
+default_ca = test
+[test]
+database = $2/db/index.txt
+new_certs_dir = $2/db
+serial = $2/db/serial
+default_md = sha256
+policy = any
+x509_extensions = ext
+[any]
+commonName = supplied
+[ext]
+subjectAltName = $3
+CNF
+	openssl ca -batch -notext -config "$2/ca.cnf" -cert "$1/ca.pem" \
+		-keyfile "$1/ca.key" -startdate 20200101000000Z \
+		-enddate 20200201000000Z -in "$2/csr.pem" -out "$2/cert.pem" \
+		2>/dev/null || fail "openssl could not sign an expired certificate"
+}
+
 # Starts a private nginx serving directory $1 on a free port; sets
 # NGINX_PORT. Stopped on exit.
 start_nginx() {
@@ -242,6 +272,7 @@ PY
 # "secret" and mail owned by uid 65534. Its certificate is signed by the
 # authority $DOVECOT_CA (shared by all instances) for SAN (default
 # DNS:localhost,IP:127.0.0.1); CONFIG_LINE is added to dovecot.conf.
+# With DOVECOT_EXPIRED=1 the certificate expired in 2020.
 # Sets DOVECOT_DIR, DOVECOT_IMAP_PORT (plain, with STARTTLS) and
 # DOVECOT_IMAPS_PORT. Every instance is stopped on exit.
 start_dovecot() {
@@ -254,7 +285,12 @@ start_dovecot() {
 	chmod 755 "$T" "$D" "$D/run"
 	[ -f "$T/dovecot-ca/ca.pem" ] || test_ca "$T/dovecot-ca"
 	DOVECOT_CA="$T/dovecot-ca/ca.pem"
-	test_cert "$T/dovecot-ca" "$D" "${2:-DNS:localhost,IP:127.0.0.1}"
+	if [ "${DOVECOT_EXPIRED:-0}" = 1 ]; then
+		test_expired_cert "$T/dovecot-ca" "$D" \
+			"${2:-DNS:localhost,IP:127.0.0.1}"
+	else
+		test_cert "$T/dovecot-ca" "$D" "${2:-DNS:localhost,IP:127.0.0.1}"
+	fi
 	DOVECOT_IMAP_PORT=$(free_port)
 	DOVECOT_IMAPS_PORT=$(free_port)
 	echo "branch:{PLAIN}secret:65534:65534::$D/mail/branch" >"$D/passwd"
