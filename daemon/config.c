@@ -8,6 +8,7 @@
  * parse, so loading is not thread-safe (main and ctl load at startup).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -67,7 +68,18 @@ enum {
 };
 enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
 enum { HK_LISTEN };
-enum { MK_URL, MK_USERNAME, MK_PASSWORD_FILE, MK_STARTTLS, MK_CONNECTIONS };
+enum {
+	MK_URL,
+	MK_USERNAME,
+	MK_PASSWORD_FILE,
+	MK_STARTTLS,
+	MK_CONNECTIONS,
+	MK_CA_FILE,
+	MK_TIMEOUT,
+	MK_RETRY,
+	MK_GIVE_UP,
+	MK_SUSPEND_AFTER
+};
 enum {
 	IK_URL,
 	IK_USERNAME,
@@ -129,6 +141,11 @@ static const char *const smtp_keys[] = {
 	[MK_PASSWORD_FILE] = "password_file",
 	[MK_STARTTLS] = "starttls",
 	[MK_CONNECTIONS] = "connections",
+	[MK_CA_FILE] = "ca_file",
+	[MK_TIMEOUT] = "timeout",
+	[MK_RETRY] = "retry",
+	[MK_GIVE_UP] = "give_up",
+	[MK_SUSPEND_AFTER] = "suspend_after",
 	NULL,
 };
 static const char *const imap_keys[] = {
@@ -1444,6 +1461,28 @@ static void set_smtp(struct parse *p, int key, const char *value)
 	case MK_CONNECTIONS:
 		set_int(p, "connections", value, 1, 64, &cfg->smtp_connections);
 		break;
+	case MK_CA_FILE:
+		set_path(p, value, &cfg->smtp_ca_file);
+		if (cfg->smtp_ca_file && access(cfg->smtp_ca_file, R_OK) != 0)
+			report(p, p->line,
+			       "ca_file %s: cannot read it (%s); give the PEM "
+			       "file of the authority that signs your SMTP "
+			       "server's certificate",
+			       cfg->smtp_ca_file, strerror(errno));
+		break;
+	case MK_TIMEOUT:
+		set_duration(p, "timeout", value, &cfg->smtp_timeout);
+		break;
+	case MK_RETRY:
+		set_duration(p, "retry", value, &cfg->smtp_retry);
+		break;
+	case MK_GIVE_UP:
+		set_duration(p, "give_up", value, &cfg->smtp_give_up);
+		break;
+	case MK_SUSPEND_AFTER:
+		set_int(p, "suspend_after", value, 1, 100,
+			&cfg->smtp_suspend_after);
+		break;
 	}
 }
 
@@ -2717,6 +2756,10 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_connections = 8;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
+	cfg->smtp_timeout = 60;
+	cfg->smtp_retry = 5 * 60;
+	cfg->smtp_give_up = 3 * 24 * 3600;
+	cfg->smtp_suspend_after = 3;
 	cfg->imap_poll = 2 * 60;
 	cfg->imap_retry = 30;
 	cfg->imap_max_size = 25 * 1024 * 1024;
@@ -2790,6 +2833,7 @@ void config_destroy(struct config *cfg)
 	free(cfg->smtp_maildir);
 	free(cfg->smtp_username);
 	free(cfg->smtp_password_file);
+	free(cfg->smtp_ca_file);
 	free(cfg->imap_url);
 	free(cfg->imap_username);
 	free(cfg->imap_password_file);
@@ -2877,4 +2921,31 @@ const struct config_theme *config_theme_find(const struct config *cfg,
 const char *config_maildir(const struct config *cfg)
 {
 	return cfg ? cfg->smtp_maildir : NULL;
+}
+
+int config_read_secret(const char *path, const char *what, char *out,
+		       size_t size, struct err *err)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err,
+			"cannot read %s %s: %s; check the path and that "
+			"bulletin may read it",
+			what, path, strerror(errno));
+		return -errno;
+	}
+	n = read(fd, out, size - 1);
+	close(fd);
+	if (n < 0) {
+		err_set(err, "cannot read %s %s: %s", what, path,
+			strerror(errno));
+		return -EIO;
+	}
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	return 0;
 }

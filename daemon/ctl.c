@@ -23,6 +23,7 @@
 #include "bulletin-config.h"
 #include "buf.h"
 #include "config.h"
+#include "deliver.h"
 #include "feed.h"
 #include "intake.h"
 #include "log.h"
@@ -600,6 +601,42 @@ static int count_active(const struct store_subscriber *s, void *arg)
 	return 0;
 }
 
+static void on_delivered(void *arg)
+{
+	uv_stop(arg);
+}
+
+/* Delivers the rows of digest_id on the configured transport and waits
+ * for every outcome. */
+static int deliver_now(struct ctl *ctl, int64_t digest_id,
+		       struct deliver_stats *stats)
+{
+	struct err err = {{0}};
+	struct deliver *dv;
+	uv_loop_t loop;
+	int ret;
+
+	uv_loop_init(&loop);
+	dv = deliver_create(&loop, ctl->store, ctl->cfg, &err);
+	if (!dv) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		uv_loop_close(&loop);
+		return EXIT_USAGE;
+	}
+	ret = deliver_run(dv, ctl->outbox, ctl->cfg, digest_id, &err);
+	if (ret)
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+	if (!ret && deliver_in_flight(dv) > 0) {
+		deliver_on_idle(dv, on_delivered, &loop);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	*stats = *deliver_stats(dv);
+	deliver_destroy(dv);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return ret ? EXIT_RUNTIME : 0;
+}
+
 static int cmd_send(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -607,7 +644,7 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const struct config_list *list;
-	struct outbox_stats stats;
+	struct deliver_stats stats;
 	struct store_digest sd;
 	struct err err = {{0}};
 	struct store_digest_mark mark;
@@ -655,14 +692,6 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		       subs == 1 ? "" : "s");
 		return 0;
 	}
-	if (!config_maildir(ctl->cfg)) {
-		fprintf(stderr,
-			"bulletinctl: %s: [smtp] url %s: only maildir delivery "
-			"is available in this version; set url = "
-			"maildir:PATH\n",
-			ctl->config_path, ctl->cfg->smtp_url);
-		return EXIT_USAGE;
-	}
 	ret = outbox_compose(ctl->outbox, list, 0, now, &sd, &n, &err);
 	if (ret) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
@@ -674,16 +703,15 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		       list->name);
 		return 0;
 	}
-	ret = outbox_send(ctl->outbox, sd.id, now, &stats, &err);
-	if (ret) {
-		fprintf(stderr, "bulletinctl: %s\n", err.msg);
-		return EXIT_RUNTIME;
-	}
+	ret = deliver_now(ctl, sd.id, &stats);
+	if (ret)
+		return ret;
 	printf("list %s: digest %lld with %lld stor%s: %zu sent, %zu "
-	       "failed\n",
+	       "deferred, %zu failed\n",
 	       list->name, (long long)sd.id, (long long)sd.items,
-	       sd.items == 1 ? "y" : "ies", stats.sent, stats.failed);
-	return stats.failed ? EXIT_RUNTIME : 0;
+	       sd.items == 1 ? "y" : "ies", stats.sent, stats.deferred,
+	       stats.failed);
+	return stats.failed || stats.deferred ? EXIT_RUNTIME : 0;
 }
 
 /* ---- subscribers ---- */

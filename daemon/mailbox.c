@@ -48,33 +48,6 @@ struct mailbox {
 	char error[ERR_MSG_MAX];
 };
 
-static int read_password(const char *path, char *out, size_t size,
-			 struct err *err)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_set(err,
-			"cannot read [imap] password_file %s: %s; check the "
-			"path and that bulletind may read it",
-			path, strerror(errno));
-		return -errno;
-	}
-	n = read(fd, out, size - 1);
-	close(fd);
-	if (n < 0) {
-		err_set(err, "cannot read [imap] password_file %s: %s", path,
-			strerror(errno));
-		return -EIO;
-	}
-	out[n] = '\0';
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	return 0;
-}
-
 static void set_im(struct mailbox *mb, struct imap *im)
 {
 	uv_mutex_lock(&mb->im_lock);
@@ -104,8 +77,8 @@ static int connect_session(struct mailbox *mb, const struct config *cfg)
 	struct imap *im;
 
 	if (cfg->imap_password_file &&
-	    read_password(cfg->imap_password_file, password, sizeof(password),
-			  &err) < 0) {
+	    config_read_secret(cfg->imap_password_file, "[imap] password_file",
+			       password, sizeof(password), &err) < 0) {
 		snprintf(mb->error, sizeof(mb->error), "%s", err.msg);
 		mb->permanent = true;
 		return -EACCES;

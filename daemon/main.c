@@ -1,6 +1,7 @@
 /*
  * bulletind: the daemon. One libuv loop owns all state: the config, the
- * store, the poller (feeds) and the outbox (digests). A single timer tick
+ * store, the poller (feeds), the mailbox (IMAP), the outbox (digests)
+ * and deliver (SMTP or maildir). A single timer tick
  * polls due sources, then composes and delivers due digests. SIGHUP
  * reloads the config (keeping the old one when the new one is invalid);
  * SIGTERM and SIGINT stop after cancelling fetches in flight, which store
@@ -18,6 +19,7 @@
 
 #include "bulletin-config.h"
 #include "config.h"
+#include "deliver.h"
 #include "log.h"
 #include "mailbox.h"
 #include "outbox.h"
@@ -53,7 +55,9 @@ struct daemon {
 	struct store *store;
 	struct poller *poller;
 	struct mailbox *mailbox; /* NULL without [imap] */
-	int once_pending;	 /* --once: feeds and mailbox still running */
+	struct deliver *deliver;
+	int once_pending;     /* --once: feeds and mailbox still running */
+	size_t once_failures; /* --once: digests that could not be made */
 	struct generation gen;
 };
 
@@ -96,12 +100,6 @@ static int generation_load(struct daemon *d, struct generation *g)
 		log_errorx("%s", err.msg);
 		goto fail_usage;
 	}
-	if (!config_maildir(g->cfg)) {
-		log_errorx("%s: [smtp] url %s: only maildir delivery is "
-			   "available in this version; set url = maildir:PATH",
-			   g->cfg->path, g->cfg->smtp_url);
-		goto fail_usage;
-	}
 	return 0;
 fail_usage:
 	generation_finish(g);
@@ -138,12 +136,11 @@ static void apply_settings(const struct config *cfg)
 	log_set_level(cfg->log_level);
 }
 
-/* Composes and delivers whatever is due. Returns the number of
- * failures (logged). */
+/* Composes whatever is due and starts delivering every due row. Returns
+ * the number of failures to compose (logged). */
 static size_t run_digests(struct daemon *d, int64_t now)
 {
 	const struct config *cfg = d->gen.cfg;
-	struct outbox_stats stats;
 	struct store_digest sd;
 	struct err err = {{0}};
 	size_t i, failures = 0, n;
@@ -184,12 +181,20 @@ static size_t run_digests(struct daemon *d, int64_t now)
 				 sd.items == 1 ? "y" : "ies", n,
 				 n == 1 ? "" : "s");
 	}
-	ret = outbox_send(d->gen.outbox, 0, now, &stats, &err);
+	ret = deliver_run(d->deliver, d->gen.outbox, d->gen.cfg, 0, &err);
 	if (ret) {
 		log_errorx("%s", err.msg);
 		failures++;
 	}
-	return failures + stats.failed;
+	return failures;
+}
+
+/* Deliveries that failed (for now or for good) since the start. */
+static size_t failed_deliveries(const struct daemon *d)
+{
+	const struct deliver_stats *s = deliver_stats(d->deliver);
+
+	return s->deferred + s->failed;
 }
 
 static void stop(struct daemon *d);
@@ -199,16 +204,13 @@ static void on_stop_timer(uv_timer_t *t)
 	stop(t->data);
 }
 
-/* --once: the digests run when both the feeds and the mailbox are done. */
-static void once_step(struct daemon *d, bool failed)
+/* --once: the end of the cycle, once every delivery is settled. */
+static void once_delivered(void *arg)
 {
-	size_t failures;
+	struct daemon *d = arg;
+	size_t failures = d->once_failures + failed_deliveries(d);
 
-	if (failed)
-		d->status = EXIT_RUNTIME;
-	if (--d->once_pending > 0)
-		return;
-	failures = run_digests(d, (int64_t)time(NULL));
+	deliver_on_idle(d->deliver, NULL, NULL);
 	if (failures) {
 		log_warnx("cycle finished with %zu failed deliveries or "
 			  "digests",
@@ -218,6 +220,22 @@ static void once_step(struct daemon *d, bool failed)
 	d->cycle_done = true;
 	/* We are inside a callback: stop on the next turn. */
 	uv_timer_start(&d->tick, on_stop_timer, 0, 0);
+}
+
+/* --once: the digests run when both the feeds and the mailbox are done. */
+static void once_step(struct daemon *d, bool failed)
+{
+	if (failed)
+		d->status = EXIT_RUNTIME;
+	if (--d->once_pending > 0)
+		return;
+	d->once_failures = run_digests(d, (int64_t)time(NULL));
+	if (deliver_in_flight(d->deliver) > 0) {
+		/* SMTP: the cycle ends when the last message is settled. */
+		deliver_on_idle(d->deliver, once_delivered, d);
+		return;
+	}
+	once_delivered(d);
 }
 
 static void on_once_fetched(size_t fetched, size_t failed, void *arg)
@@ -317,6 +335,29 @@ static void mailbox_follow(struct daemon *d, struct config *cfg)
 		mailbox_start(d->mailbox, false, NULL, NULL);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The SMTP senders are started once: say so when [smtp] changed. */
+static void smtp_follow(const struct config *old, const struct config *cfg)
+{
+	if (!same_str(old->smtp_url, cfg->smtp_url) ||
+	    !same_str(old->smtp_username, cfg->smtp_username) ||
+	    !same_str(old->smtp_password_file, cfg->smtp_password_file) ||
+	    !same_str(old->smtp_ca_file, cfg->smtp_ca_file) ||
+	    old->smtp_starttls != cfg->smtp_starttls ||
+	    old->smtp_connections != cfg->smtp_connections ||
+	    old->smtp_timeout != cfg->smtp_timeout ||
+	    old->smtp_retry != cfg->smtp_retry ||
+	    old->smtp_give_up != cfg->smtp_give_up ||
+	    old->smtp_suspend_after != cfg->smtp_suspend_after)
+		log_warnx("%s: [smtp] changed: the new settings take effect "
+			  "when bulletind restarts",
+			  cfg->path);
+}
+
 static void reload(struct daemon *d)
 {
 	struct generation g;
@@ -335,6 +376,10 @@ static void reload(struct daemon *d)
 	}
 	poller_reconfigure(d->poller, g.cfg, g.themes);
 	mailbox_follow(d, g.cfg);
+	smtp_follow(d->gen.cfg, g.cfg);
+	/* The old outbox goes: deliveries in flight carry on, and the next
+	 * run claims with the new one. */
+	deliver_detach(d->deliver);
 	generation_finish(&d->gen);
 	d->gen = g;
 	apply_settings(d->gen.cfg);
@@ -368,8 +413,11 @@ static void stop(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	/* Fetches in flight are cancelled and store nothing; deliveries
-	 * run synchronously, so none is in flight here. */
+	/* Fetches in flight are cancelled and store nothing; messages the
+	 * SMTP senders are on are finished and settled (each bounded by
+	 * [smtp] timeout); rows not started stay pending. */
+	deliver_destroy(d->deliver);
+	d->deliver = NULL;
 	poller_destroy(d->poller);
 	d->poller = NULL;
 	mailbox_destroy(d->mailbox);
@@ -486,6 +534,16 @@ int main(int argc, char **argv)
 		store_close(d.store);
 		uv_loop_close(&d.loop);
 		return EXIT_RUNTIME;
+	}
+	d.deliver = deliver_create(&d.loop, d.store, d.gen.cfg, &err);
+	if (!d.deliver) {
+		log_errorx("%s", err.msg);
+		poller_destroy(d.poller);
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&d.loop);
+		generation_finish(&d.gen);
+		store_close(d.store);
+		return EXIT_USAGE;
 	}
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;

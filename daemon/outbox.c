@@ -1,23 +1,16 @@
 /*
- * outbox: due, compose, render, deliver. Rows are claimed in batches
- * (pending -> sending in one statement) before any message is built, and
- * each row is settled (sent, or back to pending with its error) right
- * after its delivery, so a crash repeats at most the rows in flight.
- * Rendering is deterministic for (digest, subscriber): a retry builds
- * the same message with the same Message-ID.
+ * outbox: due, compose, render. Rendering is deterministic for (digest,
+ * subscriber): a retry builds the same message with the same
+ * Message-ID.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "digest.h"
-#include "maildir.h"
 #include "message.h"
 #include "outbox.h"
 #include "template.h"
-
-#define OUTBOX_BATCH 100
-#define OUTBOX_RETRY 300 /* seconds before a failed row is tried again */
 
 struct outbox {
 	struct store *st;
@@ -293,74 +286,18 @@ static int load_digest(struct outbox *ob, int64_t id, struct err *err)
 	return 0;
 }
 
-struct send_ctx {
-	struct outbox *ob;
-	const char *maildir;
-	int64_t now;
-	struct outbox_stats *stats;
-	size_t claimed;
-};
-
-static int send_one(const struct store_delivery *d, void *arg)
+int outbox_render(struct outbox *ob, const struct store_delivery *d,
+		  int64_t now, struct buf *out, struct err *err)
 {
-	struct send_ctx *ctx = arg;
-	struct outbox *ob = ctx->ob;
-	struct buf msg, path;
-	struct err err = {{0}};
-	int ret;
+	int ret = load_digest(ob, d->digest_id, err);
 
-	ctx->claimed++;
-	buf_init(&msg, BUF_MAX_TEXT);
-	buf_init(&path, BUF_MAX_LINE);
-	ret = load_digest(ob, d->digest_id, &err);
-	if (!ret)
-		ret = render(ob, ob->cur_list, ob->cur, d->digest_id,
-			     d->subscriber_id, d->address, ctx->now, &msg,
-			     &err);
-	if (!ret)
-		ret = maildir_deliver(ctx->maildir, buf_str(&msg), msg.len,
-				      &path, &err);
-	if (ret) {
-		log_warnx("list %s: delivery to %s failed: %s", d->list,
-			  d->address, err.msg);
-		ctx->stats->failed++;
-		ret = store_delivery_failed(ob->st, d->id, false,
-					    ctx->now + OUTBOX_RETRY, err.msg,
-					    &err);
-	} else {
-		log_info("list %s: digest delivered to %s (%s)", d->list,
-			 d->address, buf_str(&path));
-		ctx->stats->sent++;
-		ctx->stats->items = digest_count(ob->cur);
-		ret = store_delivery_sent(ob->st, d->id, ctx->now, &err);
-	}
 	if (ret)
-		log_errorx("%s", err.msg);
-	buf_free(&msg);
-	buf_free(&path);
-	return ret;
+		return ret;
+	return render(ob, ob->cur_list, ob->cur, d->digest_id, d->subscriber_id,
+		      d->address, now, out, err);
 }
 
-int outbox_send(struct outbox *ob, int64_t digest_id, int64_t now,
-		struct outbox_stats *stats, struct err *err)
+size_t outbox_items(const struct outbox *ob)
 {
-	struct send_ctx ctx = {ob, NULL, now, stats, 0};
-	int ret;
-
-	memset(stats, 0, sizeof(*stats));
-	ctx.maildir = config_maildir(ob->cfg);
-	if (!ctx.maildir) {
-		/* Nothing is claimed: the rows wait for a transport. */
-		err_set(err,
-			"[smtp] url %s: only maildir delivery is available in "
-			"this version; set url = maildir:PATH",
-			ob->cfg->smtp_url ? ob->cfg->smtp_url : "(unset)");
-		return -ENOTSUP;
-	}
-	do {
-		ctx.claimed = 0;
-		ret = store_deliveries_claim(ob->st, digest_id, now,
-					     OUTBOX_BATCH, send_one, &ctx, err);
-	} while (!ret && ctx.claimed == OUTBOX_BATCH);
-	return ret;
+	return ob->cur ? digest_count(ob->cur) : 0;
 }

@@ -48,6 +48,7 @@ enum stmt {
 	ST_DIGEST_GET,
 	ST_DELIVERIES_CLAIM,
 	ST_SUB_BY_ID,
+	ST_SUB_HARD_FAILURE,
 	ST_DELIVERY_SENT,
 	ST_DELIVERY_UNCLAIM,
 	ST_DELIVERY_FAILED,
@@ -202,8 +203,17 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"deliveries WHERE state = 'pending' AND next_try <= ?2 "
 		"AND (?1 = 0 OR digest_id = ?1) ORDER BY id LIMIT ?3) "
 		"RETURNING id, digest_id, subscriber_id, attempts",
-	[ST_SUB_BY_ID] = "SELECT l.name, s.address FROM subscribers s "
+	[ST_SUB_BY_ID] = "SELECT l.name, s.address, s.state, "
+			 "(SELECT created FROM digests WHERE id = ?2) "
+			 "FROM subscribers s "
 			 "JOIN lists l ON l.id = s.list_id WHERE s.id = ?1",
+	/* Suspended when its last ?2 deliveries all failed. */
+	[ST_SUB_HARD_FAILURE] =
+		"UPDATE subscribers SET state = 'suspended', updated = ?3 "
+		"WHERE id = ?1 AND state = 'active' AND ?2 <= (SELECT "
+		"count(*) FROM (SELECT state FROM deliveries WHERE "
+		"subscriber_id = ?1 ORDER BY id DESC LIMIT ?2) WHERE "
+		"state = 'failed')",
 	[ST_DELIVERY_SENT] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2, "
 		"last_error = NULL WHERE id = ?1",
@@ -1336,6 +1346,7 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 
 		s = st->stmt[ST_SUB_BY_ID];
 		bind_int(s, 1, rows[i].subscriber_id);
+		bind_int(s, 2, rows[i].digest_id);
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW) {
 			ret = store_fail(st, err, "reading a recipient");
@@ -1348,6 +1359,8 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		d.attempts = rows[i].attempts;
 		d.list = col_text(s, 0);
 		d.address = col_text(s, 1);
+		d.subscriber_state = col_text(s, 2);
+		d.digest_created = sqlite3_column_int64(s, 3);
 		ret = fn(&d, arg);
 		unbind(s);
 	}
@@ -1382,6 +1395,44 @@ int store_delivery_failed(struct store *st, int64_t id, bool permanent,
 	bind_int(s, 3, next_try);
 	bind_text(s, 4, error);
 	return exec_stmt(st, ST_DELIVERY_FAILED, err, "recording a failure");
+}
+
+int store_deliveries_settle(struct store *st, const struct store_settle *rows,
+			    size_t n, int64_t now, struct err *err)
+{
+	int ret;
+
+	if (n == 0)
+		return 0;
+	ret = tx_begin(st, err);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (rows[i].sent)
+			ret = store_delivery_sent(st, rows[i].id, now, err);
+		else
+			ret = store_delivery_failed(
+				st, rows[i].id, rows[i].permanent,
+				rows[i].next_try, rows[i].error, err);
+	}
+	if (!ret)
+		return tx_commit(st, err);
+	tx_rollback(st);
+	return ret;
+}
+
+int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
+				  int in_a_row, int64_t now, bool *suspended,
+				  struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SUB_HARD_FAILURE];
+	int ret;
+
+	bind_int(s, 1, subscriber_id);
+	bind_int(s, 2, in_a_row);
+	bind_int(s, 3, now);
+	ret = exec_stmt(st, ST_SUB_HARD_FAILURE, err,
+			"suspending a subscriber");
+	*suspended = !ret && sqlite3_changes(st->db) > 0;
+	return ret;
 }
 
 int store_deliveries_recover(struct store *st, size_t *n, struct err *err)

@@ -102,7 +102,13 @@ struct config {
 	char *smtp_username;
 	char *smtp_password_file;
 	bool smtp_starttls;
-	int smtp_connections; /* default 4 */
+	int smtp_connections;	/* default 4 */
+	char *smtp_ca_file;	/* extra trusted CA (PEM), or NULL */
+	int64_t smtp_timeout;	/* one message, connect included; 60s */
+	int64_t smtp_retry;	/* first wait after a 4xx; doubles; 5m */
+	int64_t smtp_give_up;	/* retries stop this long after the digest;
+				   3d */
+	int smtp_suspend_after; /* hard failures in a row; default 3 */
 
 	/* [imap] (optional section) */
 	char *imap_url;
@@ -166,5 +172,11 @@ int config_parse_size(const char *text, int64_t *out);
 /* If maildir transport is configured ("maildir:///path" or
  * "maildir:relative/path"), returns the directory path, else NULL. */
 const char *config_maildir(const struct config *cfg);
+
+/* Reads a password from path (what names the key in messages, e.g.
+ * "[imap] password_file") into out, without the final line end.
+ * Returns 0 or a negative errno with err saying what to fix. */
+int config_read_secret(const char *path, const char *what, char *out,
+		       size_t size, struct err *err);
 
 #endif

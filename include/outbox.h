@@ -1,9 +1,8 @@
 /*
- * outbox: from stored items to delivered digests. Decides when a list's
- * digest is due, composes it into the store (digest, items, one delivery
- * row per subscriber, in one transaction), renders each recipient's
- * message, and works through the deliveries (pending -> sending -> sent
- * or failed) on the configured transport. Owns the compiled templates.
+ * outbox: from stored items to digests ready to deliver. Decides when a
+ * list's digest is due, composes it into the store (digest, items, one
+ * delivery row per subscriber, in one transaction) and renders each
+ * recipient's message. Owns the compiled templates; deliver sends.
  */
 #ifndef BULLETIN_OUTBOX_H
 #define BULLETIN_OUTBOX_H
@@ -43,17 +42,12 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 		   const char *address, int64_t now, struct buf *out,
 		   struct err *err);
 
-struct outbox_stats {
-	size_t sent;
-	size_t failed;
-	size_t items; /* stories in the last digest rendered */
-};
+/* Renders the message of one claimed delivery (the digest is loaded
+ * once and kept for the rows that follow). */
+int outbox_render(struct outbox *ob, const struct store_delivery *d,
+		  int64_t now, struct buf *out, struct err *err);
 
-/* Delivers every due pending row of digest_id (0 = any digest). A row
- * that fails is recorded with its error and the rest go on. Returns 0, or
- * a negative errno when the transport or the store is unusable (err says
- * why; the rows stay pending). */
-int outbox_send(struct outbox *ob, int64_t digest_id, int64_t now,
-		struct outbox_stats *stats, struct err *err);
+/* Stories in the digest last rendered. */
+size_t outbox_items(const struct outbox *ob);
 
 #endif

@@ -236,7 +236,9 @@ struct store_delivery {
 	int64_t subscriber_id;
 	const char *list;
 	const char *address;
-	int attempts;
+	const char *subscriber_state; /* "active", "unsubscribed"... */
+	int64_t digest_created;	      /* when the digest was composed */
+	int attempts;		      /* this one included */
 };
 
 typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
@@ -256,6 +258,25 @@ int store_delivery_sent(struct store *st, int64_t id, int64_t now,
  * "pending" with next_try. */
 int store_delivery_failed(struct store *st, int64_t id, bool permanent,
 			  int64_t next_try, const char *error, struct err *err);
+
+/* Settles many deliveries in one transaction: sent, or failed as in
+ * store_delivery_failed. All or none. */
+struct store_settle {
+	int64_t id;
+	bool sent;
+	bool permanent;	   /* when not sent: failed for good */
+	int64_t next_try;  /* when not sent and not permanent */
+	const char *error; /* when not sent */
+};
+int store_deliveries_settle(struct store *st, const struct store_settle *rows,
+			    size_t n, int64_t now, struct err *err);
+
+/* After a delivery to subscriber_id failed for good: when its last
+ * in_a_row deliveries all failed, an active subscriber becomes
+ * "suspended" (*suspended says so). */
+int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
+				  int in_a_row, int64_t now, bool *suspended,
+				  struct err *err);
 
 /* At start-up: rows left "sending" by a crash go back to "pending".
  * *n (may be NULL) receives how many. */

@@ -1,0 +1,480 @@
+/*
+ * deliver: claim, render, hand over, settle. For SMTP a window of rows is
+ * in the senders' hands at a time; outcomes are gathered and settled in
+ * one transaction per loop turn (one fsync for many messages), and the
+ * window is refilled from the same run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "maildir.h"
+#include "smtp.h"
+
+#define DELIVER_BATCH 100      /* rows claimed at a time */
+#define DELIVER_WINDOW 8       /* rows in flight per SMTP connection */
+#define DELIVER_MAX_WAIT 21600 /* the longest wait between tries: 6 h */
+#define DELIVER_ERROR_MAX 400
+
+/* One row handed to the senders. */
+struct flight {
+	int64_t id;
+	int64_t subscriber_id;
+	int64_t digest_created;
+	int attempts;
+	char *list;
+	char *address;
+};
+
+/* One outcome waiting to be settled. */
+struct outcome {
+	struct store_settle row;
+	int64_t subscriber_id;
+	char error[DELIVER_ERROR_MAX];
+};
+
+struct deliver {
+	uv_loop_t *loop;
+	struct store *st;
+	struct config *cfg; /* held */
+	const char *maildir;
+	struct smtp *smtp;
+	struct deliver_stats stats;
+	deliver_idle_fn *idle;
+	void *idle_arg;
+
+	/* SMTP: rows in flight, by id order of hand-over (small). */
+	struct flight *flights;
+	size_t n_flights, cap_flights;
+	size_t window;
+	/* The run to refill from. */
+	struct outbox *ob;
+	const struct config *run_cfg; /* the lists, for envelope senders */
+	int64_t run_digest;
+	bool more; /* the last claim was full: there may be more */
+
+	/* Outcomes not yet settled, and the turn that settles them. */
+	struct outcome *outcomes;
+	size_t n_outcomes, cap_outcomes;
+	uv_timer_t settle;
+	bool settle_armed;
+	bool destroying;
+};
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* When a row that failed for the attempts-th time may be tried again,
+ * or 0 when it is past give_up and fails for good. */
+static int64_t next_try(const struct deliver *dv, int attempts, int64_t created,
+			int64_t now)
+{
+	int64_t wait = dv->cfg->smtp_retry;
+
+	for (int i = 1; i < attempts && wait < DELIVER_MAX_WAIT; i++)
+		wait *= 2;
+	if (wait > DELIVER_MAX_WAIT)
+		wait = DELIVER_MAX_WAIT;
+	if (now + wait > created + dv->cfg->smtp_give_up)
+		return 0;
+	return now + wait;
+}
+
+static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
+		       bool sent, bool permanent, int64_t next,
+		       const char *error)
+{
+	struct outcome *o;
+
+	if (dv->n_outcomes == dv->cap_outcomes) {
+		size_t cap = dv->cap_outcomes ? dv->cap_outcomes * 2 : 64;
+		struct outcome *tmp = realloc(dv->outcomes, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		dv->outcomes = tmp;
+		dv->cap_outcomes = cap;
+	}
+	o = &dv->outcomes[dv->n_outcomes++];
+	memset(o, 0, sizeof(*o));
+	o->row.id = id;
+	o->row.sent = sent;
+	o->row.permanent = permanent;
+	o->row.next_try = next;
+	o->subscriber_id = subscriber_id;
+	snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
+	return 0;
+}
+
+static int settle_now(struct deliver *dv, struct err *err)
+{
+	struct store_settle *rows;
+	int64_t now = now_s();
+	bool suspended;
+	size_t i;
+	int ret;
+
+	if (dv->n_outcomes == 0)
+		return 0;
+	rows = calloc(dv->n_outcomes, sizeof(*rows));
+	if (!rows) {
+		err_set(err, "out of memory settling deliveries");
+		return -ENOMEM;
+	}
+	for (i = 0; i < dv->n_outcomes; i++) {
+		rows[i] = dv->outcomes[i].row;
+		rows[i].error = dv->outcomes[i].error;
+	}
+	ret = store_deliveries_settle(dv->st, rows, dv->n_outcomes, now, err);
+	free(rows);
+	if (ret)
+		return ret; /* the rows stay "sending": recovered at start */
+	for (i = 0; i < dv->n_outcomes; i++) {
+		struct outcome *o = &dv->outcomes[i];
+
+		if (o->row.sent || !o->row.permanent)
+			continue;
+		if (store_subscriber_hard_failure(dv->st, o->subscriber_id,
+						  dv->cfg->smtp_suspend_after,
+						  now, &suspended, err) == 0 &&
+		    suspended)
+			log_warnx("subscriber %lld suspended: its last %d "
+				  "deliveries failed for good (%s); see "
+				  "bulletinctl subscribers",
+				  (long long)o->subscriber_id,
+				  dv->cfg->smtp_suspend_after, o->error);
+	}
+	dv->n_outcomes = 0;
+	return 0;
+}
+
+static void refill(struct deliver *dv);
+
+static void on_settle(uv_timer_t *t)
+{
+	struct deliver *dv = t->data;
+	struct err err = {{0}};
+
+	dv->settle_armed = false;
+	if (settle_now(dv, &err))
+		log_errorx("%s", err.msg);
+	if (!dv->destroying)
+		refill(dv);
+	if (dv->n_flights == 0 && dv->n_outcomes == 0 && dv->idle &&
+	    !dv->destroying)
+		dv->idle(dv->idle_arg);
+}
+
+static void arm_settle(struct deliver *dv)
+{
+	if (dv->settle_armed || dv->destroying)
+		return;
+	dv->settle_armed = true;
+	uv_timer_start(&dv->settle, on_settle, 0, 0);
+}
+
+static struct flight *take_flight(struct deliver *dv, int64_t id,
+				  struct flight *out)
+{
+	for (size_t i = 0; i < dv->n_flights; i++) {
+		if (dv->flights[i].id != id)
+			continue;
+		*out = dv->flights[i];
+		dv->flights[i] = dv->flights[--dv->n_flights];
+		return out;
+	}
+	return NULL;
+}
+
+static void on_sent(const struct smtp_result *r, void *arg)
+{
+	struct deliver *dv = arg;
+	struct flight f;
+	int64_t next = 0;
+	bool permanent;
+
+	if (!take_flight(dv, r->id, &f))
+		return;
+	if (r->outcome == SMTP_SENT) {
+		log_info("list %s: digest delivered to %s", f.list, f.address);
+		dv->stats.sent++;
+		add_outcome(dv, f.id, f.subscriber_id, true, false, 0, NULL);
+	} else {
+		permanent = r->outcome == SMTP_PERMANENT;
+		if (!permanent)
+			next = next_try(dv, f.attempts, f.digest_created,
+					now_s());
+		if (!permanent && next == 0) {
+			log_warnx("list %s: delivery to %s failed: %s; giving "
+				  "up after %d tries ([smtp] give_up)",
+				  f.list, f.address, r->error, f.attempts);
+			permanent = true;
+		} else if (permanent) {
+			log_warnx("list %s: delivery to %s failed for good: "
+				  "%s",
+				  f.list, f.address, r->error);
+		} else {
+			log_warnx("list %s: delivery to %s deferred: %s; "
+				  "trying again in %lld s",
+				  f.list, f.address, r->error,
+				  (long long)(next - now_s()));
+		}
+		if (permanent)
+			dv->stats.failed++;
+		else
+			dv->stats.deferred++;
+		add_outcome(dv, f.id, f.subscriber_id, false, permanent, next,
+			    r->error);
+	}
+	free(f.list);
+	free(f.address);
+	arm_settle(dv);
+}
+
+struct claim_ctx {
+	struct deliver *dv;
+	size_t claimed;
+	int64_t now;
+};
+
+/* A row whose subscriber left after the digest was composed. */
+static bool not_active(struct deliver *dv, const struct store_delivery *d)
+{
+	char why[128];
+
+	if (!d->subscriber_state || strcmp(d->subscriber_state, "active") == 0)
+		return false;
+	snprintf(why, sizeof(why), "not sent: the subscriber is %s",
+		 d->subscriber_state);
+	log_info("list %s: %s: %s", d->list, d->address, why);
+	add_outcome(dv, d->id, d->subscriber_id, false, true, 0, why);
+	arm_settle(dv);
+	return true;
+}
+
+static int claim_one(const struct store_delivery *d, void *arg)
+{
+	struct claim_ctx *ctx = arg;
+	struct deliver *dv = ctx->dv;
+	struct err err = {{0}};
+	const struct config_list *list;
+	struct buf msg, path;
+	struct flight *f;
+	int ret;
+
+	ctx->claimed++;
+	if (not_active(dv, d))
+		return 0;
+	buf_init(&msg, BUF_MAX_TEXT);
+	ret = outbox_render(dv->ob, d, ctx->now, &msg, &err);
+	if (ret) {
+		log_warnx("list %s: delivery to %s failed: %s", d->list,
+			  d->address, err.msg);
+		dv->stats.deferred++;
+		add_outcome(dv, d->id, d->subscriber_id, false, false,
+			    ctx->now + dv->cfg->smtp_retry, err.msg);
+		arm_settle(dv);
+		buf_free(&msg);
+		return 0;
+	}
+	dv->stats.items = outbox_items(dv->ob);
+	if (dv->maildir) {
+		buf_init(&path, BUF_MAX_LINE);
+		ret = maildir_deliver(dv->maildir, buf_str(&msg), msg.len,
+				      &path, &err);
+		if (ret) {
+			log_warnx("list %s: delivery to %s failed: %s", d->list,
+				  d->address, err.msg);
+			dv->stats.deferred++;
+			add_outcome(dv, d->id, d->subscriber_id, false, false,
+				    ctx->now + dv->cfg->smtp_retry, err.msg);
+		} else {
+			log_info("list %s: digest delivered to %s (%s)",
+				 d->list, d->address, buf_str(&path));
+			dv->stats.sent++;
+			add_outcome(dv, d->id, d->subscriber_id, true, false, 0,
+				    NULL);
+		}
+		buf_free(&path);
+		buf_free(&msg);
+		return 0;
+	}
+	if (dv->n_flights == dv->cap_flights) {
+		size_t cap = dv->cap_flights ? dv->cap_flights * 2 : 32;
+		struct flight *tmp = realloc(dv->flights, cap * sizeof(*tmp));
+
+		if (!tmp) {
+			buf_free(&msg);
+			return -ENOMEM;
+		}
+		dv->flights = tmp;
+		dv->cap_flights = cap;
+	}
+	f = &dv->flights[dv->n_flights];
+	f->id = d->id;
+	f->subscriber_id = d->subscriber_id;
+	f->digest_created = d->digest_created;
+	f->attempts = d->attempts;
+	f->list = strdup(d->list);
+	f->address = strdup(d->address);
+	list = config_list_find(dv->run_cfg, d->list);
+	if (!f->list || !f->address ||
+	    smtp_send(dv->smtp, d->id, list ? list->address : d->address,
+		      d->address, buf_str(&msg), msg.len) < 0) {
+		free(f->list);
+		free(f->address);
+		buf_free(&msg);
+		return -ENOMEM;
+	}
+	dv->n_flights++;
+	buf_free(&msg);
+	return 0;
+}
+
+/* Claims up to max rows of the run and hands them over. */
+static int claim(struct deliver *dv, size_t max, struct err *err)
+{
+	struct claim_ctx ctx = {dv, 0, now_s()};
+	int ret;
+
+	ret = store_deliveries_claim(dv->st, dv->run_digest, ctx.now, max,
+				     claim_one, &ctx, err);
+	dv->more = !ret && ctx.claimed == max;
+	return ret;
+}
+
+/* Tops the SMTP window up from the current run. */
+static void refill(struct deliver *dv)
+{
+	struct err err = {{0}};
+
+	if (!dv->smtp || !dv->ob || !dv->more)
+		return;
+	if (dv->n_flights >= dv->window / 2)
+		return;
+	if (claim(dv, dv->window - dv->n_flights, &err))
+		log_errorx("%s", err.msg);
+}
+
+int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
+		int64_t digest_id, struct err *err)
+{
+	int ret;
+
+	dv->ob = ob;
+	dv->run_cfg = cfg;
+	dv->run_digest = digest_id;
+	if (dv->maildir) {
+		do {
+			ret = claim(dv, DELIVER_BATCH, err);
+			if (!ret)
+				ret = settle_now(dv, err);
+		} while (!ret && dv->more);
+		return ret;
+	}
+	if (dv->n_flights >= dv->window)
+		return 0;
+	return claim(dv, dv->window - dv->n_flights, err);
+}
+
+void deliver_detach(struct deliver *dv)
+{
+	if (!dv)
+		return;
+	dv->ob = NULL;
+	dv->run_cfg = NULL;
+	dv->more = false;
+}
+
+size_t deliver_in_flight(const struct deliver *dv)
+{
+	return dv ? dv->n_flights + dv->n_outcomes : 0;
+}
+
+void deliver_on_idle(struct deliver *dv, deliver_idle_fn *idle, void *arg)
+{
+	dv->idle = idle;
+	dv->idle_arg = arg;
+}
+
+const struct deliver_stats *deliver_stats(const struct deliver *dv)
+{
+	return &dv->stats;
+}
+
+struct deliver *deliver_create(uv_loop_t *loop, struct store *st,
+			       struct config *cfg, struct err *err)
+{
+	struct smtp_options opt = {0};
+	struct deliver *dv;
+	char password[512] = "";
+
+	dv = calloc(1, sizeof(*dv));
+	if (!dv) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	dv->loop = loop;
+	dv->st = st;
+	dv->cfg = config_ref(cfg);
+	dv->maildir = config_maildir(cfg);
+	dv->window = (size_t)cfg->smtp_connections * DELIVER_WINDOW;
+	uv_timer_init(loop, &dv->settle);
+	dv->settle.data = dv;
+	if (dv->maildir)
+		return dv;
+	if (cfg->smtp_username && cfg->smtp_password_file &&
+	    config_read_secret(cfg->smtp_password_file, "[smtp] password_file",
+			       password, sizeof(password), err) < 0)
+		goto fail;
+	opt.url = cfg->smtp_url;
+	opt.username = cfg->smtp_username;
+	opt.password = password;
+	opt.ca_file = cfg->smtp_ca_file;
+	opt.starttls = cfg->smtp_starttls;
+	opt.connections = cfg->smtp_connections;
+	opt.timeout = (int)cfg->smtp_timeout;
+	dv->smtp = smtp_create(loop, &opt, on_sent, dv, err);
+	memset(password, 0, sizeof(password));
+	if (!dv->smtp)
+		goto fail;
+	return dv;
+fail:
+	deliver_destroy(dv);
+	return NULL;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct deliver *dv = h->data;
+
+	config_destroy(dv->cfg);
+	free(dv->outcomes);
+	free(dv);
+}
+
+void deliver_destroy(struct deliver *dv)
+{
+	struct err err = {{0}};
+
+	if (!dv)
+		return;
+	dv->more = false;
+	/* The senders finish what they are on; each outcome arrives through
+	 * on_sent before smtp_destroy returns. */
+	smtp_destroy(dv->smtp);
+	dv->smtp = NULL;
+	dv->destroying = true;
+	if (settle_now(dv, &err))
+		log_errorx("%s", err.msg);
+	for (size_t i = 0; i < dv->n_flights; i++) {
+		free(dv->flights[i].list);
+		free(dv->flights[i].address);
+	}
+	free(dv->flights);
+	uv_timer_stop(&dv->settle);
+	uv_close((uv_handle_t *)&dv->settle, on_closed);
+}

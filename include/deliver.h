@@ -1,0 +1,81 @@
+/*
+ * deliver: works through the deliveries the outbox composed, on the
+ * configured transport, and settles each row. Rows are claimed (pending
+ * -> sending in one statement) before their message is rendered, and
+ * settled as soon as the outcome is known, so a crash repeats at most the
+ * rows in flight, each with the same Message-ID.
+ *
+ * - maildir: written at once, inside deliver_run.
+ * - SMTP (smtp:// or smtps://): handed to the smtp module's senders, a
+ *   window of rows at a time; outcomes come back on the loop and are
+ *   settled in one transaction per batch. A temporary failure (4xx, a
+ *   dropped or refused connection, a timeout) is tried again after
+ *   [smtp] retry, doubling up to 6 hours, until [smtp] give_up after the
+ *   digest was made; then it fails. A permanent failure (5xx) fails the
+ *   row at once, and a subscriber whose last [smtp] suspend_after
+ *   deliveries all failed is suspended.
+ * - A row whose subscriber is no longer active (unsubscribed, suspended)
+ *   is not sent: it fails with that reason.
+ *
+ * Owns the smtp senders and the outcome counts. Runs on the loop thread.
+ */
+#ifndef BULLETIN_DELIVER_H
+#define BULLETIN_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "outbox.h"
+#include "store.h"
+
+struct deliver;
+
+struct deliver_stats {
+	size_t sent;
+	size_t deferred; /* failed this time, will be tried again */
+	size_t failed;	 /* failed for good */
+	size_t items;	 /* stories in the last digest rendered */
+};
+
+/* Called on the loop when nothing is in flight any more. */
+typedef void deliver_idle_fn(void *arg);
+
+/* Sets up the transport of cfg (held with config_ref until destroy):
+ * for SMTP reads the password file and starts the senders on loop.
+ * st is borrowed. Returns NULL with err set. */
+struct deliver *deliver_create(uv_loop_t *loop, struct store *st,
+			       struct config *cfg, struct err *err);
+
+/* Claims and sends every due pending row (of digest_id, or of any digest
+ * when 0), rendering with ob and finding lists in cfg (both borrowed
+ * until the next run or deliver_destroy: the refills of the SMTP window
+ * use them). maildir rows are settled before this returns; SMTP rows go
+ * on in the background. Returns 0 or a negative errno when the store is
+ * unusable (err says why). */
+int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
+		int64_t digest_id, struct err *err);
+
+/* Forgets the outbox and config of the last run (before they are freed,
+ * at a reload): nothing more is claimed until the next deliver_run. */
+void deliver_detach(struct deliver *dv);
+
+/* Rows handed to the transport and not yet settled. */
+size_t deliver_in_flight(const struct deliver *dv);
+
+/* idle runs (once per time it becomes idle) when the last row in flight
+ * is settled; NULL to stop. */
+void deliver_on_idle(struct deliver *dv, deliver_idle_fn *idle, void *arg);
+
+/* Counts since deliver_create. */
+const struct deliver_stats *deliver_stats(const struct deliver *dv);
+
+/* Stops the senders (waiting for the messages they are on, which are
+ * settled) and frees on a later loop turn. Rows not yet sent go back to
+ * pending. Accepts NULL. */
+void deliver_destroy(struct deliver *dv);
+
+#endif
