@@ -31,6 +31,8 @@ struct flight {
 struct outcome {
 	struct store_settle row;
 	int64_t subscriber_id;
+	char list[128];
+	char address[256];
 	char error[DELIVER_ERROR_MAX];
 };
 
@@ -84,8 +86,8 @@ static int64_t next_try(const struct deliver *dv, int attempts, int64_t created,
 }
 
 static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
-		       bool sent, bool permanent, int64_t next,
-		       const char *error)
+		       const char *list, const char *address, bool sent,
+		       bool permanent, int64_t next, const char *error)
 {
 	struct outcome *o;
 
@@ -105,6 +107,8 @@ static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
 	o->row.permanent = permanent;
 	o->row.next_try = next;
 	o->subscriber_id = subscriber_id;
+	snprintf(o->list, sizeof(o->list), "%s", list);
+	snprintf(o->address, sizeof(o->address), "%s", address);
 	snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
 	return 0;
 }
@@ -141,11 +145,12 @@ static int settle_now(struct deliver *dv, struct err *err)
 						  dv->cfg->smtp_suspend_after,
 						  now, &suspended, err) == 0 &&
 		    suspended)
-			log_warnx("subscriber %lld suspended: its last %d "
-				  "deliveries failed for good (%s); see "
-				  "bulletinctl subscribers",
-				  (long long)o->subscriber_id,
-				  dv->cfg->smtp_suspend_after, o->error);
+			log_warnx("list %s: subscriber %s suspended: the last "
+				  "%d deliveries failed for good (%s); see "
+				  "bulletinctl subscribers %s show %s",
+				  o->list, o->address,
+				  dv->cfg->smtp_suspend_after, o->error,
+				  o->list, o->address);
 	}
 	dv->n_outcomes = 0;
 	return 0;
@@ -201,7 +206,8 @@ static void on_sent(const struct smtp_result *r, void *arg)
 	if (r->outcome == SMTP_SENT) {
 		log_info("list %s: digest delivered to %s", f.list, f.address);
 		dv->stats.sent++;
-		add_outcome(dv, f.id, f.subscriber_id, true, false, 0, NULL);
+		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, true,
+			    false, 0, NULL);
 	} else {
 		permanent = r->outcome == SMTP_PERMANENT;
 		if (!permanent)
@@ -226,8 +232,8 @@ static void on_sent(const struct smtp_result *r, void *arg)
 			dv->stats.failed++;
 		else
 			dv->stats.deferred++;
-		add_outcome(dv, f.id, f.subscriber_id, false, permanent, next,
-			    r->error);
+		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, false,
+			    permanent, next, r->error);
 	}
 	free(f.list);
 	free(f.address);
@@ -250,7 +256,8 @@ static bool not_active(struct deliver *dv, const struct store_delivery *d)
 	snprintf(why, sizeof(why), "not sent: the subscriber is %s",
 		 d->subscriber_state);
 	log_info("list %s: %s: %s", d->list, d->address, why);
-	add_outcome(dv, d->id, d->subscriber_id, false, true, 0, why);
+	add_outcome(dv, d->id, d->subscriber_id, d->list, d->address, false,
+		    true, 0, why);
 	arm_settle(dv);
 	return true;
 }
@@ -274,8 +281,9 @@ static int claim_one(const struct store_delivery *d, void *arg)
 		log_warnx("list %s: delivery to %s failed: %s", d->list,
 			  d->address, err.msg);
 		dv->stats.deferred++;
-		add_outcome(dv, d->id, d->subscriber_id, false, false,
-			    ctx->now + dv->cfg->smtp_retry, err.msg);
+		add_outcome(dv, d->id, d->subscriber_id, d->list, d->address,
+			    false, false, ctx->now + dv->cfg->smtp_retry,
+			    err.msg);
 		arm_settle(dv);
 		buf_free(&msg);
 		return 0;
@@ -289,14 +297,15 @@ static int claim_one(const struct store_delivery *d, void *arg)
 			log_warnx("list %s: delivery to %s failed: %s", d->list,
 				  d->address, err.msg);
 			dv->stats.deferred++;
-			add_outcome(dv, d->id, d->subscriber_id, false, false,
+			add_outcome(dv, d->id, d->subscriber_id, d->list,
+				    d->address, false, false,
 				    ctx->now + dv->cfg->smtp_retry, err.msg);
 		} else {
 			log_info("list %s: digest delivered to %s (%s)",
 				 d->list, d->address, buf_str(&path));
 			dv->stats.sent++;
-			add_outcome(dv, d->id, d->subscriber_id, true, false, 0,
-				    NULL);
+			add_outcome(dv, d->id, d->subscriber_id, d->list,
+				    d->address, true, false, 0, NULL);
 		}
 		buf_free(&path);
 		buf_free(&msg);

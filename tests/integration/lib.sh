@@ -267,6 +267,44 @@ sys.exit(1)
 PY
 }
 
+# start_sink NAME [FAULT_OPTION...]: Postfix's smtp-sink on a free port of
+# 127.0.0.1, dumping each message into $T/sink-NAME/ (one file each, the
+# message after smtp-sink's X-Client-*, X-Mail-Args, X-Rcpt-Args and
+# Received lines); FAULT_OPTIONs as in smtp-sink(1) (-r RCPT: 4xx, -f
+# RCPT: 5xx, -q RCPT: hang up). Sets SINK_PORT, SINK_DIR and SINK_PID;
+# stopped on exit (stop_sink stops it before).
+start_sink() {
+	[ -x /usr/sbin/smtp-sink ] ||
+		skip "smtp-sink is not installed (apt-get install postfix)"
+	[ "$(id -u)" -eq 0 ] || skip "smtp-sink -u needs root"
+	SINK_DIR="$T/sink-$1"
+	shift
+	mkdir -p "$SINK_DIR"
+	chmod 777 "$SINK_DIR"
+	chmod 755 "$T"
+	SINK_PORT=$(free_port)
+	/usr/sbin/smtp-sink -u nobody -d "$SINK_DIR/%M." "$@" \
+		"127.0.0.1:$SINK_PORT" 64 2>"$SINK_DIR.log" &
+	SINK_PID=$!
+	SINK_PIDS="${SINK_PIDS:-} $SINK_PID"
+	case " $cleanup_hooks " in
+	*" stop_sinks "*) ;;
+	*) cleanup_hooks="$cleanup_hooks stop_sinks" ;;
+	esac
+	wait_port "$SINK_PORT"
+}
+
+stop_sink() {
+	kill "$SINK_PID" 2>/dev/null || true
+	wait "$SINK_PID" 2>/dev/null || true
+}
+
+stop_sinks() {
+	for p in ${SINK_PIDS:-}; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+
 # start_dovecot NAME [SAN] [CONFIG_LINE]: a private Dovecot as in
 # TEST-SERVERS.md, in $T/dovecot-NAME, with user "branch", password
 # "secret" and mail owned by uid 65534. Its certificate is signed by the
