@@ -20,6 +20,7 @@ struct stems {
 
 struct keyword {
 	struct stems stems;
+	const char *text; /* as configured; owned by the config */
 };
 
 struct theme_entry {
@@ -31,6 +32,8 @@ struct theme_entry {
 struct theme_set {
 	struct theme_entry *entries;
 	size_t n_entries;
+	int title_weight;
+	int min_score;
 	struct sb_stemmer *stemmer; /* owned; one thread at a time */
 };
 
@@ -145,11 +148,16 @@ struct theme_set *theme_set_create(const struct config *cfg)
 			if (stem_text(stemmer, cfg->themes[i].keywords[k],
 				      &e->keywords[e->n_keywords].stems))
 				goto fail;
+			e->keywords[e->n_keywords].text =
+				cfg->themes[i].keywords[k];
 			if (e->keywords[e->n_keywords].stems.n > 0)
 				e->n_keywords++;
 		}
 	}
 	ts->stemmer = stemmer;
+	ts->title_weight = cfg->theme_title_weight > 0 ? cfg->theme_title_weight
+						       : THEME_TITLE_WEIGHT;
+	ts->min_score = cfg->theme_min_score > 0 ? cfg->theme_min_score : 1;
 	return ts;
 fail:
 	sb_stemmer_delete(stemmer);
@@ -175,18 +183,16 @@ static int count_hits(const struct stems *words, const struct keyword *kw)
 	return hits;
 }
 
-int theme_classify(const struct theme_set *ts, const char *title,
-		   const char *text, struct theme_result *res)
+/* Stems the title and the start of the text. */
+static int stem_item(const struct theme_set *ts, const char *title,
+		     const char *text, struct stems *t, struct stems *b,
+		     bool *cut)
 {
-	struct stems t = {0}, b = {0};
 	char *head = NULL;
-	int best = 0, score, ret;
-	size_t i, k;
+	size_t k;
+	int ret;
 
-	res->name = THEME_OTHER;
-	res->score = 0;
-	if (ts->n_entries == 0)
-		return 0;
+	*cut = false;
 	if (text && strlen(text) > THEME_MAX_TEXT) {
 		/* Cut between characters, not inside one. */
 		k = THEME_MAX_TEXT;
@@ -196,25 +202,141 @@ int theme_classify(const struct theme_set *ts, const char *title,
 		if (!head)
 			return -ENOMEM;
 		text = head;
+		*cut = true;
 	}
-	ret = stem_text(ts->stemmer, title, &t);
+	ret = stem_text(ts->stemmer, title, t);
 	if (!ret)
-		ret = stem_text(ts->stemmer, text, &b);
+		ret = stem_text(ts->stemmer, text, b);
 	free(head);
-	for (i = 0; i < ts->n_entries && !ret; i++) {
-		score = 0;
-		for (k = 0; k < ts->entries[i].n_keywords; k++) {
-			score += THEME_TITLE_WEIGHT *
-				 count_hits(&t, &ts->entries[i].keywords[k]);
-			score += count_hits(&b, &ts->entries[i].keywords[k]);
-		}
-		if (score > best) {
-			best = score;
-			res->name = ts->entries[i].theme->name;
-			res->score = score;
+	return ret;
+}
+
+/* Scores every theme into out[i] (and, with ex, records the hits). */
+static int score_all(const struct theme_set *ts, const struct stems *t,
+		     const struct stems *b, int *out, struct theme_explain *ex)
+{
+	const struct theme_entry *e;
+	struct theme_hit *h;
+	int th, bh;
+	size_t i, k;
+
+	for (i = 0; i < ts->n_entries; i++) {
+		e = &ts->entries[i];
+		out[i] = 0;
+		for (k = 0; k < e->n_keywords; k++) {
+			th = count_hits(t, &e->keywords[k]);
+			bh = count_hits(b, &e->keywords[k]);
+			out[i] += ts->title_weight * th +
+				  (bh < THEME_MAX_TEXT_HITS
+					   ? bh
+					   : THEME_MAX_TEXT_HITS);
+			if (!ex || (th == 0 && bh == 0))
+				continue;
+			if (!ex->themes[i].hits) {
+				ex->themes[i].hits =
+					calloc(e->n_keywords, sizeof(*h));
+				if (!ex->themes[i].hits)
+					return -ENOMEM;
+			}
+			h = &ex->themes[i].hits[ex->themes[i].n_hits++];
+			h->keyword = e->keywords[k].text;
+			h->title = th;
+			h->text = bh;
 		}
 	}
+	return 0;
+}
+
+/* The winner of scores: the first best at or above the threshold. */
+static size_t pick(const struct theme_set *ts, const int *scores)
+{
+	size_t i, best = ts->n_entries;
+
+	for (i = 0; i < ts->n_entries; i++) {
+		if (scores[i] >= ts->min_score &&
+		    (best == ts->n_entries || scores[i] > scores[best]))
+			best = i;
+	}
+	return best;
+}
+
+static int classify(const struct theme_set *ts, const char *title,
+		    const char *text, struct theme_result *res,
+		    struct theme_explain *ex)
+{
+	struct stems t = {0}, b = {0};
+	int *scores = NULL;
+	bool cut = false;
+	size_t best;
+	int ret;
+
+	res->name = THEME_OTHER;
+	res->score = 0;
+	if (ts->n_entries == 0)
+		return 0;
+	scores = calloc(ts->n_entries, sizeof(*scores));
+	if (!scores)
+		return -ENOMEM;
+	ret = stem_item(ts, title, text, &t, &b, &cut);
+	if (!ret)
+		ret = score_all(ts, &t, &b, scores, ex);
+	if (!ret) {
+		best = pick(ts, scores);
+		if (best < ts->n_entries) {
+			res->name = ts->entries[best].theme->name;
+			res->score = scores[best];
+		}
+	}
+	if (!ret && ex) {
+		for (size_t i = 0; i < ts->n_entries; i++)
+			ex->themes[i].score = scores[i];
+		ex->title_words = t.n;
+		ex->text_words = b.n;
+		ex->text_cut = cut;
+	}
+	free(scores);
 	stems_finish(&t);
 	stems_finish(&b);
 	return ret;
+}
+
+int theme_classify(const struct theme_set *ts, const char *title,
+		   const char *text, struct theme_result *res)
+{
+	return classify(ts, title, text, res, NULL);
+}
+
+int theme_explain(const struct theme_set *ts, const char *title,
+		  const char *text, struct theme_explain *out)
+{
+	struct theme_result res;
+	size_t i;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->winner = THEME_OTHER;
+	out->min_score = ts->min_score;
+	out->title_weight = ts->title_weight;
+	out->themes = calloc(ts->n_entries + 1, sizeof(*out->themes));
+	if (!out->themes)
+		return -ENOMEM;
+	out->n_themes = ts->n_entries;
+	for (i = 0; i < ts->n_entries; i++)
+		out->themes[i].name = ts->entries[i].theme->name;
+	ret = classify(ts, title, text, &res, out);
+	out->winner = res.name;
+	out->score = res.score;
+	return ret;
+}
+
+void theme_explain_finish(struct theme_explain *e)
+{
+	size_t i;
+
+	if (!e || !e->themes)
+		return;
+	for (i = 0; i < e->n_themes; i++)
+		free(e->themes[i].hits);
+	free(e->themes);
+	memset(e, 0, sizeof(*e));
 }
