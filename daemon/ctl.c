@@ -677,7 +677,8 @@ static void explain_not_dup(struct explain_ctx *x, const struct store_item *it)
 		return;
 	}
 	if (x->n == 0)
-		printf("  no stored item shares a band or a mark with it\n");
+		printf("  no stored item shares enough of its keys (MinHash "
+		       "bands, marks) to be compared\n");
 }
 
 static int explain_item(const struct store_item *it, void *arg)

@@ -5,9 +5,10 @@
  * user_version, each in BEGIN IMMEDIATE..COMMIT. Errors are translated
  * here into messages naming the database and what to do. Duplicates are
  * decided here, inside the ingest transaction, so that a batch sees its
- * own items: exact keys by index, near ones through item_keys (neardup's
- * band keys and marks), verified by neardup on the candidates' texts and
- * kept by dedupe_keep_new.
+ * own items: exact keys by index, near ones through neardup's band keys
+ * and marks (kept with each item, and in a keyindex in memory, loaded
+ * at the first ingest and caught up at each), verified by neardup on the
+ * candidates' texts and kept by dedupe_keep_new.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "dedupe.h"
+#include "keyindex.h"
 #include "neardup.h"
 #include "store.h"
 
@@ -76,6 +78,10 @@ enum stmt {
 	ST_COMMANDS,
 	ST__COUNT,
 };
+
+/* A key held by this many items already (a phrase every post of a feed
+ * carries) tells nothing more: it is not indexed again. */
+#define KEY_MAX_HOLDERS 24
 
 #define ITEM_COLUMNS                                                           \
 	"i.id, s.name, i.guid, i.title, i.link, i.author, i.text, i.theme, "   \
@@ -158,12 +164,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	/* A new kept item takes over the copies of the old one. */
 	[ST_ITEM_REPOINT] = "UPDATE items SET duplicate_of = ?2 "
 			    "WHERE duplicate_of = ?1",
-	[ST_KEY_INSERT] = "INSERT OR IGNORE INTO item_keys(key, item_id) "
-			  "VALUES (?1, ?2)",
-	/* The newest holders of a key: a key shared by very many items
-	 * (boilerplate) says little, and must not cost a scan. */
-	[ST_KEY_LOOKUP] = "SELECT item_id FROM item_keys WHERE key = ?1 "
-			  "AND item_id != ?2 ORDER BY item_id DESC LIMIT 32",
+	[ST_KEY_INSERT] = "UPDATE items SET near_keys = ?2 WHERE id = ?1",
+	/* What the in-memory index has not seen yet: by rowid, no scan
+	 * of what it has. */
+	[ST_KEY_LOOKUP] = "SELECT id, near_keys FROM items WHERE id > ?1 "
+			  "AND near_keys IS NOT NULL ORDER BY id",
 	[ST_SOURCE_SET_PRIORITY] =
 		"UPDATE sources SET priority = ?2 WHERE name = ?1 "
 		"AND priority != ?2",
@@ -405,20 +410,18 @@ static const char *const migrations[] = {
 	 * keep rule reads it); a duplicate records how it matched (dedupe
 	 * relation name), the number that decided and the item it was
 	 * compared with (its duplicate_of may since have moved on to a
-	 * newer kept item). item_keys indexes neardup's band keys and
-	 * marks, so candidates are found without a scan; the rows of
-	 * older items are added by migrate_keys(). Older duplicates
-	 * matched by link or by text. */
+	 * newer kept item). near_keys holds an item's neardup keys (native
+	 * int64s), from which each process builds its in-memory index:
+	 * an index table in SQLite, keyed at random, would rewrite most of
+	 * itself at every commit. migrate_keys() fills them for older
+	 * items. Older duplicates matched by link or by text. */
 	"ALTER TABLE sources ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE items ADD COLUMN dup_relation TEXT;"
 	"ALTER TABLE items ADD COLUMN dup_score REAL;"
 	"ALTER TABLE items ADD COLUMN dup_match INTEGER;"
+	"ALTER TABLE items ADD COLUMN near_keys BLOB;"
 	"CREATE INDEX items_guid ON items(guid);"
 	"CREATE INDEX items_duplicate_of ON items(duplicate_of);"
-	"CREATE TABLE item_keys ("
-	"  key INTEGER NOT NULL,"
-	"  item_id INTEGER NOT NULL REFERENCES items(id),"
-	"  PRIMARY KEY (key, item_id)) WITHOUT ROWID;"
 	"UPDATE items SET dup_match = duplicate_of, dup_score = 1,"
 	"  dup_relation = CASE WHEN canon_link IS NOT NULL AND canon_link ="
 	"    (SELECT k.canon_link FROM items k WHERE k.id = items.duplicate_of)"
@@ -432,6 +435,8 @@ struct store {
 	sqlite3_stmt *stmt[ST__COUNT];
 	bool in_tx;
 	struct neardup_params near; /* thresholds for near duplicates */
+	struct keyindex *keys;	    /* owned; NULL until first needed */
+	int64_t keys_upto;	    /* highest item id read into it */
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
@@ -581,6 +586,15 @@ static int tx_begin(struct store *st, struct err *err)
 	return ret;
 }
 
+/* After a rollback the in-memory key index may hold items that were
+ * never stored: it is dropped, and the next ingest builds it again. */
+static void index_drop(struct store *st)
+{
+	keyindex_destroy(st->keys);
+	st->keys = NULL;
+	st->keys_upto = 0;
+}
+
 static int tx_commit(struct store *st, struct err *err)
 {
 	int ret = exec_stmt(st, ST_COMMIT, err, "committing");
@@ -589,6 +603,7 @@ static int tx_commit(struct store *st, struct err *err)
 		/* A failed COMMIT (disk full) leaves the transaction open:
 		 * roll it back so that nothing half-written stays. */
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+		index_drop(st);
 	}
 	st->in_tx = false;
 	return ret;
@@ -596,8 +611,10 @@ static int tx_commit(struct store *st, struct err *err)
 
 static void tx_rollback(struct store *st)
 {
-	if (st->in_tx)
+	if (st->in_tx) {
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+		index_drop(st);
+	}
 	st->in_tx = false;
 }
 
@@ -616,14 +633,13 @@ static int migrate_keys(struct store *st, struct err *err)
 	sqlite3_stmt *all = NULL, *ins = NULL;
 	struct neardup_doc *doc;
 	const int64_t *keys;
-	size_t n, k;
-	int rc, ret = 0;
+	size_t n;
+	int rc = SQLITE_DONE, ret = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT id, title, text FROM items", -1,
 			       &all, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db,
-			       "INSERT OR IGNORE INTO item_keys(key, item_id) "
-			       "VALUES (?1, ?2)",
+			       "UPDATE items SET near_keys = ?2 WHERE id = ?1",
 			       -1, &ins, NULL) != SQLITE_OK) {
 		ret = store_fail(st, err, "indexing stored items");
 		goto out;
@@ -636,10 +652,12 @@ static int migrate_keys(struct store *st, struct err *err)
 			break;
 		}
 		n = neardup_doc_keys(doc, &keys);
-		for (k = 0; k < n && !ret; k++) {
-			sqlite3_bind_int64(ins, 1, keys[k]);
-			sqlite3_bind_int64(ins, 2,
+		if (n > 0 && neardup_doc_comparable(doc, &st->near)) {
+			sqlite3_bind_int64(ins, 1,
 					   sqlite3_column_int64(all, 0));
+			sqlite3_bind_blob(ins, 2, keys,
+					  (int)(n * sizeof(*keys)),
+					  SQLITE_TRANSIENT);
 			if (sqlite3_step(ins) != SQLITE_DONE)
 				ret = store_fail(st, err,
 						 "indexing stored items");
@@ -741,6 +759,10 @@ struct store *store_open(const char *path, struct err *err)
 	if (exec_sql(st, "PRAGMA journal_mode = WAL", err,
 		     "opening the database") ||
 	    exec_sql(st, "PRAGMA synchronous = FULL", err, "setting up") ||
+	    /* The key index is looked up at random: a cache that holds
+	     * its hot part saves a read per lookup, and a large batch
+	     * does not spill to the WAL before its commit. */
+	    exec_sql(st, "PRAGMA cache_size = -32768", err, "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;
 	if (migrate(st, err))
@@ -769,6 +791,7 @@ void store_close(struct store *st)
 		return;
 	for (k = 0; k < ST__COUNT; k++)
 		sqlite3_finalize(st->stmt[k]);
+	keyindex_destroy(st->keys);
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st->held_list);
@@ -1072,103 +1095,190 @@ static int exact_match(struct store *st, enum stmt k, const char *key,
 	return ret < 0 ? ret : 0;
 }
 
-static int insert_keys(struct store *st, int64_t id,
-		       const struct neardup_doc *doc, struct err *err)
+/* Adds one item's keys (n of them) to the in-memory index; with full
+ * non-NULL, full[k] says whether key k was held by too many items. */
+static int index_add(struct store *st, int64_t id, const int64_t *keys,
+		     size_t n, bool *full)
 {
-	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
-	const int64_t *keys;
-	size_t n = neardup_doc_keys(doc, &keys), i;
-	int ret = 0;
+	size_t k;
+	int f, ret = 0;
 
-	for (i = 0; i < n && !ret; i++) {
-		bind_int(s, 1, keys[i]);
-		bind_int(s, 2, id);
-		ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	/* Ids past 32 bits are not indexed: exact checks still apply. */
+	if (id <= 0 || id > UINT32_MAX)
+		return 0;
+	for (k = 0; k < n && !ret; k++) {
+		ret = keyindex_add(st->keys, (uint64_t)keys[k], (uint32_t)id,
+				   &f);
+		if (full)
+			full[k] = f;
 	}
 	return ret;
 }
 
-static int cmp_id(const void *a, const void *b)
+/* Brings the in-memory index up to date with the items stored (by any
+ * process) since it last looked; builds it the first time. */
+static int index_sync(struct store *st, struct err *err)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	sqlite3_stmt *s = st->stmt[ST_KEY_LOOKUP];
+	const void *blob;
+	int64_t id;
+	size_t n;
+	int rc, ret = 0;
 
-	return x < y ? -1 : x > y;
+	if (!st->keys) {
+		st->keys = keyindex_create(KEY_MAX_HOLDERS);
+		st->keys_upto = 0;
+		if (!st->keys)
+			ret = -ENOMEM;
+	}
+	bind_int(s, 1, st->keys_upto);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		blob = sqlite3_column_blob(s, 1);
+		n = (size_t)sqlite3_column_bytes(s, 1) / sizeof(int64_t);
+		if (blob && n > 0) {
+			int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+
+			if (n > sizeof(keys) / sizeof(*keys))
+				n = sizeof(keys) / sizeof(*keys);
+			memcpy(keys, blob, n * sizeof(*keys));
+			ret = index_add(st, id, keys, n, NULL);
+		}
+		st->keys_upto = id;
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory indexing items");
+	else if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "indexing items");
+	unbind(s);
+	return ret;
+}
+
+/* Keeps the keys of doc with item id, and indexes them but for those
+ * marked in skip (may be NULL). */
+static int insert_keys(struct store *st, int64_t id,
+		       const struct neardup_doc *doc, const bool *skip,
+		       struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
+	const int64_t *keys;
+	size_t n = neardup_doc_keys(doc, &keys), k;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	bind_int(s, 1, id);
+	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)),
+			  SQLITE_TRANSIENT);
+	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	for (k = 0; k < n && !ret; k++) {
+		if (skip && skip[k])
+			continue;
+		ret = index_add(st, id, keys + k, 1, NULL);
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory indexing an item");
+	if (!ret && id > st->keys_upto)
+		st->keys_upto = id;
+	return ret;
 }
 
 /* A candidate and how many keys it shares. */
 struct cand {
 	int64_t id;
-	size_t hits;
+	size_t hits;   /* keys shared */
+	double weight; /* each shared key counts 1/(its holders) */
 };
+
+static int cmp_cand_id(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
 
 static int cmp_hits(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
 
-	if (x->hits != y->hits)
-		return x->hits > y->hits ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
 	return x->id > y->id ? -1 : x->id < y->id;
 }
 
 /* The items sharing keys with doc (other than id), most keys first, at
- * most max, into *out (malloc'd). */
+ * most max, into *out (malloc'd). With full non-NULL, full[k] is set
+ * for each key that KEY_MAX_HOLDERS items hold already. */
 static int candidates(struct store *st, int64_t id,
 		      const struct neardup_doc *doc, size_t max,
-		      struct cand **out, size_t *n_out, struct err *err)
+		      struct cand **out, size_t *n_out, bool *full,
+		      struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[ST_KEY_LOOKUP];
 	const int64_t *keys;
-	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, cap = 0, i, k;
-	int64_t *ids = NULL, *v;
-	struct cand *c = NULL;
-	int rc, ret = 0;
+	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got;
+	uint32_t held[KEY_MAX_HOLDERS];
+	struct cand *all = NULL, *c = NULL;
+	int ret = 0;
 
 	*out = NULL;
 	*n_out = 0;
-	for (i = 0; i < n_keys && !ret; i++) {
-		bind_int(s, 1, keys[i]);
-		bind_int(s, 2, id);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				v = realloc(ids, cap * sizeof(*v));
-				if (!v) {
-					ret = -ENOMEM;
-					break;
-				}
-				ids = v;
-			}
-			ids[n++] = sqlite3_column_int64(s, 0);
-		}
-		if (!ret && rc != SQLITE_DONE)
-			ret = store_fail(st, err, "looking for duplicates");
-		unbind(s);
+	if (n_keys == 0)
+		return 0;
+	ret = index_sync(st, err);
+	if (ret)
+		return ret;
+	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
+	if (!all) {
+		err_set(err, "out of memory looking for duplicates");
+		return -ENOMEM;
 	}
-	if (!ret && n > 0) {
-		qsort(ids, n, sizeof(*ids), cmp_id);
-		c = malloc(n * sizeof(*c));
-		if (!c)
-			ret = -ENOMEM;
+	for (i = 0; i < n_keys; i++) {
+		got = keyindex_find(st->keys, (uint64_t)keys[i], held,
+				    KEY_MAX_HOLDERS);
+		if (full)
+			full[i] = got >= KEY_MAX_HOLDERS;
+		if (got > KEY_MAX_HOLDERS)
+			got = KEY_MAX_HOLDERS;
+		for (k = 0; k < got; k++) {
+			if (held[k] == id)
+				continue;
+			all[n].id = held[k];
+			all[n].hits = 1;
+			all[n].weight = 1.0 / (double)got;
+			n++;
+		}
+	}
+	if (n > 0) {
+		qsort(all, n, sizeof(*all), cmp_cand_id);
+		/* Merged in place: one entry per candidate. */
+		for (i = 1, k = 0; i < n; i++) {
+			if (all[i].id == all[k].id) {
+				all[k].hits++;
+				all[k].weight += all[i].weight;
+			} else {
+				all[++k] = all[i];
+			}
+		}
+		n = k + 1;
+		qsort(all, n, sizeof(*all), cmp_hits);
+		/* A key shared with many items is weak evidence: a
+		 * candidate needs the weight of one key of its own. */
+		for (k = 0; k < n && k < max && all[k].weight >= 0.99; k++)
+			;
+		if (k > 0) {
+			c = realloc(all, k * sizeof(*c));
+			all = NULL;
+			if (!c)
+				ret = -ENOMEM;
+		}
+		if (!ret && c) {
+			*out = c;
+			*n_out = k;
+		}
 	}
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory looking for duplicates");
-	if (!ret && n > 0) {
-		for (i = 0, k = 0; i < n; i++) {
-			if (k > 0 && c[k - 1].id == ids[i]) {
-				c[k - 1].hits++;
-			} else {
-				c[k].id = ids[i];
-				c[k].hits = 1;
-				k++;
-			}
-		}
-		qsort(c, k, sizeof(*c), cmp_hits);
-		*out = c;
-		*n_out = k < max ? k : max;
-	} else {
-		free(c);
-	}
-	free(ids);
+	free(all);
 	return ret;
 }
 
@@ -1194,23 +1304,21 @@ static int rel_rank(enum dedupe_relation rel)
 								 : 0;
 }
 
-static int near_find(struct store *st, int64_t id,
-		     const struct neardup_doc *doc, struct near_match *best,
+/* Compares doc in full with the candidates c (n of them) and keeps the
+ * best match in *best. */
+static int near_find(struct store *st, const struct neardup_doc *doc,
+		     const struct cand *c, size_t n, struct near_match *best,
 		     struct err *err)
 {
-	struct cand *c = NULL;
 	struct neardup_doc *other;
 	struct neardup_match m;
 	struct copy cp;
 	enum dedupe_relation rel;
 	double score;
-	size_t n = 0, i;
-	int ret;
+	size_t i;
+	int ret = 0;
 
 	memset(best, 0, sizeof(*best));
-	if (!neardup_doc_comparable(doc, &st->near))
-		return 0;
-	ret = candidates(st, id, doc, NEAR_CANDIDATES, &c, &n, err);
 	for (i = 0; i < n && !ret; i++) {
 		other = NULL;
 		ret = copy_get(st, c[i].id, &cp, &other, err);
@@ -1234,7 +1342,6 @@ static int near_find(struct store *st, int64_t id,
 			best->copy = cp;
 		}
 	}
-	free(c);
 	return ret;
 }
 
@@ -1265,7 +1372,8 @@ static enum dedupe_relation rel_inverse(enum dedupe_relation rel)
 static int dedupe_item(struct store *st, int64_t id, int64_t source_id,
 		       int prio, const struct store_item_new *it,
 		       int64_t published, const struct neardup_doc *doc,
-		       bool *dup, struct err *err)
+		       const struct cand *c, size_t n_cand, bool *dup,
+		       struct err *err)
 {
 	struct near_match nm;
 	struct dedupe_copy mine = {prio, published, id,
@@ -1298,7 +1406,7 @@ static int dedupe_item(struct store *st, int64_t id, int64_t source_id,
 		nm.score = 1;
 		ret = copy_get(st, match, &nm.copy, NULL, err);
 	} else if (!ret) {
-		ret = near_find(st, id, doc, &nm, err);
+		ret = near_find(st, doc, c, n_cand, &nm, err);
 	}
 	if (ret || nm.rel == DEDUPE_NONE)
 		return ret;
@@ -1332,6 +1440,9 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
 	struct neardup_doc *doc = NULL;
+	bool full[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+	struct cand *c = NULL;
+	size_t n_cand = 0;
 	int64_t id;
 	int64_t published = it->published > 0 ? it->published : now;
 	bool dup = false, updated;
@@ -1355,11 +1466,13 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		ret = find_row(st, s, &id, err, "updating an item");
 		updated = ret == 1;
 		if (updated) {
+			ret = 0;
 			/* Index the new text too; the old keys stay, and
 			 * only ever propose a candidate that is then
 			 * compared in full. */
 			res->updated++;
-			ret = insert_keys(st, id, doc, err);
+			if (neardup_doc_comparable(doc, &st->near))
+				ret = insert_keys(st, id, doc, NULL, err);
 		} else if (!ret) {
 			res->known++;
 		}
@@ -1368,12 +1481,20 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 	}
 	id = sqlite3_last_insert_rowid(st->db);
 	res->added++;
-	ret = insert_keys(st, id, doc, err);
+	/* Texts too short to compare are not indexed: they could only
+	 * ever propose candidates that no verdict accepts. */
+	if (neardup_doc_comparable(doc, &st->near)) {
+		ret = candidates(st, id, doc, NEAR_CANDIDATES, &c, &n_cand,
+				 full, err);
+		if (!ret)
+			ret = insert_keys(st, id, doc, full, err);
+	}
 	if (!ret)
 		ret = dedupe_item(st, id, source_id, prio, it, published, doc,
-				  &dup, err);
+				  c, n_cand, &dup, err);
 	if (!ret && dup)
 		res->duplicates++;
+	free(c);
 	neardup_doc_destroy(doc);
 	return ret;
 }
@@ -1536,7 +1657,7 @@ int store_item_nearest(struct store *st, int64_t id, size_t max,
 		err_set(err, "there is no item %lld", (long long)id);
 	if (ret)
 		return ret;
-	ret = candidates(st, id, doc, max, &c, &n_cand, err);
+	ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
 	for (i = 0; i < n_cand && !ret; i++) {
 		other = NULL;
 		ret = copy_get(st, c[i].id, &cp, &other, err);

@@ -29,9 +29,19 @@ struct theme_entry {
 	size_t n_keywords;
 };
 
+/* One keyword, found by its first stem. */
+struct kw_ref {
+	const char *first; /* the keyword's first stem */
+	size_t slot;	   /* index into the per-keyword counts */
+	const struct keyword *kw;
+};
+
 struct theme_set {
 	struct theme_entry *entries;
 	size_t n_entries;
+	struct kw_ref *refs; /* sorted by first stem: one lookup per word */
+	size_t n_refs;
+	size_t *first_slot; /* per theme: its first keyword's slot */
 	int title_weight;
 	int min_score;
 	struct sb_stemmer *stemmer; /* owned; one thread at a time */
@@ -115,9 +125,47 @@ void theme_set_destroy(struct theme_set *ts)
 		free(ts->entries[i].keywords);
 	}
 	free(ts->entries);
+	free(ts->refs);
+	free(ts->first_slot);
 	if (ts->stemmer)
 		sb_stemmer_delete(ts->stemmer);
 	free(ts);
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct kw_ref *x = a, *y = b;
+	int c = strcmp(x->first, y->first);
+
+	if (c)
+		return c;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Builds ts->refs: every keyword under its first stem. */
+static int index_keywords(struct theme_set *ts)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < ts->n_entries; i++)
+		n += ts->entries[i].n_keywords;
+	ts->refs = calloc(n + 1, sizeof(*ts->refs));
+	ts->first_slot = calloc(ts->n_entries + 1, sizeof(*ts->first_slot));
+	if (!ts->refs || !ts->first_slot)
+		return -ENOMEM;
+	for (i = 0; i < ts->n_entries; i++) {
+		ts->first_slot[i] = ts->n_refs;
+		for (k = 0; k < ts->entries[i].n_keywords; k++) {
+			struct kw_ref *r = &ts->refs[ts->n_refs];
+
+			r->kw = &ts->entries[i].keywords[k];
+			r->first = r->kw->stems.v[0];
+			r->slot = ts->n_refs++;
+		}
+	}
+	ts->first_slot[ts->n_entries] = ts->n_refs;
+	qsort(ts->refs, ts->n_refs, sizeof(*ts->refs), cmp_ref);
+	return 0;
 }
 
 struct theme_set *theme_set_create(const struct config *cfg)
@@ -155,6 +203,10 @@ struct theme_set *theme_set_create(const struct config *cfg)
 		}
 	}
 	ts->stemmer = stemmer;
+	if (index_keywords(ts)) {
+		ts->stemmer = NULL;
+		goto fail;
+	}
 	ts->title_weight = cfg->theme_title_weight > 0 ? cfg->theme_title_weight
 						       : THEME_TITLE_WEIGHT;
 	ts->min_score = cfg->theme_min_score > 0 ? cfg->theme_min_score : 1;
@@ -165,22 +217,47 @@ fail:
 	return NULL;
 }
 
-static int count_hits(const struct stems *words, const struct keyword *kw)
+/* Whether kw's stems start at words->v[i]. */
+static bool matches_at(const struct stems *words, size_t i,
+		       const struct keyword *kw)
 {
-	size_t i, j, n = kw->stems.n;
-	int hits = 0;
+	size_t j, n = kw->stems.n;
 
-	if (words->n < n)
-		return 0;
-	for (i = 0; i + n <= words->n; i++) {
-		for (j = 0; j < n; j++) {
-			if (strcmp(words->v[i + j], kw->stems.v[j]) != 0)
-				break;
-		}
-		if (j == n)
-			hits++;
+	if (words->n - i < n)
+		return false;
+	for (j = 1; j < n; j++) {
+		if (strcmp(words->v[i + j], kw->stems.v[j]) != 0)
+			return false;
 	}
-	return hits;
+	return true;
+}
+
+/* Adds each keyword's hits in words to counts[slot]: one binary search
+ * per word, not one comparison per word and keyword. */
+static void count_hits(const struct theme_set *ts, const struct stems *words,
+		       int *counts)
+{
+	size_t i, lo, hi, mid;
+	int c;
+
+	for (i = 0; i < words->n; i++) {
+		lo = 0;
+		hi = ts->n_refs;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			c = strcmp(ts->refs[mid].first, words->v[i]);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < ts->n_refs &&
+		       strcmp(ts->refs[lo].first, words->v[i]) == 0;
+		     lo++) {
+			if (matches_at(words, i, ts->refs[lo].kw))
+				counts[ts->refs[lo].slot]++;
+		}
+	}
 }
 
 /* Stems the title and the start of the text. */
@@ -217,15 +294,22 @@ static int score_all(const struct theme_set *ts, const struct stems *t,
 {
 	const struct theme_entry *e;
 	struct theme_hit *h;
-	int th, bh;
-	size_t i, k;
+	int *tc, *bc, th, bh, ret = 0;
+	size_t i, k, slot;
 
-	for (i = 0; i < ts->n_entries; i++) {
+	tc = calloc(2 * ts->n_refs + 1, sizeof(*tc));
+	if (!tc)
+		return -ENOMEM;
+	bc = tc + ts->n_refs;
+	count_hits(ts, t, tc);
+	count_hits(ts, b, bc);
+	for (i = 0; i < ts->n_entries && !ret; i++) {
 		e = &ts->entries[i];
 		out[i] = 0;
 		for (k = 0; k < e->n_keywords; k++) {
-			th = count_hits(t, &e->keywords[k]);
-			bh = count_hits(b, &e->keywords[k]);
+			slot = ts->first_slot[i] + k;
+			th = tc[slot];
+			bh = bc[slot];
 			out[i] += ts->title_weight * th +
 				  (bh < THEME_MAX_TEXT_HITS
 					   ? bh
@@ -235,8 +319,10 @@ static int score_all(const struct theme_set *ts, const struct stems *t,
 			if (!ex->themes[i].hits) {
 				ex->themes[i].hits =
 					calloc(e->n_keywords, sizeof(*h));
-				if (!ex->themes[i].hits)
-					return -ENOMEM;
+				if (!ex->themes[i].hits) {
+					ret = -ENOMEM;
+					break;
+				}
 			}
 			h = &ex->themes[i].hits[ex->themes[i].n_hits++];
 			h->keyword = e->keywords[k].text;
@@ -244,7 +330,8 @@ static int score_all(const struct theme_set *ts, const struct stems *t,
 			h->text = bh;
 		}
 	}
-	return 0;
+	free(tc);
+	return ret;
 }
 
 /* The winner of scores: the first best at or above the threshold. */
