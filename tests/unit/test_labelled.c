@@ -79,6 +79,9 @@ static size_t parse(const char *path, struct record **out)
 		if (strncmp(line, "=== ", 4) == 0 ||
 		    strncmp(line, "--- ", 4) == 0) {
 			if (r && part >= 0) {
+				/* "--- a" right after "===" ends an empty
+				 * part: the later text replaces it. */
+				free(r->text[part]);
 				r->text[part] = buf_take(&text);
 				trim(r->text[part]);
 			}
