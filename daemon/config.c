@@ -55,6 +55,8 @@ enum sect_kind {
 	SECT_LIST,
 	SECT_SOURCE,
 	SECT_THEME,
+	SECT_DEDUPE,
+	SECT_CLASSIFY,
 	SECT__COUNT,
 };
 
@@ -114,6 +116,8 @@ enum {
 	SK_SPLIT
 };
 enum { TK_TITLE, TK_KEYWORDS };
+enum { DDK_SIMILAR, DDK_CONTAINED, DDK_MIN_WORDS };
+enum { CK_MIN_SCORE, CK_TITLE_WEIGHT };
 
 #define KEYS_MAX 10
 
@@ -184,6 +188,17 @@ static const char *const theme_keys[] = {
 	[TK_KEYWORDS] = "keywords",
 	NULL,
 };
+static const char *const dedupe_keys[] = {
+	[DDK_SIMILAR] = "similar",
+	[DDK_CONTAINED] = "contained",
+	[DDK_MIN_WORDS] = "min_words",
+	NULL,
+};
+static const char *const classify_keys[] = {
+	[CK_MIN_SCORE] = "min_score",
+	[CK_TITLE_WEIGHT] = "title_weight",
+	NULL,
+};
 
 struct sect_def {
 	const char *name;
@@ -200,6 +215,8 @@ static const struct sect_def sect_defs[SECT__COUNT] = {
 	[SECT_LIST] = {"list", true, list_keys},
 	[SECT_SOURCE] = {"source", true, source_keys},
 	[SECT_THEME] = {"theme", true, theme_keys},
+	[SECT_DEDUPE] = {"dedupe", false, dedupe_keys},
+	[SECT_CLASSIFY] = {"classify", false, classify_keys},
 };
 
 /* One problem, kept until the end so that all come out in file order. */
@@ -1813,6 +1830,69 @@ static void set_theme(struct parse *p, struct config_theme *t, int key,
 	}
 }
 
+/* "80%" or "0.8" as a share from 0 to 1 (exclusive of 0). */
+static int parse_share(const char *value, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno || end == value || !(v > 0))
+		return -EINVAL;
+	if (*end == '%') {
+		v /= 100;
+		end++;
+	}
+	if (*end != '\0' || v > 1)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void set_share(struct parse *p, const char *key, const char *value,
+		      double *field)
+{
+	if (parse_share(value, field) < 0)
+		report(p, p->line,
+		       "%s \"%.*s\": use a share above 0 and at most 100%% "
+		       "(e.g. 80%% or 0.8)",
+		       key, QV(value));
+}
+
+static void set_dedupe(struct parse *p, int key, const char *value)
+{
+	struct config *cfg = p->cfg;
+
+	switch (key) {
+	case DDK_SIMILAR:
+		set_share(p, "similar", value, &cfg->dedupe_similar);
+		break;
+	case DDK_CONTAINED:
+		set_share(p, "contained", value, &cfg->dedupe_contained);
+		break;
+	case DDK_MIN_WORDS:
+		set_int(p, "min_words", value, 3, 100000,
+			&cfg->dedupe_min_words);
+		break;
+	}
+}
+
+static void set_classify(struct parse *p, int key, const char *value)
+{
+	struct config *cfg = p->cfg;
+
+	switch (key) {
+	case CK_MIN_SCORE:
+		set_int(p, "min_score", value, 1, 1000, &cfg->theme_min_score);
+		break;
+	case CK_TITLE_WEIGHT:
+		set_int(p, "title_weight", value, 1, 100,
+			&cfg->theme_title_weight);
+		break;
+	}
+}
+
 /* ---- sections --------------------------------------------------------- */
 
 static const char *sect_name(const struct parse *p, const struct sect *s)
@@ -1954,7 +2034,8 @@ static void section_list_hint(char *out, size_t len)
 {
 	snprintf(out, len,
 		 "sections are [daemon], [fetch], [http], [smtp], [imap], "
-		 "[list NAME], [source NAME] and [theme NAME]");
+		 "[dedupe], [classify], [list NAME], [source NAME] and "
+		 "[theme NAME]");
 }
 
 /* Handles the text between '[' and ']' of a header on the current line. */
@@ -2304,6 +2385,12 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		break;
 	case SECT_THEME:
 		set_theme(p, &p->cfg->themes[s->idx], key, value);
+		break;
+	case SECT_DEDUPE:
+		set_dedupe(p, key, value);
+		break;
+	case SECT_CLASSIFY:
+		set_classify(p, key, value);
 		break;
 	default:
 		break;
@@ -2763,6 +2850,11 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->imap_poll = 2 * 60;
 	cfg->imap_retry = 30;
 	cfg->imap_max_size = 25 * 1024 * 1024;
+	cfg->dedupe_similar = CONFIG_DEFAULT_SIMILAR;
+	cfg->dedupe_contained = CONFIG_DEFAULT_CONTAINED;
+	cfg->dedupe_min_words = CONFIG_DEFAULT_MIN_WORDS;
+	cfg->theme_min_score = CONFIG_DEFAULT_MIN_SCORE;
+	cfg->theme_title_weight = CONFIG_DEFAULT_TITLE_WEIGHT;
 	cfg->path = strdup(path);
 	cfg->dir = dir_of(path);
 	if (!cfg->path || !cfg->dir) {

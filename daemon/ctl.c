@@ -26,7 +26,9 @@
 #include "deliver.h"
 #include "feed.h"
 #include "intake.h"
+#include "dedupe.h"
 #include "log.h"
+#include "neardup.h"
 #include "outbox.h"
 #include "poller.h"
 #include "store.h"
@@ -98,6 +100,7 @@ static int ctl_open(struct ctl *ctl, int need)
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
+	store_use_config(ctl->store, ctl->cfg);
 	if (!(need & NEED_OUTBOX))
 		return 0;
 	ctl->themes = theme_set_create(ctl->cfg);
@@ -468,17 +471,308 @@ static int print_item(const struct store_item *it, void *arg)
 	return 0;
 }
 
+/* ---- items --explain ---- */
+
+struct explain_ctx {
+	struct ctl *ctl;
+	const struct neardup_params *near;
+	int64_t id;
+	size_t n;
+};
+
+static const char *source_title(struct ctl *ctl, const char *name)
+{
+	const struct config_source *src = config_source_find(ctl->cfg, name);
+
+	return src && src->title ? src->title : name;
+}
+
+static int source_priority(struct ctl *ctl, const char *name)
+{
+	const struct config_source *src = config_source_find(ctl->cfg, name);
+
+	return src ? src->priority : 0;
+}
+
+static void explain_theme(struct ctl *ctl, const struct store_item *it)
+{
+	struct theme_explain ex;
+	size_t i, k;
+
+	if (theme_explain(ctl->themes, it->title, it->text, &ex)) {
+		printf("theme: %s (cannot say why: out of memory)\n",
+		       it->theme);
+		theme_explain_finish(&ex);
+		return;
+	}
+	printf("\ntheme: %s", it->theme);
+	if (strcmp(ex.winner, THEME_OTHER) == 0)
+		printf(" (no theme reached the threshold of %d)\n",
+		       ex.min_score);
+	else
+		printf(" (score %d; threshold %d)\n", ex.score, ex.min_score);
+	printf("  read: %zu title word%s, %zu text word%s%s; a keyword "
+	       "scores %d in the title, 1 in the text (at most %d per "
+	       "keyword)\n",
+	       ex.title_words, ex.title_words == 1 ? "" : "s", ex.text_words,
+	       ex.text_words == 1 ? "" : "s",
+	       ex.text_cut ? " (only the start of a long text is read)" : "",
+	       ex.title_weight, THEME_MAX_TEXT_HITS);
+	if (ex.title_words + ex.text_words == 0)
+		printf("  no words to match: an empty item, or one in a script "
+		       "with none of the keywords\n");
+	for (i = 0; i < ex.n_themes; i++) {
+		const struct theme_score *t = &ex.themes[i];
+
+		printf("  %-16s %3d", t->name, t->score);
+		for (k = 0; k < t->n_hits; k++) {
+			const struct theme_hit *h = &t->hits[k];
+			bool phrase = strchr(h->keyword, ' ') != NULL;
+
+			printf("%s %s%s%s (", k ? "," : "", phrase ? "\"" : "",
+			       h->keyword, phrase ? "\"" : "");
+			if (h->title)
+				printf("title %d%s", h->title,
+				       h->text ? ", " : "");
+			if (h->text)
+				printf("text %d", h->text);
+			putchar(')');
+		}
+		putchar('\n');
+	}
+	if (strcmp(ex.winner, it->theme) != 0)
+		printf("  stored under %s when it was ingested; with the "
+		       "config as it is now it would go under %s\n",
+		       it->theme, ex.winner);
+	theme_explain_finish(&ex);
+}
+
+static void explain_relation(const struct explain_ctx *x,
+			     const struct store_item *it)
+{
+	const struct neardup_params *p = x->near;
+	enum dedupe_relation rel = dedupe_relation_parse(it->dup_relation);
+	long long m = (long long)it->dup_match;
+
+	printf("\nduplicate: yes, of item %lld: shown once, under that "
+	       "item\n  why: ",
+	       (long long)it->duplicate_of);
+	switch (rel) {
+	case DEDUPE_ID:
+		printf("the same id as item %lld (%s)\n", m, it->guid);
+		break;
+	case DEDUPE_LINK:
+		printf("the same canonical link as item %lld (%s)\n", m,
+		       it->canon_link ? it->canon_link : "");
+		break;
+	case DEDUPE_TEXT:
+		printf("the same title and text as item %lld once case, "
+		       "punctuation and spacing are folded\n",
+		       m);
+		break;
+	case DEDUPE_SIMILAR:
+		printf("similar to item %lld: similarity %.2f of their "
+		       "%d-word shingles (threshold %.2f)\n",
+		       m, it->dup_score, NEARDUP_SHINGLE_WORDS, p->similar);
+		break;
+	case DEDUPE_CONTAINED:
+		printf("contained in item %lld: %.0f%% of this item's %d-word "
+		       "shingles are in it (threshold %.0f%%); the longer "
+		       "item is shown, which loses nothing\n",
+		       m, it->dup_score * 100, NEARDUP_SHINGLE_WORDS,
+		       p->contained * 100);
+		break;
+	case DEDUPE_CONTAINS:
+		printf("contains item %lld (%.0f%% of its shingles are here; "
+		       "threshold %.0f%%), but that story went out in a "
+		       "digest already, so it stays the one shown\n",
+		       m, it->dup_score * 100, p->contained * 100);
+		break;
+	default:
+		printf("recorded as \"%s\"\n",
+		       it->dup_relation ? it->dup_relation : "unknown");
+		break;
+	}
+	if (it->dup_match && it->dup_match != it->duplicate_of)
+		printf("  item %lld is itself shown under item %lld, so this "
+		       "one is too\n",
+		       m, (long long)it->duplicate_of);
+}
+
+static int print_copy(const struct store_item *it, void *arg)
+{
+	struct explain_ctx *x = arg;
+
+	printf("  item %lld from %s: %s%s", (long long)it->id,
+	       source_title(x->ctl, it->source),
+	       it->dup_relation ? it->dup_relation : "?",
+	       it->dup_match != x->id ? " (to a copy)" : "");
+	if (it->dup_relation && (strcmp(it->dup_relation, "similar") == 0 ||
+				 strcmp(it->dup_relation, "contained") == 0 ||
+				 strcmp(it->dup_relation, "contains") == 0))
+		printf(" %.2f", it->dup_score);
+	putchar('\n');
+	x->n++;
+	return 0;
+}
+
+static int print_near(const struct store_near *n, void *arg)
+{
+	struct explain_ctx *x = arg;
+	const char *rel = dedupe_relation_name(n->rel);
+
+	printf("  item %lld: similarity %.2f, this item in it %.0f%%, it in "
+	       "this item %.0f%% (%zu shared shingle%s) -> %s",
+	       (long long)n->id, n->m.jaccard, n->m.a_in_b * 100,
+	       n->m.b_in_a * 100, n->m.shared, n->m.shared == 1 ? "" : "s",
+	       rel ? rel : "not a duplicate");
+	if (n->duplicate_of)
+		printf(" (it is a copy of item %lld)",
+		       (long long)n->duplicate_of);
+	putchar('\n');
+	x->n++;
+	return 0;
+}
+
+static void explain_not_dup(struct explain_ctx *x, const struct store_item *it)
+{
+	struct neardup_doc *doc = NULL;
+	struct err err = {{0}};
+	size_t words;
+
+	printf("\nduplicate: no");
+	if (neardup_doc_create(it->title, it->text, &doc)) {
+		printf(" (cannot say more: out of memory)\n");
+		return;
+	}
+	words = neardup_doc_words(doc);
+	printf("\n  exact checks: no other item has its id%s, its canonical "
+	       "link or the same title and text\n",
+	       dedupe_id_is_global(it->guid) ? ""
+					     : " (a local id: compared "
+					       "within its source only)");
+	if (!it->text || !*it->text)
+		printf("  it has no text: only its id and link can match; its "
+		       "title (%zu word%s) stands in for near-duplicate "
+		       "checks\n",
+		       words, words == 1 ? "" : "s");
+	if (!neardup_doc_comparable(doc, x->near)) {
+		printf("  not compared for near duplicates: %zu word%s, "
+		       "fewer than min_words %zu, is too little to tell "
+		       "stories apart\n",
+		       words, words == 1 ? "" : "s", x->near->min_words);
+		neardup_doc_destroy(doc);
+		return;
+	}
+	printf("  near-duplicate check: %zu words, %zu distinct %d-word "
+	       "shingles%s; thresholds: similar %.2f, contained %.0f%%\n",
+	       words, neardup_doc_shingles(doc), NEARDUP_SHINGLE_WORDS,
+	       neardup_doc_truncated(doc) ? " (only the start of a long "
+					    "text is read)"
+					  : "",
+	       x->near->similar, x->near->contained * 100);
+	neardup_doc_destroy(doc);
+	x->n = 0;
+	if (store_item_nearest(x->ctl->store, it->id, 5, print_near, x, &err)) {
+		printf("  cannot list candidates: %s\n", err.msg);
+		return;
+	}
+	if (x->n == 0)
+		printf("  no stored item shares enough of its keys (MinHash "
+		       "bands, marks) to be compared\n");
+}
+
+static int explain_item(const struct store_item *it, void *arg)
+{
+	struct explain_ctx *x = arg;
+	struct ctl *ctl = x->ctl;
+	struct err err = {{0}};
+	char when[32];
+
+	format_time(it->published, when, sizeof(when));
+	printf("item %lld: %s\n", (long long)it->id,
+	       it->title ? it->title : "(untitled)");
+	printf("  source:    %s (%s, priority %d)\n", it->source,
+	       source_title(ctl, it->source), source_priority(ctl, it->source));
+	printf("  published: %s\n", when);
+	printf("  id:        %s\n", it->guid);
+	if (it->link)
+		printf("  link:      %s\n  canonical: %s\n", it->link,
+		       it->canon_link ? it->canon_link : it->link);
+	else
+		printf("  link:      none\n");
+	printf("  text:      %zu bytes%s\n", it->text ? strlen(it->text) : 0,
+	       it->text && *it->text ? "" : " (empty)");
+	explain_theme(ctl, it);
+	if (it->duplicate_of)
+		explain_relation(x, it);
+	else
+		explain_not_dup(x, it);
+	x->n = 0;
+	printf("\ncopies shown under it:\n");
+	if (store_item_copies(ctl->store, it->id, print_copy, x, &err))
+		printf("  cannot list them: %s\n", err.msg);
+	else if (x->n == 0)
+		printf("  none\n");
+	return 0;
+}
+
+static int items_explain(struct ctl *ctl, const char *arg)
+{
+	struct neardup_params near;
+	struct explain_ctx x = {ctl, &near, 0, 0};
+	struct err err = {{0}};
+	long long id;
+	int ret;
+
+	if (text_parse_int(arg, 1, INT64_MAX, &id)) {
+		fprintf(stderr,
+			"bulletinctl: --explain %s: not an item id; "
+			"use a number from bulletinctl items\n",
+			arg);
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	ctl->themes = theme_set_create(ctl->cfg);
+	if (!ctl->themes) {
+		fprintf(stderr, "bulletinctl: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	near.similar = ctl->cfg->dedupe_similar;
+	near.contained = ctl->cfg->dedupe_contained;
+	near.min_words = (size_t)ctl->cfg->dedupe_min_words;
+	x.id = id;
+	ret = store_item_get(ctl->store, id, explain_item, &x, &err);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "bulletinctl: %s; see bulletinctl items\n",
+			err.msg);
+		return EXIT_RUNTIME;
+	}
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+#define ITEMS_USAGE                                                            \
+	"usage: bulletinctl items [--list L] [--since DATE] [--json]\n"        \
+	"       bulletinctl items --explain ID\n"
+
 static int cmd_items(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"list", required_argument, NULL, 'l'},
 		{"since", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"explain", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
 	struct items_ctx ctx = {false};
 	const struct config_list *list = NULL;
-	const char *list_name = NULL;
+	const char *list_name = NULL, *explain = NULL;
 	struct err err = {{0}};
 	int64_t since = 0;
 	int c, ret;
@@ -501,17 +795,20 @@ static int cmd_items(struct ctl *ctl, int argc, char **argv)
 		case 'j':
 			ctx.json = true;
 			break;
+		case 'x':
+			explain = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: bulletinctl items [--list L] "
-					"[--since DATE] [--json]\n");
+			fprintf(stderr, ITEMS_USAGE);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: bulletinctl items [--list L] "
-				"[--since DATE] [--json]\n");
+	if (optind != argc || (explain && (list_name || since || ctx.json))) {
+		fprintf(stderr, ITEMS_USAGE);
 		return EXIT_USAGE;
 	}
+	if (explain)
+		return items_explain(ctl, explain);
 	ret = ctl_open(ctl, NEED_STORE);
 	if (ret)
 		return ret;
@@ -1005,6 +1302,9 @@ static const struct command commands[] = {
 	 "parse FILE                    parse a feed file; print JSON lines"},
 	{"items", cmd_items,
 	 "items [--list L] [--since DATE] [--json]   stored items"},
+	{"items", cmd_items,
+	 "items --explain ID            why an item has its theme and "
+	 "duplicate status"},
 	{"preview", cmd_preview,
 	 "preview LIST [--to ADDR]      print the digest ADDR would get now"},
 	{"send", cmd_send,

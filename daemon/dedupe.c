@@ -1,9 +1,9 @@
 /*
- * dedupe: canonical URLs and text fingerprints. The URL rules remove what
- * differs between two links to one page (case, default ports, fragments,
- * tracking parameters, Blogger's mobile and country variants); the
- * fingerprint hashes the folded words so that spacing, punctuation and
- * case do not matter.
+ * dedupe: canonical URLs, text fingerprints and the keep rule. The URL
+ * rules remove what differs between two links to one page (case, default
+ * ports, fragments, tracking parameters, Blogger's mobile and country
+ * variants); the fingerprint hashes the folded words so that spacing,
+ * punctuation and case do not matter.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,7 +21,10 @@
 
 /* Query parameters that track the reader and never change the page. */
 static const char *const tracking_prefixes[] = {
-	"utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
+	"utm_",	   "fbclid",   "gclid",	     "dclid",	    "msclkid",
+	"yclid",   "igshid",   "mc_cid",     "mc_eid",	    "_hsenc",
+	"_hsmi",   "mkt_tok",  "_ga=",	     "_gl=",	    "ref_src",
+	"ref_url", "wt.mc_id", "oly_enc_id", "oly_anon_id", "vero_id",
 };
 
 static bool is_tracking(const char *param, size_t len)
@@ -286,4 +289,64 @@ int dedupe_fingerprint(const char *title, const char *text,
 		return -ENODATA;
 	sodium_bin2hex(out, DEDUPE_FINGERPRINT_LEN, hash, sizeof(hash));
 	return 0;
+}
+
+bool dedupe_id_is_global(const char *guid)
+{
+	/* "scheme:" (tag:, urn:, http:) or our own "hash:": a scheme is a
+	 * letter then letters, digits, '+', '-' or '.'. */
+	size_t i;
+
+	if (!guid || !((guid[0] >= 'a' && guid[0] <= 'z') ||
+		       (guid[0] >= 'A' && guid[0] <= 'Z')))
+		return false;
+	for (i = 1; guid[i] && guid[i] != ':'; i++) {
+		if (!isalnum((unsigned char)guid[i]) && guid[i] != '+' &&
+		    guid[i] != '-' && guid[i] != '.')
+			return false;
+	}
+	/* "a:1" is a local id with a colon, not a URI worth trusting. */
+	return guid[i] == ':' && strlen(guid + i + 1) >= 8;
+}
+
+static const char *const relation_names[] = {
+	[DEDUPE_NONE] = NULL,		[DEDUPE_ID] = "id",
+	[DEDUPE_LINK] = "link",		[DEDUPE_TEXT] = "text",
+	[DEDUPE_SIMILAR] = "similar",	[DEDUPE_CONTAINED] = "contained",
+	[DEDUPE_CONTAINS] = "contains",
+};
+
+const char *dedupe_relation_name(enum dedupe_relation rel)
+{
+	if ((size_t)rel >= sizeof(relation_names) / sizeof(*relation_names))
+		return NULL;
+	return relation_names[rel];
+}
+
+enum dedupe_relation dedupe_relation_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 1;
+	     name && i < sizeof(relation_names) / sizeof(*relation_names);
+	     i++) {
+		if (strcmp(name, relation_names[i]) == 0)
+			return (enum dedupe_relation)i;
+	}
+	return DEDUPE_NONE;
+}
+
+bool dedupe_keep_new(enum dedupe_relation rel, const struct dedupe_copy *new,
+		     const struct dedupe_copy *old)
+{
+	if (rel == DEDUPE_CONTAINED)
+		return false;
+	if (rel == DEDUPE_CONTAINS)
+		return true;
+	if (new->priority != old->priority)
+		return new->priority > old->priority;
+	if (new->published != old->published)
+		return new->published < old->published;
+	/* Stored first wins; an unstored copy (id 0) is the newest. */
+	return new->id != 0 && new->id < old->id;
 }

@@ -312,6 +312,7 @@ static void job_run(uv_work_t *w)
 			return;
 		}
 	}
+	store_use_config(mb->st, cfg);
 	ts = theme_set_create(cfg);
 	if (!ts) {
 		snprintf(mb->error, sizeof(mb->error), "out of memory");

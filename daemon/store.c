@@ -3,7 +3,12 @@
  * indexed by enum stmt and prepared once in store_open(); step() binds,
  * steps and always resets. Migrations run forward from PRAGMA
  * user_version, each in BEGIN IMMEDIATE..COMMIT. Errors are translated
- * here into messages naming the database and what to do.
+ * here into messages naming the database and what to do. Duplicates are
+ * decided here, inside the ingest transaction, so that a batch sees its
+ * own items: exact keys by index, near ones through neardup's band keys
+ * and marks (kept with each item, and in a keyindex in memory, loaded
+ * at the first ingest and caught up at each), verified by neardup on the
+ * candidates' texts and kept by dedupe_keep_new.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +18,9 @@
 
 #include <sqlite3.h>
 
+#include "dedupe.h"
+#include "keyindex.h"
+#include "neardup.h"
 #include "store.h"
 
 enum stmt {
@@ -28,9 +36,17 @@ enum stmt {
 	ST_SOURCE_ID,
 	ST_ITEM_UPDATE,
 	ST_ITEM_INSERT,
-	ST_ITEM_FIND_DUP,
+	ST_ITEM_BY_GUID,
+	ST_ITEM_BY_LINK,
+	ST_ITEM_BY_FINGERPRINT,
+	ST_ITEM_COPY,
 	ST_ITEM_SET_DUP,
-	ST_ITEM_TAKE_OVER,
+	ST_ITEM_REPOINT,
+	ST_KEY_INSERT,
+	ST_KEY_LOOKUP,
+	ST_SOURCE_SET_PRIORITY,
+	ST_ITEM_GET,
+	ST_ITEM_COPIES,
 	ST_SOURCE_COUNT_ITEMS,
 	ST_ITEMS_RANGE,
 	ST_DIGEST_ITEMS,
@@ -64,9 +80,14 @@ enum stmt {
 	ST__COUNT,
 };
 
+/* A key held by this many items already (a phrase every post of a feed
+ * carries) tells nothing more: it is not indexed again. */
+#define KEY_MAX_HOLDERS 24
+
 #define ITEM_COLUMNS                                                           \
 	"i.id, s.name, i.guid, i.title, i.link, i.author, i.text, i.theme, "   \
-	"i.published, i.first_seen, i.duplicate_of"
+	"i.published, i.first_seen, i.duplicate_of, i.dup_relation, "          \
+	"i.dup_score, i.dup_match, i.canon_link"
 
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -110,29 +131,53 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"disabled = CASE WHEN ?10 IS NOT NULL THEN ?10 "
 		"WHEN ?3 THEN NULL ELSE disabled END "
 		"WHERE name = ?1",
-	[ST_SOURCE_ID] = "SELECT id FROM sources WHERE name = ?1",
+	[ST_SOURCE_ID] = "SELECT id, priority FROM sources WHERE name = ?1",
 	[ST_ITEM_UPDATE] =
 		/* An item edited at its source is updated in place: same
 		 * row, same first-seen time, so it is not sent again. */
 	"UPDATE items SET link = ?3, canon_link = ?4, title = ?5, "
 	"author = ?6, text = ?7, theme = ?8, fingerprint = ?9 "
 	"WHERE source_id = ?1 AND guid = ?2 AND (title IS NOT ?5 OR "
-	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7)",
+	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7) RETURNING id",
 	[ST_ITEM_INSERT] =
 		"INSERT INTO items(source_id, guid, link, canon_link, title, "
 		"author, text, theme, fingerprint, published, first_seen) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
 		"ON CONFLICT(source_id, guid) DO NOTHING",
-	[ST_ITEM_FIND_DUP] =
-		"SELECT id, published, EXISTS (SELECT 1 FROM digest_items "
-		"WHERE item_id = items.id) FROM items WHERE id != ?1 "
-		"AND duplicate_of IS NULL "
-		"AND ((?2 IS NOT NULL AND canon_link = ?2) OR "
-		"(?3 IS NOT NULL AND fingerprint = ?3)) "
-		"ORDER BY first_seen, id LIMIT 1",
-	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2 WHERE id = ?1",
-	[ST_ITEM_TAKE_OVER] = "UPDATE items SET duplicate_of = ?2 "
-			      "WHERE id = ?1 OR duplicate_of = ?1",
+	/* Exact keys, each through its own index (an OR of them would
+	 * let the planner scan). The match may itself be a copy: its kept
+	 * item is the story. */
+	[ST_ITEM_BY_GUID] = "SELECT id FROM items WHERE guid = ?1 AND id != ?2 "
+			    "AND source_id != ?3 ORDER BY id LIMIT 1",
+	[ST_ITEM_BY_LINK] = "SELECT id FROM items WHERE canon_link = ?1 "
+			    "AND id != ?2 ORDER BY id LIMIT 1",
+	[ST_ITEM_BY_FINGERPRINT] = "SELECT id FROM items WHERE fingerprint = "
+				   "?1 AND id != ?2 ORDER BY id LIMIT 1",
+	/* What the keep rule and the near comparison need of a copy. */
+	[ST_ITEM_COPY] =
+		"SELECT coalesce(i.duplicate_of, 0), i.published, s.priority, "
+		"EXISTS (SELECT 1 FROM digest_items WHERE item_id = i.id), "
+		"i.title, i.text FROM items i "
+		"JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2, "
+			    "dup_relation = ?3, dup_score = ?4, dup_match = ?5 "
+			    "WHERE id = ?1",
+	/* A new kept item takes over the copies of the old one. */
+	[ST_ITEM_REPOINT] = "UPDATE items SET duplicate_of = ?2 "
+			    "WHERE duplicate_of = ?1",
+	[ST_KEY_INSERT] = "UPDATE items SET near_keys = ?2 WHERE id = ?1",
+	/* What the in-memory index has not seen yet: by rowid, no scan
+	 * of what it has. */
+	[ST_KEY_LOOKUP] = "SELECT id, near_keys FROM items WHERE id > ?1 "
+			  "AND near_keys IS NOT NULL ORDER BY id",
+	[ST_SOURCE_SET_PRIORITY] =
+		"UPDATE sources SET priority = ?2 WHERE name = ?1 "
+		"AND priority != ?2",
+	[ST_ITEM_GET] = "SELECT " ITEM_COLUMNS " FROM items i "
+			"JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+	[ST_ITEM_COPIES] = "SELECT " ITEM_COLUMNS " FROM items i "
+			   "JOIN sources s ON s.id = i.source_id "
+			   "WHERE i.duplicate_of = ?1 ORDER BY i.id",
 	[ST_SOURCE_COUNT_ITEMS] =
 		"SELECT count(*) FROM items WHERE source_id = ?1",
 	[ST_ITEMS_RANGE] =
@@ -371,6 +416,27 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  inbound_id INTEGER NOT NULL REFERENCES inbound(id));"
 	"CREATE INDEX commands_state ON commands(state);",
+	/* 2 -> 3: near duplicates and why. Sources get their priority (the
+	 * keep rule reads it); a duplicate records how it matched (dedupe
+	 * relation name), the number that decided and the item it was
+	 * compared with (its duplicate_of may since have moved on to a
+	 * newer kept item). near_keys holds an item's neardup keys (native
+	 * int64s), from which each process builds its in-memory index:
+	 * an index table in SQLite, keyed at random, would rewrite most of
+	 * itself at every commit. migrate_keys() fills them for older
+	 * items. Older duplicates matched by link or by text. */
+	"ALTER TABLE sources ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE items ADD COLUMN dup_relation TEXT;"
+	"ALTER TABLE items ADD COLUMN dup_score REAL;"
+	"ALTER TABLE items ADD COLUMN dup_match INTEGER;"
+	"ALTER TABLE items ADD COLUMN near_keys BLOB;"
+	"CREATE INDEX items_guid ON items(guid);"
+	"CREATE INDEX items_duplicate_of ON items(duplicate_of);"
+	"UPDATE items SET dup_match = duplicate_of, dup_score = 1,"
+	"  dup_relation = CASE WHEN canon_link IS NOT NULL AND canon_link ="
+	"    (SELECT k.canon_link FROM items k WHERE k.id = items.duplicate_of)"
+	"    THEN 'link' ELSE 'text' END "
+	"  WHERE duplicate_of IS NOT NULL;",
 };
 
 struct store {
@@ -378,6 +444,9 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[ST__COUNT];
 	bool in_tx;
+	struct neardup_params near; /* thresholds for near duplicates */
+	struct keyindex *keys;	    /* owned; NULL until first needed */
+	int64_t keys_upto;	    /* highest item id read into it */
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
@@ -527,6 +596,15 @@ static int tx_begin(struct store *st, struct err *err)
 	return ret;
 }
 
+/* After a rollback the in-memory key index may hold items that were
+ * never stored: it is dropped, and the next ingest builds it again. */
+static void index_drop(struct store *st)
+{
+	keyindex_destroy(st->keys);
+	st->keys = NULL;
+	st->keys_upto = 0;
+}
+
 static int tx_commit(struct store *st, struct err *err)
 {
 	int ret = exec_stmt(st, ST_COMMIT, err, "committing");
@@ -535,6 +613,7 @@ static int tx_commit(struct store *st, struct err *err)
 		/* A failed COMMIT (disk full) leaves the transaction open:
 		 * roll it back so that nothing half-written stays. */
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+		index_drop(st);
 	}
 	st->in_tx = false;
 	return ret;
@@ -542,8 +621,10 @@ static int tx_commit(struct store *st, struct err *err)
 
 static void tx_rollback(struct store *st)
 {
-	if (st->in_tx)
+	if (st->in_tx) {
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
+		index_drop(st);
+	}
 	st->in_tx = false;
 }
 
@@ -553,6 +634,53 @@ static int exec_sql(struct store *st, const char *sql, struct err *err,
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store_fail(st, err, what);
 	return 0;
+}
+
+/* Indexes the near-duplicate keys of every item stored before schema 3,
+ * inside the migration's transaction. */
+static int migrate_keys(struct store *st, struct err *err)
+{
+	sqlite3_stmt *all = NULL, *ins = NULL;
+	struct neardup_doc *doc;
+	const int64_t *keys;
+	size_t n;
+	int rc = SQLITE_DONE, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, title, text FROM items", -1,
+			       &all, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "UPDATE items SET near_keys = ?2 WHERE id = ?1",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		ret = store_fail(st, err, "indexing stored items");
+		goto out;
+	}
+	while (!ret && (rc = sqlite3_step(all)) == SQLITE_ROW) {
+		if (neardup_doc_create(col_text(all, 1), col_text(all, 2),
+				       &doc)) {
+			err_set(err, "out of memory indexing stored items");
+			ret = -ENOMEM;
+			break;
+		}
+		n = neardup_doc_keys(doc, &keys);
+		if (n > 0 && neardup_doc_comparable(doc, &st->near)) {
+			sqlite3_bind_int64(ins, 1,
+					   sqlite3_column_int64(all, 0));
+			sqlite3_bind_blob(ins, 2, keys,
+					  (int)(n * sizeof(*keys)),
+					  SQLITE_TRANSIENT);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				ret = store_fail(st, err,
+						 "indexing stored items");
+			sqlite3_reset(ins);
+		}
+		neardup_doc_destroy(doc);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "indexing stored items");
+out:
+	sqlite3_finalize(all);
+	sqlite3_finalize(ins);
+	return ret;
 }
 
 static int migrate(struct store *st, struct err *err)
@@ -586,6 +714,8 @@ static int migrate(struct store *st, struct err *err)
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu",
 			 v + 1);
 		ret = exec_sql(st, migrations[v], err, "migrating the schema");
+		if (!ret && v + 1 == 3)
+			ret = migrate_keys(st, err);
 		if (!ret)
 			ret = exec_sql(st, pragma, err, "migrating the schema");
 		if (!ret)
@@ -610,6 +740,7 @@ struct store *store_open(const char *path, struct err *err)
 		err_set(err, "out of memory opening %s", path);
 		return NULL;
 	}
+	neardup_params_default(&st->near);
 	st->path = strdup(path);
 	if (!st->path) {
 		free(st);
@@ -638,6 +769,10 @@ struct store *store_open(const char *path, struct err *err)
 	if (exec_sql(st, "PRAGMA journal_mode = WAL", err,
 		     "opening the database") ||
 	    exec_sql(st, "PRAGMA synchronous = FULL", err, "setting up") ||
+	    /* The key index is looked up at random: a cache that holds
+	     * its hot part saves a read per lookup, and a large batch
+	     * does not spill to the WAL before its commit. */
+	    exec_sql(st, "PRAGMA cache_size = -32768", err, "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;
 	if (migrate(st, err))
@@ -666,6 +801,7 @@ void store_close(struct store *st)
 		return;
 	for (k = 0; k < ST__COUNT; k++)
 		sqlite3_finalize(st->stmt[k]);
+	keyindex_destroy(st->keys);
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st->held_list);
@@ -689,6 +825,26 @@ int store_schema_version(struct store *st)
 	return v;
 }
 
+void store_set_dedupe(struct store *st, const struct neardup_params *p)
+{
+	st->near = *p;
+}
+
+void store_use_config(struct store *st, const struct config *cfg)
+{
+	struct neardup_params p;
+
+	/* A config built in code (tests) may leave them 0: defaults. */
+	neardup_params_default(&p);
+	if (cfg->dedupe_similar > 0)
+		p.similar = cfg->dedupe_similar;
+	if (cfg->dedupe_contained > 0)
+		p.contained = cfg->dedupe_contained;
+	if (cfg->dedupe_min_words > 0)
+		p.min_words = (size_t)cfg->dedupe_min_words;
+	store_set_dedupe(st, &p);
+}
+
 int store_sync_config(struct store *st, const struct config *cfg,
 		      struct err *err)
 {
@@ -696,6 +852,7 @@ int store_sync_config(struct store *st, const struct config *cfg,
 	size_t i;
 	int ret;
 
+	store_use_config(st, cfg);
 	ret = tx_begin(st, err);
 	if (ret)
 		return ret;
@@ -704,6 +861,13 @@ int store_sync_config(struct store *st, const struct config *cfg,
 		bind_text(s, 1, cfg->sources[i].name);
 		bind_text(s, 2, cfg->sources[i].url);
 		ret = exec_stmt(st, ST_SOURCE_UPSERT, err, "adding sources");
+		if (ret)
+			break;
+		s = st->stmt[ST_SOURCE_SET_PRIORITY];
+		bind_text(s, 1, cfg->sources[i].name);
+		bind_int(s, 2, cfg->sources[i].priority);
+		ret = exec_stmt(st, ST_SOURCE_SET_PRIORITY, err,
+				"setting source priorities");
 	}
 	for (i = 0; i < cfg->n_lists && !ret; i++) {
 		s = st->stmt[ST_LIST_UPSERT];
@@ -862,15 +1026,437 @@ static void bind_item(sqlite3_stmt *s, int64_t source_id,
 	bind_text(s, 9, it->fingerprint);
 }
 
-static int item_insert(struct store *st, int64_t source_id,
+/* Steps s once: 1 with *id from its first column, 0 for no row. */
+static int find_row(struct store *st, sqlite3_stmt *s, int64_t *id,
+		    struct err *err, const char *what)
+{
+	int rc, ret = 0;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = store_fail(st, err, what);
+	}
+	unbind(s);
+	return ret;
+}
+
+/* A copy as the keep rule and the near comparison see it. */
+struct copy {
+	int64_t id;
+	int64_t duplicate_of; /* 0: it is a kept item */
+	bool sent;	      /* it went out in a digest */
+	struct dedupe_copy keep;
+};
+
+/* Reads copy id; with doc non-NULL, also shingles its text into *doc
+ * (the caller destroys it). Returns 0, -ENOENT or an error. */
+static int copy_get(struct store *st, int64_t id, struct copy *c,
+		    struct neardup_doc **doc, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_COPY];
+	int rc, ret = 0;
+
+	bind_int(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		c->id = id;
+		c->duplicate_of = sqlite3_column_int64(s, 0);
+		c->keep.id = id;
+		c->keep.published = sqlite3_column_int64(s, 1);
+		c->keep.priority = sqlite3_column_int(s, 2);
+		c->sent = sqlite3_column_int(s, 3) != 0;
+		c->keep.shingles = 0;
+		if (doc &&
+		    neardup_doc_create(col_text(s, 4), col_text(s, 5), doc)) {
+			err_set(err, "out of memory comparing items");
+			ret = -ENOMEM;
+		}
+		if (!ret && doc)
+			c->keep.shingles = neardup_doc_shingles(*doc);
+	} else if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, err, "reading an item");
+	}
+	unbind(s);
+	return ret;
+}
+
+/* The first other item with the exact key bound as ?1 (guid, link or
+ * fingerprint) in *match, or 0. */
+static int exact_match(struct store *st, enum stmt k, const char *key,
+		       int64_t id, int64_t source_id, int64_t *match,
+		       struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[k];
+	int ret;
+
+	*match = 0;
+	if (!key)
+		return 0;
+	bind_text(s, 1, key);
+	bind_int(s, 2, id);
+	if (k == ST_ITEM_BY_GUID)
+		bind_int(s, 3, source_id);
+	ret = find_row(st, s, match, err, "looking for duplicates");
+	return ret < 0 ? ret : 0;
+}
+
+/* Adds one item's keys (n of them) to the in-memory index; with full
+ * non-NULL, full[k] says whether key k was held by too many items. */
+static int index_add(struct store *st, int64_t id, const int64_t *keys,
+		     size_t n, bool *full)
+{
+	size_t k;
+	int f, ret = 0;
+
+	/* Ids past 32 bits are not indexed: exact checks still apply. */
+	if (id <= 0 || id > UINT32_MAX)
+		return 0;
+	for (k = 0; k < n && !ret; k++) {
+		ret = keyindex_add(st->keys, (uint64_t)keys[k], (uint32_t)id,
+				   &f);
+		if (full)
+			full[k] = f;
+	}
+	return ret;
+}
+
+/* Brings the in-memory index up to date with the items stored (by any
+ * process) since it last looked; builds it the first time. */
+static int index_sync(struct store *st, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_KEY_LOOKUP];
+	const void *blob;
+	int64_t id;
+	size_t n;
+	int rc, ret = 0;
+
+	if (!st->keys) {
+		st->keys = keyindex_create(KEY_MAX_HOLDERS);
+		st->keys_upto = 0;
+		if (!st->keys)
+			ret = -ENOMEM;
+	}
+	bind_int(s, 1, st->keys_upto);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		blob = sqlite3_column_blob(s, 1);
+		n = (size_t)sqlite3_column_bytes(s, 1) / sizeof(int64_t);
+		if (blob && n > 0) {
+			int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+
+			if (n > sizeof(keys) / sizeof(*keys))
+				n = sizeof(keys) / sizeof(*keys);
+			memcpy(keys, blob, n * sizeof(*keys));
+			ret = index_add(st, id, keys, n, NULL);
+		}
+		st->keys_upto = id;
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory indexing items");
+	else if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "indexing items");
+	unbind(s);
+	return ret;
+}
+
+/* Keeps the keys of doc with item id, and indexes them but for those
+ * marked in skip (may be NULL). */
+static int insert_keys(struct store *st, int64_t id,
+		       const struct neardup_doc *doc, const bool *skip,
+		       struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
+	const int64_t *keys;
+	size_t n = neardup_doc_keys(doc, &keys), k;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	bind_int(s, 1, id);
+	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)),
+			  SQLITE_TRANSIENT);
+	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	for (k = 0; k < n && !ret; k++) {
+		if (skip && skip[k])
+			continue;
+		ret = index_add(st, id, keys + k, 1, NULL);
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory indexing an item");
+	if (!ret && id > st->keys_upto)
+		st->keys_upto = id;
+	return ret;
+}
+
+/* A candidate and how many keys it shares. */
+struct cand {
+	int64_t id;
+	size_t hits;   /* keys shared */
+	double weight; /* each shared key counts 1/(its holders) */
+};
+
+static int cmp_cand_id(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_hits(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* The items sharing keys with doc (other than id), most keys first, at
+ * most max, into *out (malloc'd). With full non-NULL, full[k] is set
+ * for each key that KEY_MAX_HOLDERS items hold already. */
+static int candidates(struct store *st, int64_t id,
+		      const struct neardup_doc *doc, size_t max,
+		      struct cand **out, size_t *n_out, bool *full,
+		      struct err *err)
+{
+	const int64_t *keys;
+	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got;
+	uint32_t held[KEY_MAX_HOLDERS];
+	struct cand *all = NULL, *c = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (n_keys == 0)
+		return 0;
+	ret = index_sync(st, err);
+	if (ret)
+		return ret;
+	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
+	if (!all) {
+		err_set(err, "out of memory looking for duplicates");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n_keys; i++) {
+		got = keyindex_find(st->keys, (uint64_t)keys[i], held,
+				    KEY_MAX_HOLDERS);
+		if (full)
+			full[i] = got >= KEY_MAX_HOLDERS;
+		if (got > KEY_MAX_HOLDERS)
+			got = KEY_MAX_HOLDERS;
+		for (k = 0; k < got; k++) {
+			if (held[k] == id)
+				continue;
+			all[n].id = held[k];
+			all[n].hits = 1;
+			all[n].weight = 1.0 / (double)got;
+			n++;
+		}
+	}
+	if (n > 0) {
+		qsort(all, n, sizeof(*all), cmp_cand_id);
+		/* Merged in place: one entry per candidate. */
+		for (i = 1, k = 0; i < n; i++) {
+			if (all[i].id == all[k].id) {
+				all[k].hits++;
+				all[k].weight += all[i].weight;
+			} else {
+				all[++k] = all[i];
+			}
+		}
+		n = k + 1;
+		qsort(all, n, sizeof(*all), cmp_hits);
+		/* A key shared with many items is weak evidence: a
+		 * candidate needs the weight of one key of its own. */
+		for (k = 0; k < n && k < max && all[k].weight >= 0.99; k++)
+			;
+		if (k > 0) {
+			c = realloc(all, k * sizeof(*c));
+			all = NULL;
+			if (!c)
+				ret = -ENOMEM;
+		}
+		if (!ret && c) {
+			*out = c;
+			*n_out = k;
+		}
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory looking for duplicates");
+	free(all);
+	return ret;
+}
+
+/* Candidates checked in full per new item: the ones sharing most keys. */
+#define NEAR_CANDIDATES 8
+
+/* The best near match of doc among stored items: relation, score and the
+ * item matched (0 for none). */
+struct near_match {
+	enum dedupe_relation rel;
+	double score;
+	int64_t id;
+	struct copy copy;
+};
+
+/* Relations in the order of preference when several candidates match:
+ * contained text first (the container shows everything), then the
+ * closest. */
+static int rel_rank(enum dedupe_relation rel)
+{
+	return rel == DEDUPE_CONTAINED || rel == DEDUPE_CONTAINS ? 2
+	       : rel == DEDUPE_SIMILAR				 ? 1
+								 : 0;
+}
+
+/* Compares doc in full with the candidates c (n of them) and keeps the
+ * best match in *best. */
+static int near_find(struct store *st, const struct neardup_doc *doc,
+		     const struct cand *c, size_t n, struct near_match *best,
+		     struct err *err)
+{
+	struct neardup_doc *other;
+	struct neardup_match m;
+	struct copy cp;
+	enum dedupe_relation rel;
+	double score;
+	size_t i;
+	int ret = 0;
+
+	memset(best, 0, sizeof(*best));
+	for (i = 0; i < n && !ret; i++) {
+		other = NULL;
+		ret = copy_get(st, c[i].id, &cp, &other, err);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		neardup_compare(doc, other, &m);
+		rel = neardup_judge(&st->near, doc, other, &m, &score);
+		neardup_doc_destroy(other);
+		if (rel == DEDUPE_NONE)
+			continue;
+		if (rel_rank(rel) > rel_rank(best->rel) ||
+		    (rel_rank(rel) == rel_rank(best->rel) &&
+		     score > best->score)) {
+			best->rel = rel;
+			best->score = score;
+			best->id = c[i].id;
+			best->copy = cp;
+		}
+	}
+	return ret;
+}
+
+static int set_dup(struct store *st, int64_t id, int64_t kept,
+		   enum dedupe_relation rel, double score, int64_t match,
+		   struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_SET_DUP];
+
+	bind_int(s, 1, id);
+	bind_int(s, 2, kept);
+	bind_text(s, 3, dedupe_relation_name(rel));
+	sqlite3_bind_double(s, 4, score);
+	bind_int(s, 5, match);
+	return exec_stmt(st, ST_ITEM_SET_DUP, err, "marking a duplicate");
+}
+
+/* The relation seen from the other side. */
+static enum dedupe_relation rel_inverse(enum dedupe_relation rel)
+{
+	return rel == DEDUPE_CONTAINS	 ? DEDUPE_CONTAINED
+	       : rel == DEDUPE_CONTAINED ? DEDUPE_CONTAINS
+					 : rel;
+}
+
+/* Decides whether new item id (of a source with priority prio,
+ * shingled as doc) repeats a stored story, and records it. */
+static int dedupe_item(struct store *st, int64_t id, int64_t source_id,
+		       int prio, const struct store_item_new *it,
+		       int64_t published, const struct neardup_doc *doc,
+		       const struct cand *c, size_t n_cand, bool *dup,
+		       struct err *err)
+{
+	struct near_match nm;
+	struct dedupe_copy mine = {prio, published, id,
+				   neardup_doc_shingles(doc)};
+	struct copy root;
+	int64_t match = 0;
+	int ret;
+
+	*dup = false;
+	memset(&nm, 0, sizeof(nm));
+	ret = exact_match(st, ST_ITEM_BY_GUID,
+			  dedupe_id_is_global(it->guid) ? it->guid : NULL, id,
+			  source_id, &match, err);
+	if (!ret && match)
+		nm.rel = DEDUPE_ID;
+	if (!ret && !match) {
+		ret = exact_match(st, ST_ITEM_BY_LINK, it->canon_link, id,
+				  source_id, &match, err);
+		if (!ret && match)
+			nm.rel = DEDUPE_LINK;
+	}
+	if (!ret && !match) {
+		ret = exact_match(st, ST_ITEM_BY_FINGERPRINT, it->fingerprint,
+				  id, source_id, &match, err);
+		if (!ret && match)
+			nm.rel = DEDUPE_TEXT;
+	}
+	if (!ret && match) {
+		nm.id = match;
+		nm.score = 1;
+		ret = copy_get(st, match, &nm.copy, NULL, err);
+	} else if (!ret) {
+		ret = near_find(st, doc, c, n_cand, &nm, err);
+	}
+	if (ret || nm.rel == DEDUPE_NONE)
+		return ret;
+	*dup = true;
+	if (nm.copy.duplicate_of) {
+		/* The match is a copy itself: the new item joins its
+		 * story, whose kept item stays. */
+		return set_dup(st, id, nm.copy.duplicate_of, nm.rel, nm.score,
+			       nm.id, err);
+	}
+	root = nm.copy;
+	if (root.sent || !dedupe_keep_new(nm.rel, &mine, &root.keep)) {
+		/* Once the kept item has gone out in a digest it stays
+		 * kept, or the story would be mailed twice. */
+		return set_dup(st, id, root.id, nm.rel, nm.score, nm.id, err);
+	}
+	/* The new item is the one to show: the old kept item and its
+	 * copies point at it. */
+	bind_int(st->stmt[ST_ITEM_REPOINT], 1, root.id);
+	bind_int(st->stmt[ST_ITEM_REPOINT], 2, id);
+	ret = exec_stmt(st, ST_ITEM_REPOINT, err, "marking a duplicate");
+	if (!ret)
+		ret = set_dup(st, root.id, id, rel_inverse(nm.rel), nm.score,
+			      id, err);
+	return ret;
+}
+
+static int item_insert(struct store *st, int64_t source_id, int prio,
 		       const struct store_item_new *it, int64_t now,
 		       struct store_ingest_result *res, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
-	int64_t id, dup = 0, dup_published = 0;
-	bool dup_sent = false;
+	struct neardup_doc *doc = NULL;
+	bool full[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+	struct cand *c = NULL;
+	size_t n_cand = 0;
+	int64_t id;
 	int64_t published = it->published > 0 ? it->published : now;
-	int rc, ret;
+	bool dup = false, updated;
+	int ret;
 
 	bind_item(s, source_id, it);
 	bind_int(s, 10, published);
@@ -878,55 +1464,48 @@ static int item_insert(struct store *st, int64_t source_id,
 	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
 	if (ret)
 		return ret;
+	if (neardup_doc_create(it->title, it->text, &doc)) {
+		err_set(err, "out of memory storing an item");
+		return -ENOMEM;
+	}
 	if (sqlite3_changes(st->db) == 0) {
 		/* Stored already: refresh it if the source edited it. */
 		s = st->stmt[ST_ITEM_UPDATE];
 		bind_item(s, source_id, it);
-		ret = exec_stmt(st, ST_ITEM_UPDATE, err, "updating an item");
-		if (ret)
-			return ret;
-		if (sqlite3_changes(st->db) > 0)
+		id = 0;
+		ret = find_row(st, s, &id, err, "updating an item");
+		updated = ret == 1;
+		if (updated) {
+			ret = 0;
+			/* Index the new text too; the old keys stay, and
+			 * only ever propose a candidate that is then
+			 * compared in full. */
 			res->updated++;
-		else
+			if (neardup_doc_comparable(doc, &st->near))
+				ret = insert_keys(st, id, doc, NULL, err);
+		} else if (!ret) {
 			res->known++;
-		return 0;
+		}
+		neardup_doc_destroy(doc);
+		return ret;
 	}
 	id = sqlite3_last_insert_rowid(st->db);
 	res->added++;
-
-	s = st->stmt[ST_ITEM_FIND_DUP];
-	bind_int(s, 1, id);
-	bind_text(s, 2, it->canon_link);
-	bind_text(s, 3, it->fingerprint);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		dup = sqlite3_column_int64(s, 0);
-		dup_published = sqlite3_column_int64(s, 1);
-		dup_sent = sqlite3_column_int(s, 2) != 0;
-	} else if (rc != SQLITE_DONE)
-		ret = store_fail(st, err, "looking for duplicates");
-	unbind(s);
-	if (ret || !dup)
-		return ret;
-	if (published < dup_published && !dup_sent) {
-		/* The new copy is the original (a repost was seen first):
-		 * it becomes the kept item, and the story's other copies
-		 * point at it. Not once the repost has gone out in a
-		 * digest, or the story would be mailed twice. */
-		s = st->stmt[ST_ITEM_TAKE_OVER];
-		bind_int(s, 1, dup);
-		bind_int(s, 2, id);
-		ret = exec_stmt(st, ST_ITEM_TAKE_OVER, err,
-				"marking a duplicate");
-	} else {
-		s = st->stmt[ST_ITEM_SET_DUP];
-		bind_int(s, 1, id);
-		bind_int(s, 2, dup);
-		ret = exec_stmt(st, ST_ITEM_SET_DUP, err,
-				"marking a duplicate");
+	/* Texts too short to compare are not indexed: they could only
+	 * ever propose candidates that no verdict accepts. */
+	if (neardup_doc_comparable(doc, &st->near)) {
+		ret = candidates(st, id, doc, NEAR_CANDIDATES, &c, &n_cand,
+				 full, err);
+		if (!ret)
+			ret = insert_keys(st, id, doc, full, err);
 	}
 	if (!ret)
+		ret = dedupe_item(st, id, source_id, prio, it, published, doc,
+				  c, n_cand, &dup, err);
+	if (!ret && dup)
 		res->duplicates++;
+	free(c);
+	neardup_doc_destroy(doc);
 	return ret;
 }
 
@@ -936,12 +1515,25 @@ static int items_ingest_tx(struct store *st, const char *source,
 			   int64_t now, struct store_ingest_result *res,
 			   struct err *err)
 {
-	int64_t source_id;
-	int ret;
+	sqlite3_stmt *s = st->stmt[ST_SOURCE_ID];
+	int64_t source_id = 0;
+	int prio = 0, rc, ret = 0;
 
-	ret = lookup_id(st, ST_SOURCE_ID, source, &source_id, err, "source");
+	bind_text(s, 1, source);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		source_id = sqlite3_column_int64(s, 0);
+		prio = sqlite3_column_int(s, 1);
+	} else if (rc == SQLITE_DONE) {
+		err_set(err, "source %s is not in the database", source);
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, err, "looking up a name");
+	}
+	unbind(s);
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = item_insert(st, source_id, &items[i], now, res, err);
+		ret = item_insert(st, source_id, prio, &items[i], now, res,
+				  err);
 	return ret;
 }
 
@@ -993,6 +1585,10 @@ static int items_walk(struct store *st, sqlite3_stmt *s, store_item_fn *fn,
 		it.published = sqlite3_column_int64(s, 8);
 		it.first_seen = sqlite3_column_int64(s, 9);
 		it.duplicate_of = sqlite3_column_int64(s, 10);
+		it.dup_relation = col_text(s, 11);
+		it.dup_score = sqlite3_column_double(s, 12);
+		it.dup_match = sqlite3_column_int64(s, 13);
+		it.canon_link = col_text(s, 14);
 		ret = fn(&it, arg);
 	}
 	unbind(s);
@@ -1015,6 +1611,84 @@ int store_items_each(struct store *st, const char *const *sources,
 		return -ENOMEM;
 	}
 	return items_walk(st, s, fn, arg, err);
+}
+
+struct item_once {
+	store_item_fn *fn;
+	void *arg;
+	bool seen;
+};
+
+static int item_once(const struct store_item *it, void *arg)
+{
+	struct item_once *o = arg;
+
+	o->seen = true;
+	return o->fn(it, o->arg);
+}
+
+int store_item_get(struct store *st, int64_t id, store_item_fn *fn, void *arg,
+		   struct err *err)
+{
+	struct item_once o = {fn, arg, false};
+	sqlite3_stmt *s = st->stmt[ST_ITEM_GET];
+	int ret;
+
+	bind_int(s, 1, id);
+	ret = items_walk(st, s, item_once, &o, err);
+	if (!ret && !o.seen) {
+		err_set(err, "there is no item %lld", (long long)id);
+		ret = -ENOENT;
+	}
+	return ret;
+}
+
+int store_item_copies(struct store *st, int64_t id, store_item_fn *fn,
+		      void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_COPIES];
+
+	bind_int(s, 1, id);
+	return items_walk(st, s, fn, arg, err);
+}
+
+int store_item_nearest(struct store *st, int64_t id, size_t max,
+		       store_near_fn *fn, void *arg, struct err *err)
+{
+	struct neardup_doc *doc = NULL, *other;
+	struct store_near n;
+	struct cand *c = NULL;
+	struct copy self, cp;
+	size_t n_cand = 0, i;
+	int ret;
+
+	ret = copy_get(st, id, &self, &doc, err);
+	if (ret == -ENOENT)
+		err_set(err, "there is no item %lld", (long long)id);
+	if (ret)
+		return ret;
+	ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
+	for (i = 0; i < n_cand && !ret; i++) {
+		other = NULL;
+		ret = copy_get(st, c[i].id, &cp, &other, err);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		memset(&n, 0, sizeof(n));
+		n.id = c[i].id;
+		n.duplicate_of = cp.duplicate_of;
+		n.keys = c[i].hits;
+		neardup_compare(doc, other, &n.m);
+		n.rel = neardup_judge(&st->near, doc, other, &n.m, &n.score);
+		neardup_doc_destroy(other);
+		ret = fn(&n, arg);
+	}
+	free(c);
+	neardup_doc_destroy(doc);
+	return ret;
 }
 
 int store_digest_items_each(struct store *st, int64_t digest_id,
@@ -1468,22 +2142,6 @@ int store_delivery_counts(struct store *st, int64_t digest_id,
 
 /* Runs a one-row lookup (parameters already bound): 1 with *id set, 0
  * when there is no row, or a negative errno. */
-static int find_row(struct store *st, sqlite3_stmt *s, int64_t *id,
-		    struct err *err, const char *what)
-{
-	int rc, ret = 0;
-
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		ret = 1;
-	} else if (rc != SQLITE_DONE) {
-		ret = store_fail(st, err, what);
-	}
-	unbind(s);
-	return ret;
-}
-
 static int inbound_by_key(struct store *st, const char *key, int64_t *id,
 			  struct err *err)
 {

@@ -27,6 +27,14 @@ enum subscribe_policy {
 	SUBSCRIBE_APPROVE,
 };
 
+/* Defaults of [dedupe] and [classify], tuned on
+ * tests/data/labelled (see tests/unit/test_labelled.c). */
+#define CONFIG_DEFAULT_SIMILAR 0.5
+#define CONFIG_DEFAULT_CONTAINED 0.8
+#define CONFIG_DEFAULT_MIN_WORDS 15
+#define CONFIG_DEFAULT_MIN_SCORE 2
+#define CONFIG_DEFAULT_TITLE_WEIGHT 3
+
 /* All strings below are owned by the struct config they belong to. */
 struct config_source {
 	char *name;  /* from "[source NAME]" */
@@ -123,6 +131,15 @@ struct config {
 	char *imap_authserv_id; /* our MX's Authentication-Results id: when
 				   set, briefings need its DKIM or DMARC
 				   pass (RELIABILITY F7); else NULL */
+
+	/* [dedupe] (optional section): near-duplicate thresholds */
+	double dedupe_similar;	 /* "similar", default 50% */
+	double dedupe_contained; /* "contained", default 80% */
+	int dedupe_min_words;	 /* "min_words", default 15 */
+
+	/* [classify] (optional section): themes */
+	int theme_min_score;	/* "min_score", default 2 */
+	int theme_title_weight; /* "title_weight", default 3 */
 
 	struct config_source *sources;
 	size_t n_sources;

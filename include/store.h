@@ -16,8 +16,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -32,8 +33,17 @@ void store_close(struct store *st);
 /* The schema version of an open store. */
 int store_schema_version(struct store *st);
 
+/* Sets the near-duplicate thresholds (copied) used by every later
+ * ingest and by store_item_nearest; a new store has neardup's
+ * defaults. */
+void store_set_dedupe(struct store *st, const struct neardup_params *p);
+
+/* Sets them from cfg's [dedupe] (store_sync_config does this too). */
+void store_use_config(struct store *st, const struct config *cfg);
+
 /* Makes the sources, lists and themes tables match the config (adds the
- * new, updates URLs and titles; never deletes stored items). A source
+ * new, updates URLs, titles and source priorities; never deletes stored
+ * items). A source
  * whose URL changed starts afresh: no validators, no moved URL, not
  * disabled, due now. */
 int store_sync_config(struct store *st, const struct config *cfg,
@@ -116,10 +126,15 @@ struct store_ingest_result {
  * already stored (same source and guid) is updated in place when its
  * title, link, author or text changed (keeping its id and first-seen
  * time, so it is not sent again), and otherwise left as it is. A new item
- * whose canonical link or fingerprint matches a stored story is marked
- * as a duplicate of it; when the new copy was published earlier (the
- * stored one was a repost), the new copy becomes the kept item instead
- * and the story's other copies point at it. */
+ * that repeats a stored story (dedupe_relation: the same global id, the
+ * same canonical link, the same fingerprint, or text neardup judges
+ * similar to or contained in another's) is stored as duplicate_of the
+ * story's kept item, with the relation, its score and the item it was
+ * compared with. When dedupe_keep_new prefers the new copy (a longer
+ * text that contains the kept one, a source of higher priority, an
+ * earlier publication), the new copy becomes the kept item and the
+ * story's other copies point at it; never once the kept item has gone
+ * out in a digest. Items of the batch see the ones before them. */
 int store_items_ingest(struct store *st, const char *source,
 		       const struct store_item_new *items, size_t n,
 		       int64_t now, struct store_ingest_result *res,
@@ -137,10 +152,40 @@ struct store_item {
 	const char *theme;
 	int64_t published;
 	int64_t first_seen;
-	int64_t duplicate_of; /* 0 = none */
+	int64_t duplicate_of;	  /* 0 = none */
+	const char *dup_relation; /* dedupe_relation_name, or NULL */
+	double dup_score;	  /* the similarity or containment */
+	int64_t dup_match;	  /* the item it was compared with, 0 */
+	const char *canon_link;
 };
 
 typedef int store_item_fn(const struct store_item *item, void *arg);
+
+/* Calls fn once with item id. Returns 0, or -ENOENT (with err) when
+ * there is no such item. */
+int store_item_get(struct store *st, int64_t id, store_item_fn *fn, void *arg,
+		   struct err *err);
+
+/* Calls fn for each item stored as duplicate_of id, oldest first. */
+int store_item_copies(struct store *st, int64_t id, store_item_fn *fn,
+		      void *arg, struct err *err);
+
+/* A stored item near another, as ingest compared them. */
+struct store_near {
+	int64_t id;
+	int64_t duplicate_of; /* its own kept item, or 0 */
+	size_t keys;	      /* index keys it shares with the item */
+	struct neardup_match m;
+	enum dedupe_relation rel; /* neardup_judge, from the item's side */
+	double score;
+};
+typedef int store_near_fn(const struct store_near *n, void *arg);
+
+/* The candidates ingest would compare item id with (found through the
+ * key index, most shared keys first, at most max), each compared in
+ * full. Nothing is changed. */
+int store_item_nearest(struct store *st, int64_t id, size_t max,
+		       store_near_fn *fn, void *arg, struct err *err);
 
 /* Items of the given sources with an id above after_id, first seen in
  * (since, until], newest first (by published). n_sources == 0 means

@@ -942,6 +942,36 @@ static void test_values(void **state)
 		"17: type \"rss\": use feed or mailbox");
 }
 
+static void test_dedupe_and_classify(void **state)
+{
+	struct config *cfg;
+
+	cfg = load_ok(DAEMON "[dedupe]\nsimilar = 65%\ncontained = 0.9\n"
+			     "min_words = 30\n"
+			     "[classify]\nmin_score = 4\ntitle_weight = 5\n");
+	assert_true(cfg->dedupe_similar > 0.6499 &&
+		    cfg->dedupe_similar < 0.6501);
+	assert_true(cfg->dedupe_contained == 0.9);
+	assert_int_equal(cfg->dedupe_min_words, 30);
+	assert_int_equal(cfg->theme_min_score, 4);
+	assert_int_equal(cfg->theme_title_weight, 5);
+	config_destroy(cfg);
+
+	EXPECT_ERRORS(DAEMON "[dedupe]\nsimilar = 150%\ncontained = 0\n"
+			     "min_words = 2\nsimilarity = 0.5\n"
+			     "[classify]\nmin_score = none\n",
+		      "5: similar \"150%\": use a share above 0 and at most "
+		      "100% (e.g. 80% or 0.8)",
+		      "6: contained \"0\": use a share above 0 and at most "
+		      "100% (e.g. 80% or 0.8)",
+		      "7: min_words \"2\": out of range; use a number from 3 "
+		      "to 100000",
+		      "8: unknown key \"similarity\" in [dedupe]; the keys "
+		      "there are similar, contained, min_words",
+		      "10: min_score \"none\": not a whole number; use a "
+		      "number from 1 to 1000");
+}
+
 static void test_control_characters(void **state)
 {
 	/* A bare CR inside a value, and a NUL byte on a line. */
@@ -1048,13 +1078,13 @@ static void test_sections(void **state)
 		      "9: duplicate section [daemon] (first at line 1); merge "
 		      "the two",
 		      "10: empty section header []; sections are [daemon], "
-		      "[fetch], [http], [smtp], [imap], [list NAME], [source "
-		      "NAME] and [theme NAME]",
+		      "[fetch], [http], [smtp], [imap], [dedupe], [classify], "
+		      "[list NAME], [source NAME] and [theme NAME]",
 		      "11: unknown section [LIST c]; did you mean [list c]?",
 		      "12: unknown section [lists d]; did you mean [list d]?",
 		      "13: unknown section [sauces x]; sections are [daemon], "
-		      "[fetch], [http], [smtp], [imap], [list NAME], [source "
-		      "NAME] and [theme NAME]",
+		      "[fetch], [http], [smtp], [imap], [dedupe], [classify], "
+		      "[list NAME], [source NAME] and [theme NAME]",
 		      "14: invalid name \"Bad Name\" in [theme Bad Name]: use "
 		      "lower-case letters, digits, '-', '_' and '.', starting "
 		      "with a letter or digit",
@@ -1160,6 +1190,11 @@ static void test_defaults(void **state)
 	assert_null(cfg->imap_ca_file);
 	assert_int_equal(cfg->imap_max_size, 25 * 1024 * 1024);
 	assert_null(cfg->imap_authserv_id);
+	assert_true(cfg->dedupe_similar == 0.5);
+	assert_true(cfg->dedupe_contained == 0.8);
+	assert_int_equal(cfg->dedupe_min_words, 15);
+	assert_int_equal(cfg->theme_min_score, 2);
+	assert_int_equal(cfg->theme_title_weight, 3);
 	assert_int_equal(cfg->n_lists, 0);
 	assert_int_equal(cfg->n_sources, 0);
 	assert_int_equal(cfg->n_themes, 0);
@@ -1271,21 +1306,31 @@ static void test_suggestions(void **state)
 static void test_example_documents_every_key(void **state)
 {
 	static const char *const keys[] = {
-		"daemon database",    "daemon public_url", "daemon secret_file",
-		"daemon timezone",    "daemon log_level",  "daemon templates",
-		"fetch timeout",      "fetch max_size",	   "fetch connections",
-		"http listen",	      "smtp url",	   "smtp username",
-		"smtp password_file", "smtp starttls",	   "smtp connections",
-		"imap url",	      "imap username",	   "imap password_file",
-		"imap poll",	      "imap folder",	   "imap move_to",
-		"imap ca_file",	      "imap max_size",	   "imap authserv_id",
-		"fetch per_host",     "fetch ca_file",	   "source split",
-		"list title",	      "list address",	   "list from",
-		"list schedule",      "list template",	   "list sources",
-		"list themes",	      "list subscribe",	   "list allow",
-		"source title",	      "source type",	   "source url",
-		"source folder",      "source from",	   "source interval",
-		"source priority",    "theme title",	   "theme keywords",
+		"daemon database",    "daemon public_url",
+		"daemon secret_file", "daemon timezone",
+		"daemon log_level",   "daemon templates",
+		"fetch timeout",      "fetch max_size",
+		"fetch connections",  "http listen",
+		"smtp url",	      "smtp username",
+		"smtp password_file", "smtp starttls",
+		"smtp connections",   "imap url",
+		"imap username",      "imap password_file",
+		"imap poll",	      "imap folder",
+		"imap move_to",	      "imap ca_file",
+		"imap max_size",      "imap authserv_id",
+		"fetch per_host",     "fetch ca_file",
+		"source split",	      "list title",
+		"list address",	      "list from",
+		"list schedule",      "list template",
+		"list sources",	      "list themes",
+		"list subscribe",     "list allow",
+		"source title",	      "source type",
+		"source url",	      "source folder",
+		"source from",	      "source interval",
+		"source priority",    "theme title",
+		"theme keywords",     "dedupe similar",
+		"dedupe contained",   "dedupe min_words",
+		"classify min_score", "classify title_weight",
 	};
 	char path[PATH_MAX + 64];
 	char seen[64][48];
@@ -1342,7 +1387,8 @@ static void test_example_documents_every_key(void **state)
 	buf_free(&text);
 	assert_string_equal(cfg->lists[0].name, "staff-news");
 	assert_int_equal(cfg->n_sources, 2);
-	assert_int_equal(cfg->n_themes, 3);
+	assert_int_equal(cfg->n_themes, 11);
+	assert_int_equal(cfg->lists[0].n_themes, 11);
 	config_destroy(cfg);
 }
 
@@ -1364,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_references),
 		cmocka_unit_test(test_required_and_line_zero),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_dedupe_and_classify),
 		cmocka_unit_test(test_control_characters),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_sections),

@@ -24,6 +24,17 @@ static const struct {
 	{"http://example.org:8080/x?fbclid=abc", "http://example.org:8080/x"},
 	{"http://user:pw@example.org/x", "http://example.org/x"},
 	{"https://example.org/", "https://example.org"},
+	{"https://Probation.Blogspot.CO.UK/2026/11/x.html?m=1#c42",
+	 "https://probation.blogspot.com/2026/11/x.html"},
+	{"https://probation.blogspot.com.au/2026/11/x.html?m=0",
+	 "https://probation.blogspot.com/2026/11/x.html"},
+	{"https://example.org/a?gclid=1&msclkid=2&mc_cid=3&_ga=4&page=2",
+	 "https://example.org/a?page=2"},
+	{"https://example.org/a/b///?", "https://example.org/a/b"},
+	{"https://example.org/a?igshid=x&ref_src=twsrc&WT.mc_id=y",
+	 "https://example.org/a"},
+	{"https://example.org/a?m=2", "https://example.org/a?m=2"},
+	{"https://example.org/a?mode=1", "https://example.org/a?mode=1"},
 	{"mailto:someone@example.org", "mailto:someone@example.org"},
 	{"not a url", "not a url"},
 };
@@ -93,6 +104,60 @@ static void test_fingerprint_needs_enough_words(void **state)
 	assert_int_equal(dedupe_fingerprint(NULL, "", a), -ENODATA);
 }
 
+static void test_global_ids(void **state)
+{
+	assert_true(dedupe_id_is_global("tag:blogger.com,1999:blog-1.post-2"));
+	assert_true(dedupe_id_is_global("https://example.org/2026/11/x"));
+	assert_true(dedupe_id_is_global("urn:uuid:1225c695-cfb8-4ebb"));
+	assert_false(dedupe_id_is_global("42"));
+	assert_false(dedupe_id_is_global("post 42: pay"));
+	assert_false(dedupe_id_is_global("a:1"));
+	assert_false(dedupe_id_is_global(""));
+	assert_false(dedupe_id_is_global(NULL));
+}
+
+static void test_relation_names_round_trip(void **state)
+{
+	int r;
+
+	for (r = DEDUPE_ID; r <= DEDUPE_CONTAINS; r++) {
+		assert_non_null(dedupe_relation_name(r));
+		assert_int_equal(dedupe_relation_parse(dedupe_relation_name(r)),
+				 r);
+	}
+	assert_null(dedupe_relation_name(DEDUPE_NONE));
+	assert_int_equal(dedupe_relation_parse("nope"), DEDUPE_NONE);
+	assert_int_equal(dedupe_relation_parse(NULL), DEDUPE_NONE);
+}
+
+static void test_keep_rule(void **state)
+{
+	struct dedupe_copy old = {.priority = 0, .published = 1000, .id = 5};
+	struct dedupe_copy new = {.priority = 0, .published = 2000, .id = 0};
+
+	/* Similar: the earlier one stays, unless priority says no. */
+	assert_false(dedupe_keep_new(DEDUPE_SIMILAR, &new, &old));
+	new.published = 500;
+	assert_true(dedupe_keep_new(DEDUPE_SIMILAR, &new, &old));
+	new.priority = -1;
+	assert_false(dedupe_keep_new(DEDUPE_SIMILAR, &new, &old));
+	new.priority = 1;
+	new.published = 9000;
+	assert_true(dedupe_keep_new(DEDUPE_LINK, &new, &old));
+	/* Same priority, same time: the one stored first. */
+	new.priority = 0;
+	new.published = 1000;
+	assert_false(dedupe_keep_new(DEDUPE_TEXT, &new, &old));
+	new.id = 3;
+	assert_true(dedupe_keep_new(DEDUPE_TEXT, &new, &old));
+	/* Contained text goes under the longer item, whatever else. */
+	new.priority = 100;
+	assert_false(dedupe_keep_new(DEDUPE_CONTAINED, &new, &old));
+	new.priority = -100;
+	new.published = 99999;
+	assert_true(dedupe_keep_new(DEDUPE_CONTAINS, &new, &old));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +167,9 @@ int main(void)
 		cmocka_unit_test(
 			test_fingerprint_folds_other_scripts_and_apostrophes),
 		cmocka_unit_test(test_fingerprint_needs_enough_words),
+		cmocka_unit_test(test_global_ids),
+		cmocka_unit_test(test_relation_names_round_trip),
+		cmocka_unit_test(test_keep_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,395 @@
+/*
+ * neardup: shingles, MinHash and marks. A text is folded (text_fold:
+ * NFKC + case fold), split into words (text_words: punctuation and
+ * spacing are separators; CJK and Thai, written without spaces, one
+ * word per character), each word hashed with SipHash (libsodium
+ * crypto_shorthash, fixed key: keys are stored, so they must not change
+ * between runs), and every NEARDUP_SHINGLE_WORDS consecutive words
+ * combined into one 64-bit shingle. The doc keeps its distinct shingles
+ * sorted, so two docs compare by one merge.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "neardup.h"
+#include "text.h"
+
+#define N_HASHES (NEARDUP_BANDS * NEARDUP_ROWS)
+/* Bytes of text read: enough for NEARDUP_MAX_WORDS words of any script,
+ * so a 1 MB post costs no more than its start. */
+#define MAX_TEXT_BYTES (NEARDUP_MAX_WORDS * 12)
+
+struct neardup_doc {
+	uint64_t *shingles; /* sorted, distinct */
+	size_t n_shingles;
+	size_t words;
+	bool truncated;
+	int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+	size_t n_keys;
+};
+
+/* Fixed keys: changing them would orphan every stored key. */
+static const unsigned char word_key[crypto_shorthash_KEYBYTES] =
+	"bulletin-words-1";
+static const unsigned char band_key[crypto_shorthash_KEYBYTES] =
+	"bulletin-bands-1";
+
+void neardup_params_default(struct neardup_params *p)
+{
+	p->similar = NEARDUP_DEFAULT_SIMILAR;
+	p->contained = NEARDUP_DEFAULT_CONTAINED;
+	p->min_words = NEARDUP_DEFAULT_MIN_WORDS;
+}
+
+/* The shingler's state while the words go by. */
+struct shingler {
+	uint64_t last[NEARDUP_SHINGLE_WORDS]; /* ring of word hashes */
+	size_t words;
+	uint64_t *v; /* shingles in text order (owned until the doc) */
+	size_t n, cap;
+	int64_t *marks; /* borrowed: the doc's keys after the bands */
+	size_t n_marks;
+	int nomem;
+};
+
+static uint64_t load64(const unsigned char *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+/* splitmix64's finaliser: spreads the combined word hashes. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static int push_shingle(struct shingler *sh, uint64_t s)
+{
+	if (sh->n == sh->cap) {
+		size_t cap = sh->cap ? sh->cap * 2 : 256;
+		uint64_t *v = realloc(sh->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sh->v = v;
+		sh->cap = cap;
+	}
+	sh->v[sh->n++] = s;
+	/* Sampled by value, not position: a passage quoted elsewhere
+	 * yields the same marks there. */
+	if (s % NEARDUP_MARK_RATE == 0 && sh->n_marks < NEARDUP_MAX_MARKS)
+		sh->marks[sh->n_marks++] = (int64_t)s;
+	return 0;
+}
+
+static int add_word(struct shingler *sh, const char *w, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t s = 0;
+	size_t i;
+
+	if (sh->words >= NEARDUP_MAX_WORDS)
+		return 1; /* stop the walk: enough read */
+	crypto_shorthash(h, (const unsigned char *)w, len, word_key);
+	sh->last[sh->words % NEARDUP_SHINGLE_WORDS] = load64(h);
+	sh->words++;
+	if (sh->words < NEARDUP_SHINGLE_WORDS)
+		return 0;
+	/* Position-dependent combination of the last words, oldest
+	 * first. */
+	for (i = 0; i < NEARDUP_SHINGLE_WORDS; i++) {
+		s = s * 0x9e3779b97f4a7c15ULL +
+		    sh->last[(sh->words + i) % NEARDUP_SHINGLE_WORDS];
+	}
+	return push_shingle(sh, mix64(s));
+}
+
+/* Scripts written without spaces between words: each character is a
+ * word of its own (character shingles). */
+static bool is_unspaced(uint32_t cp)
+{
+	return (cp >= 0x0e00 && cp <= 0x0eff) || /* Thai, Lao */
+	       (cp >= 0x1000 && cp <= 0x109f) || /* Myanmar */
+	       (cp >= 0x1780 && cp <= 0x17ff) || /* Khmer */
+	       (cp >= 0x3040 && cp <= 0x30ff) || /* Hiragana, Katakana */
+	       (cp >= 0x3400 && cp <= 0x4dbf) || /* CJK extension A */
+	       (cp >= 0x4e00 && cp <= 0x9fff) || /* CJK ideographs */
+	       (cp >= 0xf900 && cp <= 0xfaff) || /* CJK compatibility */
+	       (cp >= 0x20000 && cp <= 0x3ffff); /* CJK extensions */
+}
+
+static int on_word(const char *word, size_t len, void *arg)
+{
+	struct shingler *sh = arg;
+	const unsigned char *p = (const unsigned char *)word;
+	size_t i = 0, start = 0, n;
+	uint32_t cp;
+	int ret = 0;
+
+	/* Fast path: ASCII words (most of them) have no such script. */
+	for (i = 0; i < len && p[i] < 0x80; i++)
+		;
+	if (i == len)
+		return add_word(sh, word, len);
+	i = 0;
+	while (i < len && !ret) {
+		n = text_utf8_decode(p + i, len - i, &cp);
+		if (n == 0)
+			n = 1;
+		else if (is_unspaced(cp)) {
+			if (i > start)
+				ret = add_word(sh, word + start, i - start);
+			if (!ret)
+				ret = add_word(sh, word + i, n);
+			start = i + n;
+		}
+		i += n;
+	}
+	if (!ret && len > start)
+		ret = add_word(sh, word + start, len - start);
+	return ret;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+	size_t i, k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (i = 1; i < n; i++) {
+		if (v[i] != v[k])
+			v[++k] = v[i];
+	}
+	return k + 1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* MinHash over the distinct shingles: N_HASHES multiply-shift hashes
+ * (odd multipliers, high half kept), then one key per band of
+ * NEARDUP_ROWS minima. Two texts share a band key with probability
+ * J^ROWS per band. */
+static void band_keys(struct neardup_doc *d)
+{
+	uint64_t mult[N_HASHES], seed = 0x2545f4914f6cdd1dULL;
+	uint32_t mins[N_HASHES];
+	unsigned char buf[1 + NEARDUP_ROWS * 4];
+	unsigned char h[crypto_shorthash_BYTES];
+	size_t i, j;
+
+	/* Odd multipliers from a fixed seed: the same in every process,
+	 * as the stored keys need. */
+	for (i = 0; i < N_HASHES; i++) {
+		seed += 0x9e3779b97f4a7c15ULL;
+		mult[i] = mix64(seed) | 1;
+	}
+	for (j = 0; j < N_HASHES; j++)
+		mins[j] = UINT32_MAX;
+	for (i = 0; i < d->n_shingles; i++) {
+		uint64_t x = d->shingles[i];
+
+		for (j = 0; j < N_HASHES; j++) {
+			uint32_t v = (uint32_t)((mult[j] * x) >> 32);
+
+			if (v < mins[j])
+				mins[j] = v;
+		}
+	}
+	for (i = 0; i < NEARDUP_BANDS; i++) {
+		buf[0] = (unsigned char)i;
+		memcpy(buf + 1, &mins[i * NEARDUP_ROWS], NEARDUP_ROWS * 4);
+		crypto_shorthash(h, buf, sizeof(buf), band_key);
+		d->keys[i] = (int64_t)load64(h);
+	}
+}
+
+/* The start of s, at most max bytes, cut between characters. */
+static char *head(const char *s, size_t max)
+{
+	size_t k = strlen(s);
+
+	if (k <= max)
+		return NULL;
+	k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return strndup(s, k);
+}
+
+static int shingle_text(struct shingler *sh, const char *text, bool *cut)
+{
+	char *part, *folded;
+	int ret;
+
+	part = head(text, MAX_TEXT_BYTES);
+	if (part)
+		*cut = true;
+	folded = text_fold(part ? part : text);
+	free(part);
+	if (!folded)
+		return -ENOMEM;
+	ret = text_words(folded, on_word, sh);
+	free(folded);
+	if (ret == 1) {
+		*cut = true;
+		ret = 0;
+	}
+	return ret;
+}
+
+int neardup_doc_create(const char *title, const char *text,
+		       struct neardup_doc **out)
+{
+	struct neardup_doc *d;
+	struct shingler sh;
+	size_t n_marks;
+	int ret = 0;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	memset(&sh, 0, sizeof(sh));
+	sh.marks = d->keys + NEARDUP_BANDS;
+	if (text)
+		ret = shingle_text(&sh, text, &d->truncated);
+	/* Only an item with no text is judged by its title: a new title
+	 * on the same text must not hide the repeat. */
+	if (!ret && sh.words == 0 && title)
+		ret = shingle_text(&sh, title, &d->truncated);
+	if (ret) {
+		free(sh.v);
+		free(d);
+		return ret;
+	}
+	d->words = sh.words;
+	d->shingles = sh.v;
+	d->n_shingles = sort_unique(sh.v, sh.n);
+	if (d->n_shingles > 0) {
+		band_keys(d);
+		n_marks = sh.n_marks;
+		qsort(sh.marks, n_marks, sizeof(*sh.marks), cmp_i64);
+		d->n_keys = NEARDUP_BANDS;
+		for (size_t i = 0; i < n_marks; i++) {
+			if (i == 0 || sh.marks[i] != sh.marks[i - 1])
+				d->keys[d->n_keys++] = sh.marks[i];
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+void neardup_doc_destroy(struct neardup_doc *d)
+{
+	if (!d)
+		return;
+	free(d->shingles);
+	free(d);
+}
+
+size_t neardup_doc_words(const struct neardup_doc *d)
+{
+	return d->words;
+}
+
+size_t neardup_doc_shingles(const struct neardup_doc *d)
+{
+	return d->n_shingles;
+}
+
+bool neardup_doc_truncated(const struct neardup_doc *d)
+{
+	return d->truncated;
+}
+
+bool neardup_doc_comparable(const struct neardup_doc *d,
+			    const struct neardup_params *p)
+{
+	return d->n_shingles > 0 && d->words >= p->min_words;
+}
+
+size_t neardup_doc_keys(const struct neardup_doc *d, const int64_t **keys)
+{
+	*keys = d->keys;
+	return d->n_keys;
+}
+
+void neardup_compare(const struct neardup_doc *a, const struct neardup_doc *b,
+		     struct neardup_match *m)
+{
+	size_t i = 0, j = 0, shared = 0, all;
+
+	while (i < a->n_shingles && j < b->n_shingles) {
+		if (a->shingles[i] < b->shingles[j]) {
+			i++;
+		} else if (a->shingles[i] > b->shingles[j]) {
+			j++;
+		} else {
+			shared++;
+			i++;
+			j++;
+		}
+	}
+	all = a->n_shingles + b->n_shingles - shared;
+	m->shared = shared;
+	m->jaccard = all ? (double)shared / (double)all : 0;
+	m->a_in_b = a->n_shingles ? (double)shared / (double)a->n_shingles : 0;
+	m->b_in_a = b->n_shingles ? (double)shared / (double)b->n_shingles : 0;
+}
+
+enum dedupe_relation neardup_judge(const struct neardup_params *p,
+				   const struct neardup_doc *a,
+				   const struct neardup_doc *b,
+				   const struct neardup_match *m, double *score)
+{
+	*score = 0;
+	if (!neardup_doc_comparable(a, p) || !neardup_doc_comparable(b, p))
+		return DEDUPE_NONE;
+	/* Containment first: a text quoted inside a clearly longer one
+	 * goes under it even when the two are also alike. Texts of about
+	 * one size are similar or not. */
+	if (a->n_shingles * 10 <= b->n_shingles * 9 &&
+	    m->a_in_b >= p->contained) {
+		*score = m->a_in_b;
+		return DEDUPE_CONTAINED;
+	}
+	if (b->n_shingles * 10 <= a->n_shingles * 9 &&
+	    m->b_in_a >= p->contained) {
+		*score = m->b_in_a;
+		return DEDUPE_CONTAINS;
+	}
+	if (m->jaccard >= p->similar) {
+		*score = m->jaccard;
+		return DEDUPE_SIMILAR;
+	}
+	*score = m->jaccard;
+	if (a->n_shingles <= b->n_shingles && m->a_in_b > *score)
+		*score = m->a_in_b;
+	if (b->n_shingles <= a->n_shingles && m->b_in_a > *score)
+		*score = m->b_in_a;
+	return DEDUPE_NONE;
+}

@@ -1,0 +1,35 @@
+/*
+ * keyindex: an in-memory multimap from 64-bit keys (neardup's band keys
+ * and marks) to item ids, so that an item's near-duplicate candidates
+ * are found without scanning the store. Owns only the table: the store
+ * fills it from the keys it keeps with each item, at start-up and as
+ * items arrive. A key held by many items already is not added again
+ * (boilerplate says nothing). Not thread-safe: one user at a time.
+ */
+#ifndef BULLETIN_KEYINDEX_H
+#define BULLETIN_KEYINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct keyindex;
+
+/* A key holds at most max_holders ids. Returns NULL when out of
+ * memory. */
+struct keyindex *keyindex_create(size_t max_holders);
+void keyindex_destroy(struct keyindex *ki); /* accepts NULL */
+
+/* Adds id (not 0) under key, unless the key holds max_holders ids
+ * already (then *full, if not NULL, is set). Returns 0 or -ENOMEM. */
+int keyindex_add(struct keyindex *ki, uint64_t key, uint32_t id, int *full);
+
+/* Copies the ids held under key into ids (at most max) and returns how
+ * many there are. Keys are compared on 32 bits: a rare stranger may be
+ * among them, which the caller's full comparison turns away. */
+size_t keyindex_find(const struct keyindex *ki, uint64_t key, uint32_t *ids,
+		     size_t max);
+
+/* Entries held. */
+size_t keyindex_size(const struct keyindex *ki);
+
+#endif
