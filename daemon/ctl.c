@@ -318,7 +318,13 @@ static int json_put_str(struct buf *b, bool *first, const char *key,
 	size_t start = b->len;
 	int ret;
 
-	ret = buf_printf(b, "%s\"%s\":", *first ? "" : ",", key);
+	ret = *first ? 0 : buf_addc(b, ',');
+	if (!ret)
+		ret = buf_addc(b, '"');
+	if (!ret)
+		ret = buf_adds(b, key);
+	if (!ret)
+		ret = buf_add(b, "\":", 2);
 	if (!ret)
 		ret = s ? text_json_quote(s, b) : buf_add(b, "null", 4);
 	if (ret == -EINVAL) {
