@@ -67,10 +67,15 @@ static int buf_grow(struct buf *b, size_t extra)
 
 int buf_add(struct buf *b, const void *data, size_t len)
 {
-	int ret = buf_grow(b, len);
+	int ret;
 
-	if (ret)
-		return ret;
+	/* Most adds fit in the room there is: no call to buf_grow then
+	 * (len < cap - len leaves room for the NUL). */
+	if (!b->ptr || len >= b->cap - b->len || len > b->max - b->len) {
+		ret = buf_grow(b, len);
+		if (ret)
+			return ret;
+	}
 	if (len)
 		memcpy(b->ptr + b->len, data, len);
 	b->len += len;

@@ -296,6 +296,232 @@ static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
 
 /* ---- parse ---- */
 
+/*
+ * The JSON lines are written by hand (text_json_quote), as jansson's
+ * json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes them, without
+ * building objects: at tens of MB/s the objects cost more than the
+ * parse. A string jansson would refuse (not UTF-8) leaves its key out,
+ * as json_object_set_new() did.
+ */
+
+/* Item lines wait in memory up to this many bytes, then in a temporary
+ * file, so that the feed line, complete only at the end, still comes
+ * first while memory stays bounded whatever the file's size. */
+#define PARSE_SPOOL_MEM (16u << 20)
+
+struct parse_spool {
+	struct buf mem; /* the latest lines */
+	FILE *file;	/* earlier lines, or NULL */
+};
+
+/* Appends ,"key": (no comma before the first key) and s as a JSON
+ * string, or null. */
+static int json_put_str(struct buf *b, bool *first, const char *key,
+			const char *s)
+{
+	size_t start = b->len;
+	int ret;
+
+	ret = *first ? 0 : buf_addc(b, ',');
+	if (!ret)
+		ret = buf_addc(b, '"');
+	if (!ret)
+		ret = buf_adds(b, key);
+	if (!ret)
+		ret = buf_add(b, "\":", 2);
+	if (!ret)
+		ret = s ? text_json_quote(s, b) : buf_add(b, "null", 4);
+	if (ret == -EINVAL) {
+		b->len = start;
+		b->ptr[start] = '\0';
+		return 0;
+	}
+	if (!ret)
+		*first = false;
+	return ret;
+}
+
+static int json_put_date(struct buf *b, bool *first, const char *key, int64_t t)
+{
+	char out[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == FEED_DATE_NONE)
+		return json_put_str(b, first, key, NULL);
+	gmtime_r(&tt, &tm);
+	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_put_str(b, first, key, out);
+}
+
+static int spool_spill(struct parse_spool *sp)
+{
+	if (!sp->file)
+		sp->file = tmpfile();
+	if (!sp->file)
+		return -errno;
+	if (fwrite(sp->mem.ptr, 1, sp->mem.len, sp->file) != sp->mem.len)
+		return -EIO;
+	buf_reset(&sp->mem);
+	return 0;
+}
+
+static int parse_on_item(const struct feed_item *it, void *arg)
+{
+	struct parse_spool *sp = arg;
+	struct buf *b = &sp->mem;
+	bool first = true, cat_first = true;
+	size_t k;
+	int ret;
+
+	ret = buf_addc(b, '{');
+	if (!ret)
+		ret = json_put_str(b, &first, "id", it->id);
+	if (!ret)
+		ret = json_put_str(b, &first, "link", it->link);
+	if (!ret)
+		ret = json_put_str(b, &first, "title", it->title);
+	if (!ret)
+		ret = json_put_str(b, &first, "author", it->author);
+	if (!ret)
+		ret = json_put_date(b, &first, "published", it->published);
+	if (!ret)
+		ret = json_put_date(b, &first, "updated", it->updated);
+	if (!ret)
+		ret = json_put_str(b, &first, "summary", it->summary);
+	if (!ret)
+		ret = json_put_str(b, &first, "content", it->content);
+	if (!ret)
+		ret = buf_printf(b, "%s\"categories\":[", first ? "" : ",");
+	for (k = 0; k < it->n_categories && !ret; k++) {
+		size_t start = b->len;
+
+		if (!cat_first)
+			ret = buf_addc(b, ',');
+		if (!ret)
+			ret = text_json_quote(it->categories[k], b);
+		if (ret == -EINVAL) {
+			b->len = start;
+			b->ptr[start] = '\0';
+			ret = 0;
+		} else if (!ret) {
+			cat_first = false;
+		}
+	}
+	if (!ret)
+		ret = buf_add(b, "]}\n", 3);
+	if (!ret && b->len >= PARSE_SPOOL_MEM)
+		ret = spool_spill(sp);
+	return ret;
+}
+
+/* Writes the feed line, then the spooled item lines, to stdout. */
+static int parse_print(const struct feed_info *info, struct parse_spool *sp)
+{
+	struct buf line;
+	bool first = true;
+	char chunk[65536];
+	size_t got;
+	int ret;
+
+	buf_init(&line, SIZE_MAX);
+	ret = buf_addc(&line, '{');
+	if (!ret)
+		ret = json_put_str(&line, &first, "title", info->title);
+	if (!ret)
+		ret = json_put_str(&line, &first, "link", info->link);
+	if (!ret)
+		ret = json_put_str(&line, &first, "format",
+				   feed_format_name(info->format));
+	if (!ret)
+		ret = buf_add(&line, "}\n", 2);
+	if (!ret)
+		fwrite(line.ptr, 1, line.len, stdout);
+	buf_free(&line);
+	if (!ret && sp->file) {
+		rewind(sp->file);
+		while ((got = fread(chunk, 1, sizeof(chunk), sp->file)) > 0)
+			fwrite(chunk, 1, got, stdout);
+		if (ferror(sp->file))
+			ret = -EIO;
+	}
+	if (!ret && sp->mem.len > 0)
+		fwrite(sp->mem.ptr, 1, sp->mem.len, stdout);
+	return ret;
+}
+
+static int cmd_parse(struct ctl *ctl, int argc, char **argv)
+{
+	/* Every item: memory does not grow with them here. */
+	struct feed_limits all = {.max_items = SIZE_MAX};
+	struct parse_spool spool = {.file = NULL};
+	struct feed_parser *p = NULL;
+	struct feed_info info;
+	struct err err = {{0}};
+	char chunk[65536];
+	ssize_t n;
+	int fd = -1, ret = 0, status = EXIT_RUNTIME;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bulletinctl parse FILE\n");
+		return EXIT_USAGE;
+	}
+	buf_init(&spool.mem, SIZE_MAX);
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "bulletinctl: cannot open %s: %s\n", argv[1],
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	p = feed_parser_create(NULL, NULL, &all, parse_on_item, &spool);
+	if (!p) {
+		fprintf(stderr, "bulletinctl: cannot parse %s: out of memory\n",
+			argv[1]);
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "bulletinctl: cannot read %s: %s\n",
+				argv[1], strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		ret = feed_parser_push(p, chunk, (size_t)n, &err);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = feed_parser_finish(p, &info, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1],
+			err.msg[0] ? err.msg : strerror(-ret));
+		goto out;
+	}
+	ret = parse_print(&info, &spool);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1],
+			strerror(-ret));
+		goto out;
+	}
+	if (err.msg[0])
+		fprintf(stderr, "bulletinctl: %s: warning: %s\n", argv[1],
+			err.msg);
+	status = fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+out:
+	feed_parser_destroy(p);
+	buf_free(&spool.mem);
+	if (spool.file)
+		fclose(spool.file);
+	close(fd);
+	return status;
+}
+
+/* ---- items ---- */
+
 static json_t *json_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -324,118 +550,6 @@ static void print_json(json_t *o)
 	}
 	json_decref(o);
 }
-
-/* Items go to a spool file as they are parsed, so that the feed line,
- * complete only at the end, can still come first; memory stays that of
- * one item whatever the file's size. */
-static int parse_on_item(const struct feed_item *it, void *arg)
-{
-	FILE *spool = arg;
-	json_t *o = json_object(), *cats = json_array();
-	char *line;
-	size_t k;
-
-	json_object_set_new(o, "id", json_str(it->id));
-	json_object_set_new(o, "link", json_str(it->link));
-	json_object_set_new(o, "title", json_str(it->title));
-	json_object_set_new(o, "author", json_str(it->author));
-	json_object_set_new(o, "published", json_date(it->published));
-	json_object_set_new(o, "updated", json_date(it->updated));
-	json_object_set_new(o, "summary", json_str(it->summary));
-	json_object_set_new(o, "content", json_str(it->content));
-	for (k = 0; k < it->n_categories; k++)
-		json_array_append_new(cats, json_str(it->categories[k]));
-	json_object_set_new(o, "categories", cats);
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!line)
-		return -ENOMEM;
-	fputs(line, spool);
-	fputc('\n', spool);
-	free(line);
-	return ferror(spool) ? -EIO : 0;
-}
-
-static int cmd_parse(struct ctl *ctl, int argc, char **argv)
-{
-	/* Every item: memory does not grow with them here. */
-	struct feed_limits all = {.max_items = SIZE_MAX};
-	struct feed_parser *p = NULL;
-	struct feed_info info;
-	struct err err = {{0}};
-	char chunk[65536];
-	FILE *spool = NULL;
-	json_t *o;
-	ssize_t n;
-	int fd = -1, ret = 0, status = EXIT_RUNTIME;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: bulletinctl parse FILE\n");
-		return EXIT_USAGE;
-	}
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "bulletinctl: cannot open %s: %s\n", argv[1],
-			strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	spool = tmpfile();
-	if (spool)
-		p = feed_parser_create(NULL, NULL, &all, parse_on_item, spool);
-	if (!spool || !p) {
-		fprintf(stderr, "bulletinctl: cannot parse %s: %s\n", argv[1],
-			spool ? "out of memory" : strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "bulletinctl: cannot read %s: %s\n",
-				argv[1], strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		ret = feed_parser_push(p, chunk, (size_t)n, &err);
-		if (ret)
-			break;
-	}
-	if (!ret)
-		ret = feed_parser_finish(p, &info, &err);
-	if (ret) {
-		fprintf(stderr, "bulletinctl: %s: %s\n", argv[1],
-			err.msg[0] ? err.msg : strerror(-ret));
-		goto out;
-	}
-	o = json_object();
-	json_object_set_new(o, "title", json_str(info.title));
-	json_object_set_new(o, "link", json_str(info.link));
-	json_object_set_new(o, "format",
-			    json_string(feed_format_name(info.format)));
-	print_json(o);
-	rewind(spool);
-	for (;;) {
-		size_t got = fread(chunk, 1, sizeof(chunk), spool);
-
-		if (got == 0)
-			break;
-		fwrite(chunk, 1, got, stdout);
-	}
-	if (err.msg[0])
-		fprintf(stderr, "bulletinctl: %s: warning: %s\n", argv[1],
-			err.msg);
-	status = fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
-out:
-	feed_parser_destroy(p);
-	if (spool)
-		fclose(spool);
-	close(fd);
-	return status;
-}
-
-/* ---- items ---- */
 
 struct items_ctx {
 	bool json;

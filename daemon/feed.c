@@ -268,9 +268,11 @@ static bool plain_is_bare(const char *s, size_t len)
 	return true;
 }
 
-/* HTML source to plain text. A field too long to render is dropped
- * (*out = NULL), not an error. */
-static int plain_from_html(const char *html, size_t len, bool line, char **out)
+/* HTML source to plain text with the renderer *r (made on first use
+ * and kept for the parser's next fields). A field too long to render is
+ * dropped (*out = NULL), not an error. */
+static int plain_from_html(struct html2text **r, const char *html, size_t len,
+			   bool line, char **out)
 {
 	struct buf b;
 	int ret;
@@ -278,8 +280,12 @@ static int plain_from_html(const char *html, size_t len, bool line, char **out)
 	*out = NULL;
 	if (plain_is_bare(html, len))
 		return plain_line(html, len, out);
+	if (!*r)
+		*r = html2text_create();
+	if (!*r)
+		return -ENOMEM;
 	buf_init(&b, FEED_MAX_TEXT);
-	ret = html2text(html, len, &b);
+	ret = html2text_render(*r, html, len, &b);
 	if (ret == -E2BIG)
 		return 0;
 	if (ret)
@@ -508,6 +514,8 @@ struct feed_parser {
 	bool cap_permalink; /* guid isPermaLink is not "false" */
 	char *cap_base;
 	struct buf cap;
+	struct html2text *h2t; /* owned: renders HTML fields; NULL until
+				* the first */
 
 	/* the first error libxml2 reported, fatal ones preferred */
 	bool broken;
@@ -2225,8 +2233,8 @@ static int fp_field_end(struct feed_parser *p)
 
 	p->cap_depth = -1;
 	if (p->cap_mode == MODE_HTML || p->cap_mode == MODE_XHTML)
-		ret = plain_from_html(src, p->cap.len, rule->field == F_TITLE,
-				      &val);
+		ret = plain_from_html(&p->h2t, src, p->cap.len,
+				      rule->field == F_TITLE, &val);
 	else if (rule->field == F_SUMMARY || rule->field == F_CONTENT)
 		ret = plain_normalise(src, p->cap.len, true, &val);
 	else
@@ -2677,7 +2685,7 @@ static int json_item(struct feed_parser *p, const json_t *o)
 		fp_set(w, F_TITLE, 1, v);
 		s = json_str(o, "content_html", &len);
 		v = NULL;
-		ret = s ? plain_from_html(s, len, false, &v) : 0;
+		ret = s ? plain_from_html(&p->h2t, s, len, false, &v) : 0;
 	}
 	if (!ret) {
 		fp_set(w, F_CONTENT, 2, v);
@@ -3090,6 +3098,7 @@ void feed_parser_destroy(struct feed_parser *p)
 	buf_free(&p->xml);
 	buf_free(&p->json);
 	buf_free(&p->cap);
+	html2text_destroy(p->h2t);
 	free(p->cap_base);
 	fp_work_clear(&p->item);
 	fp_work_clear(&p->meta);

@@ -31,6 +31,10 @@
  * the text is what the tree held. */
 #define H2T_MAX_DEPTH 256
 
+/* A reused parser context is made anew once its dictionary holds more
+ * names than this (each element and attribute name seen is one). */
+#define H2T_DICT_MAX 4096
+
 /* Slots in the cache of element kinds, keyed by name pointer. */
 #define H2T_KIND_CACHE 64
 
@@ -117,6 +121,21 @@ struct h2t {
 	const xmlChar *cache_name[H2T_KIND_CACHE];
 	unsigned char cache_kind[H2T_KIND_CACHE];
 };
+
+struct html2text {
+	htmlParserCtxtPtr ctxt; /* owned; NULL until the first parse */
+};
+
+static void h2t_ctxt_free(struct html2text *r)
+{
+	if (!r->ctxt)
+		return;
+	if (r->ctxt->myDoc)
+		xmlFreeDoc(r->ctxt->myDoc);
+	r->ctxt->myDoc = NULL;
+	htmlFreeParserCtxt(r->ctxt);
+	r->ctxt = NULL;
+}
 
 static int h2t_tag_cmp(const void *key, const void *elem)
 {
@@ -783,20 +802,16 @@ static void h2t_sax_cdata(void *ctx, const xmlChar *ch, int len)
 {
 }
 
-/* Parses clean (len bytes of UTF-8) with the callbacks above, as
- * htmlReadMemory() would parse it, then closes what is still open. */
-static int h2t_parse(struct h2t *h, const char *clean, int len)
+/* A fresh parser context with the callbacks above. NULL when out of
+ * memory. */
+static htmlParserCtxtPtr h2t_ctxt_new(void)
 {
-	const int opts = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-			 HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC;
-	xmlCharEncodingHandlerPtr enc;
-	htmlParserCtxtPtr ctxt;
-	int ret = 0;
+	htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
 
-	ctxt = htmlCreateMemoryParserCtxt(clean, len);
-	if (!ctxt || !ctxt->sax || !ctxt->input) {
-		ret = -ENOMEM;
-		goto out;
+	if (!ctxt || !ctxt->sax) {
+		if (ctxt)
+			htmlFreeParserCtxt(ctxt);
+		return NULL;
 	}
 	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
 	ctxt->sax->startElement = h2t_sax_start;
@@ -804,18 +819,39 @@ static int h2t_parse(struct h2t *h, const char *clean, int len)
 	ctxt->sax->characters = h2t_sax_text;
 	ctxt->sax->cdataBlock = h2t_sax_cdata;
 	ctxt->sax->initialized = 1;
+	return ctxt;
+}
+
+/* Parses clean (len bytes of UTF-8) with the callbacks above, as
+ * htmlReadMemory() would parse it, then closes what is still open. The
+ * renderer's context is reused (htmlCtxtReadMemory resets it), and made
+ * anew when its name dictionary has grown past H2T_DICT_MAX names or
+ * after a failure, so that a stream of documents costs one context, not
+ * one each, and its memory stays bounded. */
+static int h2t_parse(struct html2text *r, struct h2t *h, const char *clean,
+		     int len)
+{
+	/* IGNORE_ENC and "UTF-8": the bytes are UTF-8 by now, whatever a
+	 * <meta> says. */
+	const int opts = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+			 HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC;
+	htmlParserCtxtPtr ctxt;
+	htmlDocPtr doc;
+	int ret = 0;
+
+	if (r->ctxt && xmlDictSize(r->ctxt->dict) > H2T_DICT_MAX)
+		h2t_ctxt_free(r);
+	if (!r->ctxt)
+		r->ctxt = h2t_ctxt_new();
+	if (!r->ctxt)
+		return -ENOMEM;
+	ctxt = r->ctxt;
 	ctxt->userData = h;
 	h->ctxt = ctxt;
-	htmlCtxtUseOptions(ctxt, opts);
-	/* IGNORE_ENC and a set encoding: the bytes are UTF-8 by now,
-	 * whatever a <meta> says. */
-	enc = xmlFindCharEncodingHandler("UTF-8");
-	if (enc) {
-		xmlSwitchToEncoding(ctxt, enc);
-		xmlFree((void *)(uintptr_t)ctxt->input->encoding);
-		ctxt->input->encoding = xmlStrdup(BAD_CAST "UTF-8");
-	}
-	htmlParseDocument(ctxt);
+	doc = htmlCtxtReadMemory(ctxt, clean, len, NULL, "UTF-8", opts);
+	if (doc)
+		xmlFreeDoc(doc);
+	h->ctxt = NULL;
 	if (h->err) {
 		ret = h->err;
 		goto out;
@@ -829,13 +865,9 @@ static int h2t_parse(struct h2t *h, const char *clean, int len)
 	while (!ret && h->depth > 0)
 		ret = h2t_pop(h);
 out:
-	if (ctxt) {
-		if (ctxt->myDoc)
-			xmlFreeDoc(ctxt->myDoc);
-		ctxt->myDoc = NULL;
-		xmlFreeParserCtxt(ctxt);
-	}
-	h->ctxt = NULL;
+	ctxt->userData = NULL;
+	if (ret)
+		h2t_ctxt_free(r);
 	return ret;
 }
 
@@ -889,7 +921,21 @@ static int h2t_refs(const struct h2t *h, struct buf *out)
 	return ret;
 }
 
-int html2text(const char *html, size_t len, struct buf *out)
+struct html2text *html2text_create(void)
+{
+	return calloc(1, sizeof(struct html2text));
+}
+
+void html2text_destroy(struct html2text *r)
+{
+	if (!r)
+		return;
+	h2t_ctxt_free(r);
+	free(r);
+}
+
+int html2text_render(struct html2text *r, const char *html, size_t len,
+		     struct buf *out)
 {
 	struct buf clean;
 	struct h2t h;
@@ -912,7 +958,7 @@ int html2text(const char *html, size_t len, struct buf *out)
 	if (clean.len == 0)
 		goto out;
 	xmlInitParser();
-	ret = h2t_parse(&h, clean.ptr, (int)clean.len);
+	ret = h2t_parse(r, &h, clean.ptr, (int)clean.len);
 	if (!ret)
 		ret = h2t_lines(&h.raw, out);
 	if (!ret)
@@ -923,5 +969,15 @@ out:
 	h2t_link_clear(&h.link);
 	for (size_t i = 0; i < h.n_refs; i++)
 		free(h.refs[i]);
+	return ret;
+}
+
+int html2text(const char *html, size_t len, struct buf *out)
+{
+	struct html2text r = {0};
+	int ret;
+
+	ret = html2text_render(&r, html, len, out);
+	h2t_ctxt_free(&r);
 	return ret;
 }

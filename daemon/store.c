@@ -972,10 +972,33 @@ int store_sources_each(struct store *st, store_source_fn *fn, void *arg,
 	return ret;
 }
 
+/*
+ * Fetch results (a source's items and its fetch record) are committed
+ * with synchronous=NORMAL, everything else with FULL. In WAL mode such a
+ * commit is still atomic and in order, it just does not wait for an
+ * fsync: the next FULL commit (a digest, the outbox, a subscriber) or
+ * checkpoint makes it durable, together with everything before it. So a
+ * power cut can lose the last fetch results, which the next poll
+ * fetches again, but never anything a later durable change built on.
+ * Waiting for the disk twice per source held up the loop thread (and so
+ * every transfer) for most of a no-change cycle.
+ */
+static void sync_lazy(struct store *st, bool lazy)
+{
+	/* Only outside a transaction: SQLite refuses it inside one. */
+	if (st->in_tx)
+		return;
+	sqlite3_exec(st->db,
+		     lazy ? "PRAGMA synchronous = NORMAL"
+			  : "PRAGMA synchronous = FULL",
+		     NULL, NULL, NULL);
+}
+
 int store_source_record(struct store *st, const char *name,
 			const struct store_fetch_outcome *o, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_SOURCE_RECORD];
+	int ret;
 
 	bind_text(s, 1, name);
 	bind_int(s, 2, o->when);
@@ -987,7 +1010,10 @@ int store_source_record(struct store *st, const char *name,
 	bind_int(s, 8, o->next_poll);
 	bind_text(s, 9, o->moved_url);
 	bind_text(s, 10, o->disable);
-	return exec_stmt(st, ST_SOURCE_RECORD, err, "recording a fetch");
+	sync_lazy(st, true);
+	ret = exec_stmt(st, ST_SOURCE_RECORD, err, "recording a fetch");
+	sync_lazy(st, false);
+	return ret;
 }
 
 /* ---- items ---- */
@@ -1545,18 +1571,22 @@ int store_items_ingest(struct store *st, const char *source,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	/* SQLite changes the level only outside a transaction. */
+	sync_lazy(st, true);
 	ret = tx_begin(st, err);
 	if (ret)
-		return ret;
+		goto out;
 	ret = items_ingest_tx(st, source, items, n, now, res, err);
 	if (ret) {
 		tx_rollback(st);
 		memset(res, 0, sizeof(*res));
-		return ret;
+		goto out;
 	}
 	ret = tx_commit(st, err);
 	if (ret)
 		memset(res, 0, sizeof(*res));
+out:
+	sync_lazy(st, false);
 	return ret;
 }
 

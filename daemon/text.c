@@ -263,6 +263,69 @@ size_t text_xml_char_len(const unsigned char *s, size_t n)
 	return cp == 0xfffe || cp == 0xffff ? 0 : len;
 }
 
+int text_json_quote(const char *s, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s, *run;
+	char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+	size_t start = out->len, n;
+	uint32_t cp;
+	int ret;
+
+	ret = buf_addc(out, '"');
+	while (!ret && *u) {
+		/* Runs of bytes that need no escape are appended whole. */
+		run = u;
+		while (*u >= 0x20 && *u != '"' && *u != '\\') {
+			if (*u < 0x80) {
+				u++;
+				continue;
+			}
+			/* 4 is enough: a NUL ends the sequence early. */
+			n = text_utf8_decode(u, 4, &cp);
+			if (n == 0) {
+				out->len = start;
+				out->ptr[start] = '\0';
+				return -EINVAL;
+			}
+			u += n;
+		}
+		ret = buf_add(out, run, (size_t)(u - run));
+		if (ret || !*u)
+			break;
+		switch (*u) {
+		case '"':
+			ret = buf_add(out, "\\\"", 2);
+			break;
+		case '\\':
+			ret = buf_add(out, "\\\\", 2);
+			break;
+		case '\b':
+			ret = buf_add(out, "\\b", 2);
+			break;
+		case '\f':
+			ret = buf_add(out, "\\f", 2);
+			break;
+		case '\n':
+			ret = buf_add(out, "\\n", 2);
+			break;
+		case '\r':
+			ret = buf_add(out, "\\r", 2);
+			break;
+		case '\t':
+			ret = buf_add(out, "\\t", 2);
+			break;
+		default:
+			esc[4] = hex[*u >> 4];
+			esc[5] = hex[*u & 0xf];
+			ret = buf_add(out, esc, sizeof(esc));
+			break;
+		}
+		u++;
+	}
+	return ret ? ret : buf_addc(out, '"');
+}
+
 int text_parse_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end = NULL;

@@ -60,4 +60,21 @@
  * out fails, out is freed, as every buf add does. */
 int html2text(const char *html, size_t len, struct buf *out);
 
+/* A renderer keeps libxml2's HTML parser context from one document to
+ * the next, so that rendering many small documents (the fields of a
+ * feed's items) does not pay for a new context each time. It holds no
+ * document between calls; its memory stays bounded (the context is made
+ * anew when its name dictionary grows large). One thread at a time. */
+struct html2text;
+
+/* Returns NULL when out of memory. */
+struct html2text *html2text_create(void);
+
+/* html2text() with r's parser context: the same text, the same
+ * errors. */
+int html2text_render(struct html2text *r, const char *html, size_t len,
+		     struct buf *out);
+
+void html2text_destroy(struct html2text *r); /* accepts NULL */
+
 #endif

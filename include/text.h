@@ -43,6 +43,14 @@ size_t text_xml_char_len(const unsigned char *s, size_t n);
 /* Parses a whole decimal integer in [min, max]. Returns 0 or -EINVAL. */
 int text_parse_int(const char *s, long long min, long long max, long long *out);
 
+/* Appends s to out as a JSON string, quotes included, written as
+ * jansson's json_dumps() writes it by default: '"' and '\\' escaped,
+ * \b \f \n \r \t, other controls below 0x20 as \u00XX (upper-case
+ * hex), everything else (non-ASCII, '/') as it is. Returns 0, -EINVAL
+ * when s is not valid UTF-8 (out unchanged: jansson refuses such a
+ * string too), or buf's -ENOMEM / -E2BIG. */
+int text_json_quote(const char *s, struct buf *out);
+
 /* True when s is non-empty printable ASCII with no spaces. */
 bool text_is_token(const char *s);
 

@@ -76,8 +76,14 @@ static void check_idempotent(const char *text)
 	buf_free(&got);
 }
 
-/* Renders html and compares with want exactly; then checks that the
- * rendering is idempotent. */
+/* One renderer for every check() in this file: each rendering must
+ * come out the same with a context that has parsed many documents
+ * before (html2text_render) as with a fresh one (html2text). */
+static struct html2text *shared;
+
+/* Renders html and compares with want exactly, with a fresh context and
+ * with the shared renderer; then checks that the rendering is
+ * idempotent. */
 static void check(const char *html, const char *want)
 {
 	struct buf out;
@@ -85,6 +91,13 @@ static void check(const char *html, const char *want)
 
 	buf_init(&out, BUF_MAX_TEXT);
 	ret = html2text(html, strlen(html), &out);
+	assert_int_equal(ret, 0);
+	assert_string_equal(buf_str(&out), want);
+	buf_reset(&out);
+	if (!shared)
+		shared = html2text_create();
+	assert_non_null(shared);
+	ret = html2text_render(shared, html, strlen(html), &out);
 	assert_int_equal(ret, 0);
 	assert_string_equal(buf_str(&out), want);
 	check_idempotent(buf_str(&out));
@@ -726,6 +739,65 @@ static void test_cap_counts_output_only(void **state)
 	buf_free(&html);
 }
 
+/* A renderer carries nothing from one document to the next: not an
+ * open link, a list, a <pre>, a parse halted at the depth limit, nor a
+ * dictionary past its limit (the context is then made anew). */
+static void test_renderer_reuse(void **state)
+{
+	struct html2text *r = html2text_create();
+	struct buf html, out;
+	size_t i;
+
+	assert_non_null(r);
+	buf_init(&html, BUF_MAX_TEXT);
+	buf_init(&out, BUF_MAX_TEXT);
+	assert_int_equal(buf_adds(&html, "<p>before</p>"), 0);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(buf_adds(&html, "<div><span>"), 0);
+	assert_int_equal(buf_adds(&html, "deep"), 0);
+	assert_int_equal(html2text_render(r, html.ptr, html.len, &out), 0);
+	assert_string_equal(buf_str(&out), "before");
+
+	buf_reset(&out);
+	assert_int_equal(
+		html2text_render(
+			r, "<ul><li><pre><a href=\"http://a.example/\">x",
+			strlen("<ul><li><pre><a href=\"http://a.example/\">x"),
+			&out),
+		0);
+	assert_string_equal(buf_str(&out), "- x [1]\n\n[1] http://a.example/");
+
+	buf_reset(&out);
+	assert_int_equal(html2text_render(r, "one  <b>two</b>", 15, &out), 0);
+	assert_string_equal(buf_str(&out), "one two");
+
+	/* 6000 different element names, more than the dictionary keeps. */
+	buf_reset(&html);
+	for (i = 0; i < 6000; i++)
+		assert_int_equal(buf_printf(&html, "<x%zu></x%zu>", i, i), 0);
+	assert_int_equal(buf_adds(&html, "many"), 0);
+	buf_reset(&out);
+	assert_int_equal(html2text_render(r, html.ptr, html.len, &out), 0);
+	assert_string_equal(buf_str(&out), "many");
+	for (i = 0; i < 3; i++) {
+		buf_reset(&out);
+		assert_int_equal(
+			html2text_render(r, "<p>a</p><p>b</p>", 16, &out), 0);
+		assert_string_equal(buf_str(&out), "a\n\nb");
+	}
+	buf_free(&html);
+	buf_free(&out);
+	html2text_destroy(r);
+	html2text_destroy(NULL);
+}
+
+static int teardown_shared(void **state)
+{
+	html2text_destroy(shared);
+	shared = NULL;
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,7 +834,8 @@ int main(void)
 		cmocka_unit_test(test_appends),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_cap_counts_output_only),
+		cmocka_unit_test(test_renderer_reuse),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, teardown_shared);
 }

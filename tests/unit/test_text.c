@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "text.h"
 
@@ -103,6 +104,75 @@ static void test_parse_int(void **state)
 		-EINVAL);
 }
 
+/* What jansson's json_dumps writes for s, or NULL when it refuses s. */
+static char *jansson_quote(const char *s)
+{
+	json_t *v = json_string(s);
+	char *out;
+
+	if (!v)
+		return NULL;
+	out = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	json_decref(v);
+	return out;
+}
+
+static void assert_json_quote_is_jansson(const char *s)
+{
+	char *want = jansson_quote(s);
+	struct buf b;
+
+	buf_init(&b, 1024);
+	assert_int_equal(buf_addc(&b, 'x'), 0);
+	if (!want) {
+		assert_int_equal(text_json_quote(s, &b), -EINVAL);
+		assert_string_equal(buf_str(&b), "x");
+	} else {
+		assert_int_equal(text_json_quote(s, &b), 0);
+		assert_string_equal(buf_str(&b) + 1, want);
+	}
+	buf_free(&b);
+	free(want);
+}
+
+static void test_json_quote_as_jansson(void **state)
+{
+	static const char *const cases[] = {
+		"",
+		"plain text",
+		"quote \" backslash \\ slash / end",
+		"\b\f\n\r\t",
+		"caf\xC3\xA9 \xE2\x80\x99 \xF0\x9F\x98\x80 \xE2\x80\xA8",
+		"del \x7F",
+		"\"\"",
+		"\\",
+		/* not UTF-8: refused */
+		"bad \xC0\xAF",
+		"cut \xE2\x80",
+		"surrogate \xED\xA0\x80",
+		"\xFF",
+	};
+	char ctl[2] = {0, 0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_json_quote_is_jansson(cases[i]);
+	for (int c = 1; c < 0x20; c++) {
+		ctl[0] = (char)c;
+		assert_json_quote_is_jansson(ctl);
+	}
+}
+
+static void test_json_quote_writes_escapes(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	assert_int_equal(text_json_quote("a\"b\\c\n\x1b\x01\xC3\xA9", &b), 0);
+	assert_string_equal(buf_str(&b),
+			    "\"a\\\"b\\\\c\\n\\u001B\\u0001\xC3\xA9\"");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +183,8 @@ int main(void)
 		cmocka_unit_test(test_fold_mixed_words_keeps_spacing),
 		cmocka_unit_test(test_clean_keeps_runs_and_cuts_controls),
 		cmocka_unit_test(test_parse_int),
+		cmocka_unit_test(test_json_quote_as_jansson),
+		cmocka_unit_test(test_json_quote_writes_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
