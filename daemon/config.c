@@ -2843,7 +2843,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_connections = 8;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
-	cfg->smtp_timeout = 60;
+	cfg->smtp_timeout = 10 * 60;
 	cfg->smtp_retry = 5 * 60;
 	cfg->smtp_give_up = 3 * 24 * 3600;
 	cfg->smtp_suspend_after = 3;

@@ -62,6 +62,12 @@ struct deliver {
 	uv_timer_t settle;
 	bool settle_armed;
 	bool destroying;
+
+	/* The server is unreachable (G5): claim nothing until then, and
+	 * say so once. */
+	int64_t paused_until;
+	int64_t outage_wait; /* doubles while the outage lasts */
+	bool outage;
 };
 
 static int64_t now_s(void)
@@ -111,6 +117,30 @@ static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
 	snprintf(o->address, sizeof(o->address), "%s", address);
 	snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
 	return 0;
+}
+
+/* A message failed because of the server: its row waits, uncounted,
+ * and nothing more is claimed for a while. Logged once per outage. */
+static void server_down(struct deliver *dv, const struct flight *f,
+			const char *error)
+{
+	int64_t now = now_s();
+
+	if (!dv->outage || now >= dv->paused_until) {
+		dv->outage_wait =
+			dv->outage ? dv->outage_wait * 2 : dv->cfg->smtp_retry;
+		if (dv->outage_wait > DELIVER_MAX_WAIT)
+			dv->outage_wait = DELIVER_MAX_WAIT;
+		dv->paused_until = now + dv->outage_wait;
+		log_warnx("%s; deliveries wait and resume on their own "
+			  "(next try in %lld s)",
+			  error, (long long)dv->outage_wait);
+	}
+	dv->outage = true;
+	dv->stats.deferred++;
+	add_outcome(dv, f->id, f->subscriber_id, f->list, f->address, false,
+		    false, dv->paused_until, error);
+	dv->outcomes[dv->n_outcomes - 1].row.not_counted = true;
 }
 
 static int settle_now(struct deliver *dv, struct err *err)
@@ -203,7 +233,14 @@ static void on_sent(const struct smtp_result *r, void *arg)
 
 	if (!take_flight(dv, r->id, &f))
 		return;
-	if (r->outcome == SMTP_SENT) {
+	if (r->outcome == SMTP_SENT && dv->outage) {
+		log_info("the SMTP server takes mail again");
+		dv->outage = false;
+		dv->paused_until = 0;
+	}
+	if (r->outcome != SMTP_SENT && r->server_problem) {
+		server_down(dv, &f, r->error);
+	} else if (r->outcome == SMTP_SENT) {
 		log_info("list %s: digest delivered to %s", f.list, f.address);
 		dv->stats.sent++;
 		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, true,
@@ -360,7 +397,7 @@ static void refill(struct deliver *dv)
 {
 	struct err err = {{0}};
 
-	if (!dv->smtp || !dv->ob || !dv->more)
+	if (!dv->smtp || !dv->ob || !dv->more || now_s() < dv->paused_until)
 		return;
 	if (dv->n_flights >= dv->window / 2)
 		return;
@@ -384,7 +421,7 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 		} while (!ret && dv->more);
 		return ret;
 	}
-	if (dv->n_flights >= dv->window)
+	if (dv->n_flights >= dv->window || now_s() < dv->paused_until)
 		return 0;
 	return claim(dv, dv->window - dv->n_flights, err);
 }

@@ -16,6 +16,7 @@
 #include "smtp.h"
 
 #define SMTP_MAX_THREADS 64
+#define SMTP_CONNECT_TIMEOUT 30 /* seconds */
 
 struct msg {
 	int64_t id;
@@ -26,6 +27,7 @@ struct msg {
 	/* the outcome, filled by the sender */
 	enum smtp_outcome outcome;
 	int code;
+	bool server_problem;
 	char error[CURL_ERROR_SIZE + 160];
 	struct msg *next;
 };
@@ -82,7 +84,8 @@ static void classify(struct smtp *s, struct msg *m, CURLcode rc, long code,
 		m->outcome = SMTP_SENT;
 		return;
 	}
-	if (code >= 500 && code <= 599 && rc != CURLE_LOGIN_DENIED) {
+	if (code >= 500 && code <= 599 && code != 552 &&
+	    rc != CURLE_LOGIN_DENIED) {
 		m->outcome = SMTP_PERMANENT;
 		snprintf(m->error, sizeof(m->error),
 			 "SMTP server %s refused it for good (%ld): %s", s->url,
@@ -90,6 +93,12 @@ static void classify(struct smtp *s, struct msg *m, CURLcode rc, long code,
 		return;
 	}
 	m->outcome = SMTP_TEMPORARY;
+	/* No reply code at all, or a refusal of the session itself: the
+	 * server is at fault, not this message. */
+	m->server_problem = code == 0 || code == 421 ||
+			    rc == CURLE_LOGIN_DENIED ||
+			    rc == CURLE_USE_SSL_FAILED ||
+			    rc == CURLE_PEER_FAILED_VERIFICATION;
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		snprintf(m->error, sizeof(m->error),
@@ -110,7 +119,7 @@ static void classify(struct smtp *s, struct msg *m, CURLcode rc, long code,
 			 s->url, what);
 		break;
 	default:
-		if (code >= 400 && code <= 499)
+		if ((code >= 400 && code <= 499) || code == 552)
 			snprintf(m->error, sizeof(m->error),
 				 "SMTP server %s deferred it (%ld): %s", s->url,
 				 code, what);
@@ -133,8 +142,15 @@ static CURL *easy_new(struct smtp *s, char *errbuf)
 	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)s->timeout);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)s->timeout);
+	/* No cap on the whole message: each reply gets the timeout, and a
+	 * connection that moves no byte for that long is given up. */
+	curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)s->timeout);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)s->timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
+			 (long)(s->timeout < SMTP_CONNECT_TIMEOUT
+					? s->timeout
+					: SMTP_CONNECT_TIMEOUT));
 	curl_easy_setopt(e, CURLOPT_USE_SSL,
 			 s->starttls ? (long)CURLUSESSL_ALL
 				     : (long)CURLUSESSL_NONE);
@@ -237,6 +253,7 @@ static void deliver_results(struct smtp *s)
 		r.id = m->id;
 		r.outcome = m->outcome;
 		r.code = m->code;
+		r.server_problem = m->server_problem;
 		r.error = m->outcome == SMTP_SENT ? NULL : m->error;
 		s->pending--;
 		s->done(&r, s->arg);

@@ -267,8 +267,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"attempts = attempts - 1 WHERE id = ?1 AND state = 'sending'",
 	[ST_DELIVERY_FAILED] =
 		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
-		"ELSE 'pending' END, next_try = ?3, last_error = ?4 "
-		"WHERE id = ?1",
+		"ELSE 'pending' END, next_try = ?3, last_error = ?4, "
+		"attempts = attempts - ?5 WHERE id = ?1",
 	[ST_DELIVERIES_RECOVER] = "UPDATE deliveries SET state = 'pending' "
 				  "WHERE state = 'sending'",
 	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
@@ -2098,6 +2098,22 @@ int store_delivery_failed(struct store *st, int64_t id, bool permanent,
 	bind_int(s, 2, permanent);
 	bind_int(s, 3, next_try);
 	bind_text(s, 4, error);
+	bind_int(s, 5, 0);
+	return exec_stmt(st, ST_DELIVERY_FAILED, err, "recording a failure");
+}
+
+/* As store_delivery_failed, not permanent, and the try is not counted:
+ * the server, not the message, was at fault (RELIABILITY G5). */
+static int delivery_waits(struct store *st, int64_t id, int64_t next_try,
+			  const char *error, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_FAILED];
+
+	bind_int(s, 1, id);
+	bind_int(s, 2, 0);
+	bind_int(s, 3, next_try);
+	bind_text(s, 4, error);
+	bind_int(s, 5, 1);
 	return exec_stmt(st, ST_DELIVERY_FAILED, err, "recording a failure");
 }
 
@@ -2112,6 +2128,9 @@ int store_deliveries_settle(struct store *st, const struct store_settle *rows,
 	for (size_t i = 0; i < n && !ret; i++) {
 		if (rows[i].sent)
 			ret = store_delivery_sent(st, rows[i].id, now, err);
+		else if (rows[i].not_counted)
+			ret = delivery_waits(st, rows[i].id, rows[i].next_try,
+					     rows[i].error, err);
 		else
 			ret = store_delivery_failed(
 				st, rows[i].id, rows[i].permanent,

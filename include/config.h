@@ -112,7 +112,7 @@ struct config {
 	bool smtp_starttls;
 	int smtp_connections;	/* default 4 */
 	char *smtp_ca_file;	/* extra trusted CA (PEM), or NULL */
-	int64_t smtp_timeout;	/* one message, connect included; 60s */
+	int64_t smtp_timeout;	/* any one reply; 10m */
 	int64_t smtp_retry;	/* first wait after a 4xx; doubles; 5m */
 	int64_t smtp_give_up;	/* retries stop this long after the digest;
 				   3d */

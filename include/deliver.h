@@ -14,6 +14,10 @@
  *   digest was made; then it fails. A permanent failure (5xx) fails the
  *   row at once, and a subscriber whose last [smtp] suspend_after
  *   deliveries all failed is suspended.
+ * - When the server itself is at fault (no connection, TLS or login
+ *   refused, no reply: RELIABILITY G5) the rows wait without the try
+ *   being counted, nothing more is claimed until the wait is over, and
+ *   the outage is logged once, not per row.
  * - A row whose subscriber is no longer active (unsubscribed, suspended)
  *   is not sent: it fails with that reason.
  *

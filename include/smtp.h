@@ -10,11 +10,15 @@
  * loop thread, in no particular order, classified as sent, temporary
  * (a 4xx reply, a dropped or refused connection, a timeout, a TLS or
  * AUTH problem: worth trying again later) or permanent (a 5xx reply to
- * the sender, the recipient or the data).
+ * the sender, the recipient or the data, but 552, which RFC 5321
+ * 4.5.3.1.10 says to treat as 452). Waits follow RFC 5321 4.5.3.2: any
+ * one reply may take timeout (the final "." too: cutting that short makes
+ * duplicates), and a connection gets 30 s.
  */
 #ifndef BULLETIN_SMTP_H
 #define BULLETIN_SMTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -28,7 +32,7 @@ struct smtp_options {
 	const char *ca_file;  /* PEM of a private authority, or NULL */
 	bool starttls;	      /* smtp:// must upgrade with STARTTLS */
 	int connections;      /* sender threads, 1 to 64 */
-	int timeout;	      /* seconds for one message, connect included */
+	int timeout;	      /* seconds to wait for any one reply */
 };
 
 enum smtp_outcome {
@@ -40,7 +44,10 @@ enum smtp_outcome {
 struct smtp_result {
 	int64_t id; /* as given to smtp_send */
 	enum smtp_outcome outcome;
-	int code;	   /* the server's last reply code, or 0 */
+	int code; /* the server's last reply code, or 0 */
+	/* Temporary, and the server rather than the message is at fault:
+	 * no connection, no TLS, a refused login, no reply in time. */
+	bool server_problem;
 	const char *error; /* why, when not sent: names the server */
 };
 

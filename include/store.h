@@ -310,6 +310,7 @@ struct store_settle {
 	int64_t id;
 	bool sent;
 	bool permanent;	   /* when not sent: failed for good */
+	bool not_counted;  /* when not sent: the try does not count */
 	int64_t next_try;  /* when not sent and not permanent */
 	const char *error; /* when not sent */
 };

@@ -85,6 +85,7 @@ grep -q "$ann_mid" "$T/got2" && fail "the second digest reused the first one's M
 stop_sink
 
 # A server that hangs up at RCPT, and one that is not there: deferred.
+# (A hang-up after RCPT counts as a try: the reply to MAIL came.)
 start_sink hangup -q RCPT
 sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$SINK_PORT|" "$cfg"
 ctl subscribers staff-news add eve@example.org >/dev/null
@@ -97,9 +98,34 @@ free=$(free_port)
 sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$free|" "$cfg"
 q "UPDATE deliveries SET next_try = 0 WHERE state = 'pending'"
 expect_exit 1 "$BULLETIND" -c "$cfg" --once
+# The server is at fault, not the messages: said once, and the tries
+# do not count against the rows (RELIABILITY G5).
 assert_contains "$T/err" "SMTP server smtp://127.0.0.1:$free"
+[ "$(grep -c 'deliveries wait and resume on their own' "$T/err")" = 1 ] ||
+	fail "the outage was not logged exactly once"
+[ "$(q "SELECT count(*) FROM deliveries WHERE state = 'pending' AND attempts = 1")" = 5 ] ||
+	fail "deliveries: $(q 'SELECT state, attempts, last_error FROM deliveries WHERE state != "sent"')"
+
+# 552 (mailbox full) is temporary, whatever its first digit (RFC 5321
+# 4.5.3.1.10); 421 and a hang-up are the server's fault.
+start_sink full -f RCPT -B "552 5.2.2 Mailbox full"
+sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$SINK_PORT|" "$cfg"
+q "UPDATE deliveries SET next_try = 0 WHERE state = 'pending'"
+expect_exit 1 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "deferred it (552)"
 [ "$(q "SELECT count(*) FROM deliveries WHERE state = 'pending' AND attempts = 2")" = 5 ] ||
 	fail "deliveries: $(q 'SELECT state, attempts, last_error FROM deliveries WHERE state != "sent"')"
+stop_sink
+start_sink busy -Q MAIL
+sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$SINK_PORT|" "$cfg"
+q "UPDATE deliveries SET next_try = 0 WHERE state = 'pending'"
+expect_exit 1 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "(421)"
+[ "$(grep -c 'deliveries wait and resume on their own' "$T/err")" = 1 ] ||
+	fail "the 421 outage was not logged exactly once"
+[ "$(q "SELECT count(*) FROM deliveries WHERE state = 'pending' AND attempts = 2")" = 5 ] ||
+	fail "deliveries: $(q 'SELECT state, attempts, last_error FROM deliveries WHERE state != "sent"')"
+stop_sink
 
 # Eve leaves before the retry: her row is cancelled, never sent.
 ctl subscribers staff-news remove eve@example.org >/dev/null
