@@ -1403,6 +1403,126 @@ struct command {
 	const char *help;
 };
 
+/* ---- digests ---- */
+
+static int print_digest(const struct store_digest *d,
+			const struct store_delivery_counts *c, void *arg)
+{
+	char from[32], to[32], made[32];
+
+	(void)arg;
+	format_time(d->period_start, from, sizeof(from));
+	format_time(d->period_end, to, sizeof(to));
+	format_time(d->created, made, sizeof(made));
+	printf("%-6lld  %-16s  %-16s  %-16s  %-16s  %7lld  %7lld  %7lld  %7lld "
+	       " "
+	       "%7lld\n",
+	       (long long)d->id, d->list, from, to, made, (long long)d->items,
+	       (long long)c->pending, (long long)c->sending, (long long)c->sent,
+	       (long long)c->failed);
+	return 0;
+}
+
+struct find_sub {
+	const char *address;
+	int64_t id;
+};
+
+static int find_subscriber(const struct store_subscriber *s, void *arg)
+{
+	struct find_sub *f = arg;
+
+	if (strcasecmp(s->address, f->address) == 0)
+		f->id = s->id;
+	return 0;
+}
+
+/* Renders past digest id again, as address got it (or would have). */
+static int show_digest(struct ctl *ctl, int64_t id, const char *address)
+{
+	struct store_delivery d = {0};
+	struct store_digest sd;
+	struct find_sub f = {address, 0};
+	struct err err = {{0}};
+	struct buf msg;
+	int ret;
+
+	ret = ctl_open(ctl, NEED_OUTBOX);
+	if (ret)
+		return ret;
+	if (store_digest_get(ctl->store, id, &sd, &err) ||
+	    store_subscribers_each(ctl->store, sd.list, find_subscriber, &f,
+				   &err)) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	d.digest_id = id;
+	d.subscriber_id = f.id;
+	d.list = sd.list;
+	d.address = address;
+	buf_init(&msg, BUF_MAX_TEXT);
+	ret = outbox_render(ctl->outbox, &d, sd.created, &msg, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		buf_free(&msg);
+		return EXIT_RUNTIME;
+	}
+	fwrite(buf_str(&msg), 1, msg.len, stdout);
+	buf_free(&msg);
+	return 0;
+}
+
+static int cmd_digests(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"show", required_argument, NULL, 's'},
+		{"to", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char use[] =
+		"usage: bulletinctl digests [LIST]\n"
+		"       bulletinctl digests --show ID [--to ADDR]\n";
+	const char *to = "subscriber@example.org";
+	long long show = 0;
+	struct err err = {{0}};
+	int c, ret;
+
+	optind = 0; /* glibc: re-initialise for a new argv */
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's' &&
+		    text_parse_int(optarg, 1, INT64_MAX, &show) == 0)
+			continue;
+		if (c == 't') {
+			to = optarg;
+			continue;
+		}
+		fprintf(stderr, "%s", use);
+		return EXIT_USAGE;
+	}
+	if (show)
+		return optind == argc
+			       ? show_digest(ctl, show, to)
+			       : (fprintf(stderr, "%s", use), EXIT_USAGE);
+	if (argc - optind > 1) {
+		fprintf(stderr, "%s", use);
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(ctl, NEED_STORE);
+	if (ret)
+		return ret;
+	if (optind < argc && !need_list(ctl, argv[optind]))
+		return EXIT_USAGE;
+	printf("%-6s  %-16s  %-16s  %-16s  %-16s  %7s  %7s  %7s  %7s  %7s\n",
+	       "ID", "LIST", "FROM", "TO", "MADE", "STORIES", "PENDING",
+	       "SENDING", "SENT", "FAILED");
+	if (store_digests_each(ctl->store, optind < argc ? argv[optind] : NULL,
+			       print_digest, NULL, &err)) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 static const struct command commands[] = {
 	{"check-config", cmd_check_config,
 	 "check-config                  validate the config; list every "
@@ -1423,6 +1543,10 @@ static const struct command commands[] = {
 	 "preview LIST [--to ADDR]      print the digest ADDR would get now"},
 	{"send", cmd_send,
 	 "send LIST [--dry-run]         compose and send the digest now"},
+	{"digests", cmd_digests,
+	 "digests [LIST]                past digests, deliveries by state"},
+	{"digests", cmd_digests,
+	 "digests --show ID [--to ADDR] a past digest, as ADDR got it"},
 	{"subscribers", cmd_subscribers,
 	 "subscribers LIST [list|add ADDR|remove ADDR]"},
 	{"receive", cmd_receive,

@@ -70,6 +70,7 @@ enum stmt {
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
 	ST_DELIVERY_COUNTS,
+	ST_DIGESTS_LIST,
 	ST_INBOUND_BY_KEY,
 	ST_INBOUND_BY_UID,
 	ST_INBOUND_INSERT,
@@ -239,6 +240,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"UPDATE digests SET items = (SELECT count(*) FROM digest_items "
 		"d JOIN items i ON i.id = d.item_id WHERE d.digest_id = ?1 "
 		"AND i.duplicate_of IS NULL) WHERE id = ?1 RETURNING items",
+	[ST_DIGESTS_LIST] =
+		"SELECT d.id, l.name, d.period_start, d.period_end, "
+		"d.created, d.items, coalesce(sum(x.state = 'pending'), 0), "
+		"coalesce(sum(x.state = 'sending'), 0), "
+		"coalesce(sum(x.state = 'sent'), 0), "
+		"coalesce(sum(x.state = 'failed'), 0) FROM digests d "
+		"JOIN lists l ON l.id = d.list_id "
+		"LEFT JOIN deliveries x ON x.digest_id = d.id "
+		"WHERE ?1 IS NULL OR l.name = ?1 GROUP BY d.id ORDER BY d.id",
 	[ST_DIGEST_GET] = "SELECT d.id, l.name, d.period_start, d.period_end, "
 			  "d.created, d.items FROM digests d "
 			  "JOIN lists l ON l.id = d.list_id WHERE d.id = ?1",
@@ -1883,6 +1893,34 @@ int store_digest_last(struct store *st, const char *list,
 		out->last_item = sqlite3_column_int64(s, 2);
 	} else
 		ret = store_fail(st, err, "reading the last digest");
+	unbind(s);
+	return ret;
+}
+
+int store_digests_each(struct store *st, const char *list, store_digest_fn *fn,
+		       void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DIGESTS_LIST];
+	struct store_delivery_counts c;
+	struct store_digest d;
+	int rc, ret = 0;
+
+	bind_text(s, 1, list);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d.id = sqlite3_column_int64(s, 0);
+		d.list = col_text(s, 1);
+		d.period_start = sqlite3_column_int64(s, 2);
+		d.period_end = sqlite3_column_int64(s, 3);
+		d.created = sqlite3_column_int64(s, 4);
+		d.items = sqlite3_column_int64(s, 5);
+		c.pending = sqlite3_column_int64(s, 6);
+		c.sending = sqlite3_column_int64(s, 7);
+		c.sent = sqlite3_column_int64(s, 8);
+		c.failed = sqlite3_column_int64(s, 9);
+		ret = fn(&d, &c, arg);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "listing digests");
 	unbind(s);
 	return ret;
 }

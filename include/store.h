@@ -335,6 +335,13 @@ struct store_delivery_counts {
 int store_delivery_counts(struct store *st, int64_t digest_id,
 			  struct store_delivery_counts *out, struct err *err);
 
+/* Every digest of list (all lists when NULL), oldest first, with its
+ * deliveries counted by state; strings valid during the call. */
+typedef int store_digest_fn(const struct store_digest *d,
+			    const struct store_delivery_counts *c, void *arg);
+int store_digests_each(struct store *st, const char *list, store_digest_fn *fn,
+		       void *arg, struct err *err);
+
 /* ---- mail intake ---- */
 
 /* A message the mail intake has dealt with. */

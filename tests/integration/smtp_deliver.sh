@@ -4,7 +4,8 @@
 # strict email parser (check_mail.py); a 4xx is deferred and tried again
 # later with the same Message-ID; a 5xx fails at once and suspends the
 # subscriber ([smtp] suspend_after = 1 here); a server that hangs up or
-# is not there defers; a subscriber who left before sending is skipped.
+# is not there defers; a subscriber who left before sending is skipped;
+# bulletinctl digests lists them all and shows one again.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -146,4 +147,19 @@ assert_contains "$T/err" "suspended"
 [ "$(q "SELECT count(*) FROM subscribers WHERE state = 'suspended'")" = 4 ] ||
 	fail "subscribers: $(q 'SELECT address, state FROM subscribers')"
 stop_sink
+
+# The past digests, with their deliveries by state; the first shown again
+# as ann got it, with the same Message-ID.
+expect_exit 0 "$BULLETINCTL" -c "$cfg" digests staff-news
+grep -Eq '^1 +staff-news .* +0 +0 +4 +0$' "$T/out" ||
+	fail "digest 1: $(cat "$T/out")"
+grep -Eq '^2 +staff-news .* +0 +0 +4 +0$' "$T/out" ||
+	fail "digest 2: $(cat "$T/out")"
+grep -Eq '^3 +staff-news .* +0 +0 +0 +5$' "$T/out" ||
+	fail "digest 3: $(cat "$T/out")"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" digests --show 1 --to ann@example.org
+assert_contains "$T/out" "Message-ID: $ann_mid"
+assert_contains "$T/out" "To: ann@example.org"
+expect_exit 2 "$BULLETINCTL" -c "$cfg" digests --show 99
+assert_contains "$T/err" "digest 99 is not in the database"
 echo ok
