@@ -1,8 +1,8 @@
 /*
  * deliver: claim, render, hand over, settle. For SMTP a window of rows is
- * in the senders' hands at a time; outcomes are gathered and settled in
- * one transaction per loop turn (one fsync for many messages), and the
- * window is refilled from the same run.
+ * in the senders' hands at a time; outcomes are gathered for a few
+ * milliseconds and settled in one transaction (one fsync for many
+ * messages), and the window is refilled from the same run.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,9 +13,10 @@
 #include "smtp.h"
 
 #define DELIVER_BATCH 100      /* rows claimed at a time */
-#define DELIVER_WINDOW 8       /* rows in flight per SMTP connection */
+#define DELIVER_WINDOW 64      /* rows in flight per SMTP connection */
 #define DELIVER_MAX_WAIT 21600 /* the longest wait between tries: 6 h */
 #define DELIVER_ERROR_MAX 400
+#define DELIVER_SETTLE_MS 20 /* outcomes gathered before settling */
 
 /* One row handed to the senders. */
 struct flight {
@@ -208,7 +209,11 @@ static void arm_settle(struct deliver *dv)
 	if (dv->settle_armed || dv->destroying)
 		return;
 	dv->settle_armed = true;
-	uv_timer_start(&dv->settle, on_settle, 0, 0);
+	/* Outcomes arrive one by one: gathering them for a moment makes
+	 * one transaction (one fsync) of many. A row sent but not yet
+	 * settled counts as in flight: after a crash it goes again, with
+	 * its Message-ID. */
+	uv_timer_start(&dv->settle, on_settle, DELIVER_SETTLE_MS, 0);
 }
 
 static struct flight *take_flight(struct deliver *dv, int64_t id,
@@ -275,6 +280,9 @@ static void on_sent(const struct smtp_result *r, void *arg)
 	free(f.list);
 	free(f.address);
 	arm_settle(dv);
+	/* Keep the senders busy: claiming needs no settling first. */
+	if (!dv->destroying)
+		refill(dv);
 }
 
 struct claim_ctx {

@@ -794,9 +794,20 @@ static int body_clean(const char *text, struct buf *out)
 	int ret = 0;
 
 	while (i < len && !ret) {
+		size_t run = i;
 		uint32_t cp;
 		size_t n;
 
+		/* Printable ASCII, tabs and line feeds go as they are, a run
+		 * at a time. */
+		while (run < len && ((s[run] >= 0x20 && s[run] < 0x7f) ||
+				     s[run] == '\n' || s[run] == '\t'))
+			run++;
+		if (run > i) {
+			ret = buf_add(out, s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (s[i] == '\r') {
 			ret = buf_addc(out, '\n');
 			i += (i + 1 < len && s[i + 1] == '\n') ? 2 : 1;
@@ -935,7 +946,10 @@ int message_flow(const char *text, size_t width, struct buf *out)
 			ret = buf_add(out, s + start, e - start);
 			if (!ret)
 				ret = buf_addc(out, '\n');
-		} else
+		} else if (e - start <= width)
+			/* Fits as it is (bytes >= characters): one line. */
+			ret = flow_emit(s + start, e - start, out);
+		else
 			ret = flow_line(s + start, e - start, width, out);
 		start = end + 1;
 	}
