@@ -1461,7 +1461,7 @@ static int show_digest(struct ctl *ctl, int64_t id, const char *address)
 	d.list = sd.list;
 	d.address = address;
 	buf_init(&msg, BUF_MAX_TEXT);
-	ret = outbox_render(ctl->outbox, &d, sd.created, &msg, &err);
+	ret = outbox_render(ctl->outbox, &d, sd.created, true, &msg, &err);
 	if (ret) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		buf_free(&msg);

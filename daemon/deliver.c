@@ -321,7 +321,9 @@ static int claim_one(const struct store_delivery *d, void *arg)
 	if (not_active(dv, d))
 		return 0;
 	buf_init(&msg, BUF_MAX_TEXT);
-	ret = outbox_render(dv->ob, d, ctx->now, &msg, &err);
+	ret = outbox_render(dv->ob, d, ctx->now,
+			    /* a maildir takes 8-bit text as it is */
+			    dv->maildir != NULL, &msg, &err);
 	if (ret) {
 		log_warnx("list %s: delivery to %s failed: %s", d->list,
 			  d->address, err.msg);

@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <libetpan/libetpan.h>
+
 #include "message.h"
 #include "text.h"
 
@@ -576,8 +578,8 @@ static int date_format(int64_t t, char *out, size_t len)
 }
 
 /* Builds one field's value in v, then writes the folded field. */
-static int headers_write(const struct message_spec *spec, struct buf *h,
-			 struct err *err)
+static int headers_write(const struct message_spec *spec, bool seven_bit,
+			 bool readable, struct buf *h, struct err *err)
 {
 	struct buf v;
 	char date[64];
@@ -622,7 +624,11 @@ static int headers_write(const struct message_spec *spec, struct buf *h,
 				 "text/plain; charset=utf-8; format=flowed",
 				 err);
 	if (!ret)
-		ret = header_add(h, "Content-Transfer-Encoding", "8bit", err);
+		ret = header_add(h, "Content-Transfer-Encoding",
+				 seven_bit  ? "7bit"
+				 : readable ? "8bit"
+					    : "base64",
+				 err);
 	if (ret)
 		goto out;
 	if (spec->list_id) {
@@ -742,10 +748,45 @@ static int spec_check(const struct message_spec *spec, struct err *err)
 	return 0;
 }
 
+/* Whether the body can go as it is: ASCII, no NUL. */
+static bool is_seven_bit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* libetpan's writer hands us the encoded text. */
+static int encoded_out(void *arg, const char *s, size_t len)
+{
+	return buf_add(arg, s, len) ? 0 : (int)len;
+}
+
+/* Appends text with each LF as CRLF. */
+static int crlf_add(const char *s, size_t len, struct buf *out)
+{
+	size_t start = 0;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < len; i++) {
+		if (s[i] != '\n')
+			continue;
+		ret = buf_add(out, s + start, i - start);
+		if (!ret)
+			ret = buf_adds(out, "\r\n");
+		start = i + 1;
+	}
+	if (!ret && start < len)
+		ret = buf_add(out, s + start, len - start);
+	return ret;
+}
+
 int message_build(const struct message_spec *spec, struct buf *out,
 		  struct err *err)
 {
 	struct buf h, body;
+	bool seven_bit;
 	int ret;
 
 	if (CHECK_FAILS(spec && out))
@@ -755,24 +796,35 @@ int message_build(const struct message_spec *spec, struct buf *out,
 	ret = spec_check(spec, err);
 	if (ret)
 		goto out;
-	ret = headers_write(spec, &h, err);
+	ret = message_flow(spec->body ? spec->body : "", MESSAGE_WIDTH, &body);
+	if (ret)
+		goto out;
+	seven_bit = is_seven_bit(buf_str(&body), body.len);
+	ret = headers_write(spec, seven_bit, spec->readable, &h, err);
 	if (ret)
 		goto out;
 	ret = buf_adds(&h, "\r\n");
 	if (ret)
 		goto out;
-	ret = message_flow(spec->body ? spec->body : "", MESSAGE_WIDTH, &body);
-	if (ret)
-		goto out;
 	/* Everything is checked: only now touch the caller's buffer. */
 	ret = buf_add(out, buf_str(&h), h.len);
-	for (size_t i = 0, start = 0; !ret && i < body.len; i++) {
-		if (body.ptr[i] != '\n')
-			continue;
-		ret = buf_add(out, body.ptr + start, i - start);
-		if (!ret)
-			ret = buf_adds(out, "\r\n");
-		start = i + 1;
+	if (!ret && (seven_bit || spec->readable))
+		ret = crlf_add(buf_str(&body), body.len, out);
+	else if (!ret) {
+		/* Not every server takes 8-bit data (RELIABILITY A12), so
+		 * UTF-8 goes as base64 of the CRLF text. (libetpan 1.9.4's
+		 * quoted-printable writer doubles a space before a line
+		 * break, which would break format=flowed.) */
+		struct buf crlf;
+		int col = 0;
+
+		buf_init(&crlf, BUF_MAX_TEXT);
+		ret = crlf_add(buf_str(&body), body.len, &crlf);
+		if (!ret && mailmime_base64_write_driver(
+				    encoded_out, out, &col, buf_str(&crlf),
+				    crlf.len) != MAILIMF_NO_ERROR)
+			ret = -ENOMEM;
+		buf_free(&crlf);
 	}
 out:
 	if (ret == -ENOMEM || ret == -E2BIG)

@@ -145,7 +145,7 @@ static const char *domain_of(const char *address)
 static int render(struct outbox *ob, const struct config_list *list,
 		  const struct digest *d, int64_t digest_id,
 		  int64_t subscriber_id, const char *address, int64_t now,
-		  struct buf *out, struct err *err)
+		  bool readable, struct buf *out, struct err *err)
 {
 	struct token_claims claims = {TOKEN_UNSUBSCRIBE, subscriber_id, now};
 	struct buf token, url, mailto, subject, body, mid, list_id;
@@ -203,6 +203,7 @@ static int render(struct outbox *ob, const struct config_list *list,
 	spec.bulk = true;
 	spec.auto_submitted = "auto-generated";
 	spec.body = buf_str(&body);
+	spec.readable = readable;
 	ret = message_build(&spec, out, err);
 out:
 	buf_free(&token);
@@ -240,8 +241,8 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 			       list->n_sources, mark.last_item, 0, INT64_MAX,
 			       add_item, &ctx, err);
 	if (!ret)
-		ret = render(ob, list, ctx.d, 0, sub_id, address, now, out,
-			     err);
+		ret = render(ob, list, ctx.d, 0, sub_id, address, now, true,
+			     out, err);
 	digest_destroy(ctx.d);
 	return ret;
 }
@@ -287,14 +288,14 @@ static int load_digest(struct outbox *ob, int64_t id, struct err *err)
 }
 
 int outbox_render(struct outbox *ob, const struct store_delivery *d,
-		  int64_t now, struct buf *out, struct err *err)
+		  int64_t now, bool readable, struct buf *out, struct err *err)
 {
 	int ret = load_digest(ob, d->digest_id, err);
 
 	if (ret)
 		return ret;
 	return render(ob, ob->cur_list, ob->cur, d->digest_id, d->subscriber_id,
-		      d->address, now, out, err);
+		      d->address, now, readable, out, err);
 }
 
 size_t outbox_items(const struct outbox *ob)

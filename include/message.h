@@ -28,6 +28,9 @@ struct message_spec {
 	const char *unsubscribe_mailto; /* mailto: URL, or NULL */
 	bool one_click; /* List-Unsubscribe-Post: List-Unsubscribe=One-Click */
 	bool bulk;	/* Precedence: bulk */
+	/* For reading, not sending (preview): a UTF-8 body stays text
+	 * ("8bit") instead of going as base64. */
+	bool readable;
 	const char
 		*auto_submitted; /* "auto-generated", "auto-replied" or NULL */
 	const char *body;	 /* UTF-8 text with LF line ends, unwrapped */

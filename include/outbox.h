@@ -43,9 +43,10 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 		   struct err *err);
 
 /* Renders the message of one claimed delivery (the digest is loaded
- * once and kept for the rows that follow). */
+ * once and kept for the rows that follow); readable as in message_spec
+ * (for showing, not sending). */
 int outbox_render(struct outbox *ob, const struct store_delivery *d,
-		  int64_t now, struct buf *out, struct err *err);
+		  int64_t now, bool readable, struct buf *out, struct err *err);
 
 /* Stories in the digest last rendered. */
 size_t outbox_items(const struct outbox *ob);

@@ -779,7 +779,8 @@ static void test_digest_as_message(void **state)
 	struct message_spec spec = {0};
 	struct mailimf_fields *f = NULL;
 	struct err err = {{0}};
-	size_t idx = 0;
+	size_t idx = 0, decoded_len = 0;
+	char *decoded = NULL;
 	const char *p;
 
 	buf_init(&body, BUF_MAX_TEXT);
@@ -823,9 +824,27 @@ static void test_digest_as_message(void **state)
 	mailimf_fields_free(f);
 	assert_contains(m.ptr, "\r\nSubject: Probation staff news: 6 stories, "
 			       "16-23 Nov 2026\r\n");
-	assert_contains(m.ptr, "\r\n-- \r\nYou are receiving this because "
+	/* Not ASCII: base64, which gives the flowed text back. */
+	assert_contains(m.ptr, "\r\nContent-Transfer-Encoding: base64\r\n");
+	p = strstr(m.ptr, "\r\n\r\n") + 4;
+	idx = 0;
+	assert_int_equal(mailmime_part_parse(p, strlen(p), &idx,
+					     MAILMIME_MECHANISM_BASE64,
+					     &decoded, &decoded_len),
+			 MAILIMF_NO_ERROR);
+	assert_non_null(strstr(decoded,
+			       "\r\n-- \r\nYou are receiving this because "
 			       "ann@example.org is subscribed to \r\n"
-			       "Probation staff news.\r\n");
+			       "Probation staff news.\r\n"));
+	mailmime_decoded_part_free(decoded);
+	/* No encoded line over 76. */
+	for (const char *l = p; *l;) {
+		const char *nl = strstr(l, "\r\n");
+
+		assert_non_null(nl);
+		assert_true(nl - l <= 76);
+		l = nl + 2;
+	}
 	buf_free(&body);
 	buf_free(&subject);
 	buf_free(&flowed);

@@ -304,7 +304,7 @@ static void test_exact_header_block(void **state)
 		"Message-ID: <digest.42.5f3a9c@news.example.org>\r\n"
 		"MIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
-		"Content-Transfer-Encoding: 8bit\r\n"
+		"Content-Transfer-Encoding: 7bit\r\n"
 		"List-Id: \"Probation staff news\" <staff-news.example.org>\r\n"
 		"List-Unsubscribe: <https://news.example.org/u/abc123>, "
 		"<mailto:staff-news+unsubscribe@example.org>\r\n"
@@ -342,7 +342,7 @@ static void test_optional_headers_only_when_asked(void **state)
 		"Message-ID: <digest.42.5f3a9c@news.example.org>\r\n"
 		"MIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
-		"Content-Transfer-Encoding: 8bit\r\n"
+		"Content-Transfer-Encoding: 7bit\r\n"
 		"Auto-Submitted: auto-replied\r\n"
 		"\r\n");
 	f = parse_fields(&m);
