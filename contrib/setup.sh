@@ -22,9 +22,10 @@ libmicrohttpd-dev libgnutls28-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser, openssl
-# for throwaway certificates, Dovecot for the IMAP tests.
+# for throwaway certificates, Dovecot for the IMAP tests, Postfix for
+# its smtp-sink, and aiosmtpd for an SMTP server with STARTTLS and AUTH.
 test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3
-clang-format valgrind openssl dovecot-imapd"
+clang-format valgrind openssl dovecot-imapd postfix python3-aiosmtpd"
 
 case "$mode" in
 demo) packages=$build_packages ;;
@@ -49,6 +50,13 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix only for its smtp-sink: no mail system is configured.
+	case " $missing " in
+	*" postfix "*)
+		echo "postfix postfix/main_mailer_type select No configuration" |
+			debconf-set-selections
+		;;
+	esac
 	apt-get update -q
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
