@@ -103,7 +103,8 @@ enum {
 	LK_SOURCES,
 	LK_THEMES,
 	LK_SUBSCRIBE,
-	LK_ALLOW
+	LK_ALLOW,
+	LK_NOTHING_NEW
 };
 enum {
 	SK_TITLE,
@@ -166,11 +167,17 @@ static const char *const imap_keys[] = {
 	NULL,
 };
 static const char *const list_keys[] = {
-	[LK_TITLE] = "title",	    [LK_ADDRESS] = "address",
-	[LK_FROM] = "from",	    [LK_SCHEDULE] = "schedule",
-	[LK_TEMPLATE] = "template", [LK_SOURCES] = "sources",
-	[LK_THEMES] = "themes",	    [LK_SUBSCRIBE] = "subscribe",
-	[LK_ALLOW] = "allow",	    NULL,
+	[LK_TITLE] = "title",
+	[LK_ADDRESS] = "address",
+	[LK_FROM] = "from",
+	[LK_SCHEDULE] = "schedule",
+	[LK_TEMPLATE] = "template",
+	[LK_SOURCES] = "sources",
+	[LK_THEMES] = "themes",
+	[LK_SUBSCRIBE] = "subscribe",
+	[LK_ALLOW] = "allow",
+	[LK_NOTHING_NEW] = "nothing_new",
+	NULL,
 };
 static const char *const source_keys[] = {
 	[SK_TITLE] = "title",
@@ -1694,6 +1701,12 @@ static void set_list(struct parse *p, struct config_list *l, int key,
 		free_strv(l->allow, l->n_allow);
 		l->allow = v;
 		l->n_allow = n;
+		break;
+	case LK_NOTHING_NEW:
+		if (parse_bool(value, &l->nothing_new) < 0)
+			report(p, p->line,
+			       "nothing_new \"%.*s\": use yes or no",
+			       QV(value));
 		break;
 	}
 }

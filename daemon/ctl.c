@@ -1108,7 +1108,7 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
-	if (sd.items == 0) {
+	if (sd.items == 0 && !list->nothing_new) {
 		printf("list %s: nothing new since the last digest; nothing "
 		       "sent\n",
 		       list->name);

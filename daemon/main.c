@@ -169,10 +169,14 @@ static size_t run_digests(struct daemon *d, int64_t now)
 			failures++;
 			continue;
 		}
-		if (sd.items == 0)
+		if (sd.items == 0 && !list->nothing_new)
 			log_info("list %s: nothing new since the last digest; "
 				 "nothing to send",
 				 list->name);
+		else if (sd.items == 0)
+			log_info("list %s: nothing new since the last digest; "
+				 "a note says so to %zu subscriber%s",
+				 list->name, n, n == 1 ? "" : "s");
 		else
 			log_info("list %s: digest %lld composed: %lld "
 				 "stor%s for %zu subscriber%s",

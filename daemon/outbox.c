@@ -104,10 +104,10 @@ int outbox_compose(struct outbox *ob, const struct config_list *list,
 	ret = store_digest_last(ob->st, list->name, &mark, err);
 	if (ret)
 		return ret;
-	return store_digest_create(ob->st, list->name,
-				   (const char *const *)list->sources,
-				   list->n_sources, mark.period_end, now, slot,
-				   now, out, n_deliveries, err);
+	return store_digest_create(
+		ob->st, list->name, (const char *const *)list->sources,
+		list->n_sources, mark.period_end, now, slot, now,
+		list->nothing_new, out, n_deliveries, err);
 }
 
 struct add_ctx {

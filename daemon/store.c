@@ -235,7 +235,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"INSERT INTO deliveries(digest_id, subscriber_id, state, "
 		"attempts, next_try) SELECT ?1, id, 'pending', 0, 0 "
 		"FROM subscribers WHERE list_id = ?2 AND state = 'active' "
-		"AND (SELECT items FROM digests WHERE id = ?1) > 0",
+		"AND (?3 OR (SELECT items FROM digests WHERE id = ?1) > 0)",
 	[ST_DIGEST_COUNT_ITEMS] =
 		"UPDATE digests SET items = (SELECT count(*) FROM digest_items "
 		"d JOIN items i ON i.id = d.item_id WHERE d.digest_id = ?1 "
@@ -1959,8 +1959,8 @@ int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
 int store_digest_create(struct store *st, const char *list,
 			const char *const *sources, size_t n_sources,
 			int64_t start, int64_t end, int64_t slot, int64_t now,
-			struct store_digest *out, size_t *n_deliveries,
-			struct err *err)
+			bool even_empty, struct store_digest *out,
+			size_t *n_deliveries, struct err *err)
 {
 	struct store_digest_mark prev = {0};
 	sqlite3_stmt *s;
@@ -2024,6 +2024,7 @@ int store_digest_create(struct store *st, const char *list,
 		s = st->stmt[ST_DIGEST_ADD_DELIVERIES];
 		bind_int(s, 1, id);
 		bind_int(s, 2, list_id);
+		bind_int(s, 3, even_empty);
 		ret = exec_stmt(st, ST_DIGEST_ADD_DELIVERIES, err,
 				"queueing deliveries");
 		if (!ret && n_deliveries)

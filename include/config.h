@@ -74,7 +74,8 @@ struct config_list {
 			  last unless named); default: all themes */
 	size_t n_themes;
 	enum subscribe_policy subscribe;
-	char **allow; /* "@domain" or full addresses, lower-cased */
+	bool nothing_new; /* send a short note when a period has nothing */
+	char **allow;	  /* "@domain" or full addresses, lower-cased */
 	size_t n_allow;
 	int line;
 };

@@ -257,7 +257,8 @@ struct store_digest {
 
 /* Composes a digest in one transaction: the digest row, its items (those
  * of the sources stored since the list's previous digest, by item id so
- * that none falls between two digests) and, when it has items, one
+ * that none falls between two digests) and, when it has items or
+ * even_empty is set (a list that sends a "nothing new" note), one
  * pending delivery per active subscriber. slot is the scheduled time the
  * digest is for (0 for one sent by hand): a list has at most one digest
  * per slot, so a second compose for the same slot returns -EEXIST and
@@ -268,8 +269,8 @@ struct store_digest {
 int store_digest_create(struct store *st, const char *list,
 			const char *const *sources, size_t n_sources,
 			int64_t start, int64_t end, int64_t slot, int64_t now,
-			struct store_digest *out, size_t *n_deliveries,
-			struct err *err);
+			bool even_empty, struct store_digest *out,
+			size_t *n_deliveries, struct err *err);
 
 int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
 		     struct err *err);

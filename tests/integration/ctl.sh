@@ -51,4 +51,13 @@ grep -l '^To: Alice@example.org$' "$T/work/maildir/new/"* >/dev/null ||
 expect_exit 0 ctl send staff-news
 assert_contains "$T/out" "nothing new since the last digest"
 [ "$(messages)" -eq 1 ] || fail "an empty digest was sent"
+
+# A list that asks for it gets a "nothing new" note instead.
+sed -i 's/^\[list staff-news\]$/&\
+nothing_new = yes/' "$T/work/demo.conf"
+expect_exit 0 ctl send staff-news
+assert_contains "$T/out" "0 stories: 1 sent, 0 deferred, 0 failed"
+[ "$(messages)" -eq 2 ] || fail "no nothing-new note: $(messages) messages"
+grep -l 'No new stories this time.' "$T/work/maildir/new/"* >/dev/null ||
+	fail "the note does not say there is nothing new"
 echo PASS

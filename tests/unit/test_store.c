@@ -227,13 +227,13 @@ static void test_no_item_falls_between_digests(void **state)
 	a[0] = item("a1", "http://x.org/1", NULL, 100);
 	store_items_ingest(f->st, "blog", a, 1, 2000, &res, &err);
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
-					     2000, &sd, &n, &err),
+					     2000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(sd.items, 1);
 	a[0] = item("a2", "http://x.org/2", NULL, 100);
 	store_items_ingest(f->st, "blog", a, 1, 2000, &res, &err);
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 2000, 2000,
-					     0, 2000, &sd, &n, &err),
+					     0, 2000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(sd.items, 1);
 }
@@ -252,8 +252,8 @@ static void test_sent_story_is_not_taken_over(void **state)
 	/* The repost went out; the original arriving later is a repeat. */
 	a[0] = item("repost", "http://blog.org/r", "story", 500);
 	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
-	store_digest_create(f->st, "news", srcs, 2, 0, 1000, 0, 1000, &sd, &n,
-			    &err);
+	store_digest_create(f->st, "news", srcs, 2, 0, 1000, 0, 1000, false,
+			    &sd, &n, &err);
 	a[0] = item("original", "http://union.org/o", "story", 100);
 	store_items_ingest(f->st, "union", a, 1, 1001, &res, &err);
 	assert_int_equal(res.duplicates, 1);
@@ -263,7 +263,7 @@ static void test_sent_story_is_not_taken_over(void **state)
 	assert_string_equal(c.titles[1], "original");
 	assert_int_equal(c.dup[1], c.ids[0]);
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 1000, 2000,
-					     0, 2000, &sd, &n, &err),
+					     0, 2000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(sd.items, 0);
 }
@@ -324,8 +324,8 @@ static void test_unattempted_claims_go_back(void **state)
 			     &err);
 	a[0] = item("a1", "http://x.org/1", NULL, 100);
 	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
-	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, &sd, &n,
-			    &err);
+	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, false,
+			    &sd, &n, &err);
 	n = 0;
 	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
 						fail_second, &n, &err),
@@ -412,13 +412,13 @@ static void test_digest_once_per_slot(void **state)
 		store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err), 0);
 
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 0, 2000,
-					     1500, 2000, &sd, &n, &err),
+					     1500, 2000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(sd.items, 1);
 	assert_int_equal(sd.period_end, 2000);
 	assert_int_equal(n, 1); /* only the active subscriber */
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 2000, 3000,
-					     1500, 3000, &sd, &n, &err),
+					     1500, 3000, false, &sd, &n, &err),
 			 -EEXIST);
 	assert_int_equal(store_digest_last(f->st, "news", &mark, &err), 0);
 	assert_int_equal(mark.period_end, 2000);
@@ -428,7 +428,7 @@ static void test_digest_once_per_slot(void **state)
 	/* Nothing new: recorded, but nobody gets an empty digest. */
 	n = 99;
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 2, 2000, 3000,
-					     2500, 3000, &sd, &n, &err),
+					     2500, 3000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(sd.items, 0);
 	assert_int_equal(n, 0);
@@ -454,7 +454,7 @@ static void test_delivery_state_machine(void **state)
 	a[0] = item("a1", "http://x.org/1", NULL, 100);
 	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
 	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
-					     2000, &sd, &n, &err),
+					     2000, false, &sd, &n, &err),
 			 0);
 	assert_int_equal(n, 3);
 
@@ -506,8 +506,8 @@ static void test_retry_waits_for_next_try(void **state)
 			     &err);
 	a[0] = item("a1", "http://x.org/1", NULL, 100);
 	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
-	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, &sd, &n,
-			    &err);
+	store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0, 2000, false,
+			    &sd, &n, &err);
 	n = 0;
 	store_deliveries_claim(f->st, 0, 2000, 10, count_deliveries, &n, &err);
 	assert_int_equal(n, 1);
