@@ -69,6 +69,7 @@ struct deliver {
 	int64_t paused_until;
 	int64_t outage_wait; /* doubles while the outage lasts */
 	bool outage;
+	bool store_down; /* the last settle failed: claim nothing */
 };
 
 static int64_t now_s(void)
@@ -189,18 +190,43 @@ static int settle_now(struct deliver *dv, struct err *err)
 
 static void refill(struct deliver *dv);
 
+/* Records the outcomes gathered; on failure keeps them for the next
+ * try and stops claiming (logged once until it works again). */
+static int settle(struct deliver *dv, struct err *err)
+{
+	size_t n = dv->n_outcomes;
+	int ret = settle_now(dv, err);
+
+	if (ret) {
+		dv->stats.store_errors += n;
+		if (!dv->store_down)
+			log_errorx("cannot record %zu deliveries: %s; nothing "
+				   "more is sent until they are recorded",
+				   n, err->msg);
+		dv->store_down = true;
+		/* What the senders have not started stays unsent. */
+		smtp_hold(dv->smtp, "the database cannot be written");
+		return ret;
+	}
+	if (dv->store_down)
+		log_info("deliveries are recorded again");
+	dv->store_down = false;
+	return 0;
+}
+
 static void on_settle(uv_timer_t *t)
 {
 	struct deliver *dv = t->data;
 	struct err err = {{0}};
 
 	dv->settle_armed = false;
-	if (settle_now(dv, &err))
-		log_errorx("%s", err.msg);
-	if (!dv->destroying)
+	settle(dv, &err);
+	if (!dv->destroying && !dv->store_down)
 		refill(dv);
-	if (dv->n_flights == 0 && dv->n_outcomes == 0 && dv->idle &&
-	    !dv->destroying)
+	/* Idle once nothing is in the senders' hands; outcomes that could
+	 * not be recorded wait for a later run. */
+	if (dv->n_flights == 0 && (dv->n_outcomes == 0 || dv->store_down) &&
+	    dv->idle && !dv->destroying)
 		dv->idle(dv->idle_arg);
 }
 
@@ -243,7 +269,13 @@ static void on_sent(const struct smtp_result *r, void *arg)
 		dv->outage = false;
 		dv->paused_until = 0;
 	}
-	if (r->outcome != SMTP_SENT && r->server_problem) {
+	if (r->outcome != SMTP_SENT && dv->store_down && !r->code) {
+		/* Held back unsent while the database cannot be written:
+		 * pending again, the try not counted, nothing to say. */
+		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, false,
+			    false, 0, r->error);
+		dv->outcomes[dv->n_outcomes - 1].row.not_counted = true;
+	} else if (r->outcome != SMTP_SENT && r->server_problem) {
 		server_down(dv, &f, r->error);
 	} else if (r->outcome == SMTP_SENT) {
 		log_info("list %s: digest delivered to %s", f.list, f.address);
@@ -407,7 +439,8 @@ static void refill(struct deliver *dv)
 {
 	struct err err = {{0}};
 
-	if (!dv->smtp || !dv->ob || !dv->more || now_s() < dv->paused_until)
+	if (!dv->smtp || !dv->ob || !dv->more || dv->store_down ||
+	    now_s() < dv->paused_until)
 		return;
 	if (dv->n_flights >= dv->window / 2)
 		return;
@@ -423,11 +456,14 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 	dv->ob = ob;
 	dv->run_cfg = cfg;
 	dv->run_digest = digest_id;
+	/* Outcomes a full disk kept back go first. */
+	if (dv->store_down && settle(dv, err))
+		return -EIO;
 	if (dv->maildir) {
 		do {
 			ret = claim(dv, DELIVER_BATCH, err);
 			if (!ret)
-				ret = settle_now(dv, err);
+				ret = settle(dv, err);
 		} while (!ret && dv->more);
 		return ret;
 	}
@@ -524,8 +560,7 @@ void deliver_destroy(struct deliver *dv)
 	smtp_destroy(dv->smtp);
 	dv->smtp = NULL;
 	dv->destroying = true;
-	if (settle_now(dv, &err))
-		log_errorx("%s", err.msg);
+	settle(dv, &err);
 	for (size_t i = 0; i < dv->n_flights; i++) {
 		free(dv->flights[i].list);
 		free(dv->flights[i].address);

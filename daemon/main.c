@@ -198,7 +198,7 @@ static size_t failed_deliveries(const struct daemon *d)
 {
 	const struct deliver_stats *s = deliver_stats(d->deliver);
 
-	return s->deferred + s->failed;
+	return s->deferred + s->failed + s->store_errors;
 }
 
 static void stop(struct daemon *d);

@@ -373,6 +373,33 @@ int smtp_send(struct smtp *s, int64_t id, const char *from, const char *rcpt,
 	return 0;
 }
 
+/* Moves the messages not started to the results, as temporary; called
+ * with the lock held. */
+static void give_back(struct smtp *s, const char *why)
+{
+	struct msg *m;
+
+	while ((m = s->todo) != NULL) {
+		s->todo = m->next;
+		m->next = NULL;
+		m->outcome = SMTP_TEMPORARY;
+		snprintf(m->error, sizeof(m->error), "not sent: %s", why);
+		*s->results_tail = m;
+		s->results_tail = &m->next;
+	}
+	s->todo_tail = &s->todo;
+}
+
+void smtp_hold(struct smtp *s, const char *why)
+{
+	if (!s)
+		return;
+	uv_mutex_lock(&s->lock);
+	give_back(s, why);
+	uv_mutex_unlock(&s->lock);
+	uv_async_send(&s->wake);
+}
+
 size_t smtp_pending(const struct smtp *s)
 {
 	return s ? s->pending : 0;
@@ -388,7 +415,6 @@ static void on_closed(uv_handle_t *h)
 
 void smtp_destroy(struct smtp *s)
 {
-	struct msg *m;
 	int i;
 
 	if (!s)
@@ -396,16 +422,7 @@ void smtp_destroy(struct smtp *s)
 	uv_mutex_lock(&s->lock);
 	s->stopping = true;
 	/* Not started: reported as stopped, to be tried again later. */
-	while ((m = s->todo) != NULL) {
-		s->todo = m->next;
-		m->next = NULL;
-		m->outcome = SMTP_TEMPORARY;
-		snprintf(m->error, sizeof(m->error),
-			 "not sent: bulletin was stopping");
-		*s->results_tail = m;
-		s->results_tail = &m->next;
-	}
-	s->todo_tail = &s->todo;
+	give_back(s, "bulletin was stopping");
 	uv_cond_broadcast(&s->more);
 	uv_mutex_unlock(&s->lock);
 	for (i = 0; i < s->n_threads; i++)

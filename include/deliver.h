@@ -18,6 +18,11 @@
  *   refused, no reply: RELIABILITY G5) the rows wait without the try
  *   being counted, nothing more is claimed until the wait is over, and
  *   the outage is logged once, not per row.
+ * - When outcomes cannot be recorded (disk full, read-only database:
+ *   RELIABILITY G10), nothing more is claimed, the outcomes are kept and
+ *   recorded at the next run that can, and the rows stay "sending"
+ *   meanwhile (after a stop they go again: duplicates at most the rows
+ *   in flight).
  * - A row whose subscriber is no longer active (unsubscribed, suspended)
  *   is not sent: it fails with that reason.
  *
@@ -40,9 +45,10 @@ struct deliver;
 
 struct deliver_stats {
 	size_t sent;
-	size_t deferred; /* failed this time, will be tried again */
-	size_t failed;	 /* failed for good */
-	size_t items;	 /* stories in the last digest rendered */
+	size_t deferred;     /* failed this time, will be tried again */
+	size_t failed;	     /* failed for good */
+	size_t items;	     /* stories in the last digest rendered */
+	size_t store_errors; /* outcomes that could not be recorded */
 };
 
 /* Called on the loop when nothing is in flight any more. */

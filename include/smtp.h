@@ -67,6 +67,10 @@ struct smtp *smtp_create(uv_loop_t *loop, const struct smtp_options *opt,
 int smtp_send(struct smtp *s, int64_t id, const char *from, const char *rcpt,
 	      const char *data, size_t len);
 
+/* Gives back every message not yet started: each is reported temporary
+ * ("held back: why") on a later loop turn, and nothing was sent. */
+void smtp_hold(struct smtp *s, const char *why);
+
 /* Messages given to smtp_send whose done has not run yet. */
 size_t smtp_pending(const struct smtp *s);
 
