@@ -51,8 +51,10 @@ python3 "$SOURCE_ROOT/tests/integration/check_mail.py" "$T/got" \
 	fail "not every subscriber got the digest"
 [ "$(sort -u "$T/rcpts" | wc -l)" = 40 ] ||
 	fail "a second copy has another Message-ID"
-# Second copies only for messages the two connections had started.
-[ "$(wc -l <"$T/rcpts")" -le 44 ] ||
+# Second copies only for messages sent between the last outcome recorded
+# and the first that could not be (two connections, one message a second
+# each): a handful, not the 40 that were queued.
+[ "$(wc -l <"$T/rcpts")" -le 50 ] ||
 	fail "$(wc -l <"$T/rcpts") copies for 40 subscribers: the held-back messages went out"
 [ "$(sqlite3 "$W/demo.db" "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = 40 ] ||
 	fail "deliveries: $(sqlite3 "$W/demo.db" 'SELECT state, count(*) FROM deliveries GROUP BY state')"
