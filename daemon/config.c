@@ -3027,30 +3027,3 @@ const char *config_maildir(const struct config *cfg)
 {
 	return cfg ? cfg->smtp_maildir : NULL;
 }
-
-int config_read_secret(const char *path, const char *what, char *out,
-		       size_t size, struct err *err)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_set(err,
-			"cannot read %s %s: %s; check the path and that "
-			"bulletin may read it",
-			what, path, strerror(errno));
-		return -errno;
-	}
-	n = read(fd, out, size - 1);
-	close(fd);
-	if (n < 0) {
-		err_set(err, "cannot read %s %s: %s", what, path,
-			strerror(errno));
-		return -EIO;
-	}
-	out[n] = '\0';
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-		out[--n] = '\0';
-	return 0;
-}

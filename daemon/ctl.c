@@ -31,6 +31,7 @@
 #include "neardup.h"
 #include "outbox.h"
 #include "poller.h"
+#include "secret.h"
 #include "store.h"
 #include "text.h"
 #include "theme.h"
@@ -174,6 +175,11 @@ static int cmd_check_config(struct ctl *ctl, int argc, char **argv)
 	}
 	outbox_destroy(ob);
 	token_keys_destroy(keys);
+	/* The secret files as the daemon will read them. */
+	if (secret_check_config(ctl->cfg, &err)) {
+		fprintf(stderr, "%s: %s\n", ctl->config_path, err.msg);
+		return EXIT_USAGE;
+	}
 	printf("%s: ok (%zu sources, %zu lists, %zu themes)\n",
 	       ctl->config_path, ctl->cfg->n_sources, ctl->cfg->n_lists,
 	       ctl->cfg->n_themes);

@@ -10,6 +10,7 @@
 
 #include "deliver.h"
 #include "maildir.h"
+#include "secret.h"
 #include "smtp.h"
 
 #define DELIVER_BATCH 100      /* rows claimed at a time */
@@ -519,8 +520,9 @@ struct deliver *deliver_create(uv_loop_t *loop, struct store *st,
 	if (dv->maildir)
 		return dv;
 	if (cfg->smtp_username && cfg->smtp_password_file &&
-	    config_read_secret(cfg->smtp_password_file, "[smtp] password_file",
-			       password, sizeof(password), err) < 0)
+	    secret_read_password(cfg->smtp_password_file,
+				 "[smtp] password_file", password,
+				 sizeof(password), err) < 0)
 		goto fail;
 	opt.url = cfg->smtp_url;
 	opt.username = cfg->smtp_username;

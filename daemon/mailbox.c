@@ -13,6 +13,7 @@
 #include "intake.h"
 #include "log.h"
 #include "mailbox.h"
+#include "secret.h"
 #include "store.h"
 #include "theme.h"
 
@@ -77,8 +78,9 @@ static int connect_session(struct mailbox *mb, const struct config *cfg)
 	struct imap *im;
 
 	if (cfg->imap_password_file &&
-	    config_read_secret(cfg->imap_password_file, "[imap] password_file",
-			       password, sizeof(password), &err) < 0) {
+	    secret_read_password(cfg->imap_password_file,
+				 "[imap] password_file", password,
+				 sizeof(password), &err) < 0) {
 		snprintf(mb->error, sizeof(mb->error), "%s", err.msg);
 		mb->permanent = true;
 		return -EACCES;

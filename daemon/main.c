@@ -25,6 +25,7 @@
 #include "outbox.h"
 #include "poller.h"
 #include "schedule.h"
+#include "secret.h"
 #include "store.h"
 #include "theme.h"
 #include "token.h"
@@ -94,6 +95,11 @@ static int generation_load(struct daemon *d, struct generation *g)
 	if (!g->themes) {
 		log_errorx("out of memory compiling themes");
 		goto fail_runtime;
+	}
+	/* Every secret file is checked now, not when first used. */
+	if (secret_check_config(g->cfg, &err)) {
+		log_errorx("%s", err.msg);
+		goto fail_usage;
 	}
 	g->keys = token_keys_load(g->cfg->secret_file, NULL, &err);
 	if (!g->keys) {

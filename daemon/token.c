@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "secret.h"
 #include "token.h"
 
 #define TOKEN_VERSION 1
@@ -52,35 +53,22 @@ struct token_keys *token_keys_from(const void *secret, size_t len)
 static int read_secret(const char *path, unsigned char *out, size_t *len,
 		       struct err *err)
 {
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	int ret = secret_read(path, "secret file", out, SECRET_MAX, len, err);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (ret == -ENOENT)
 		err_set(err,
 			"cannot read secret file %s: %s; create it with: "
 			"head -c 32 /dev/urandom > %s && chmod 600 %s",
-			path, strerror(errno), path, path);
-		return -errno;
-	}
-	while (got < SECRET_MAX) {
-		n = read(fd, out + got, SECRET_MAX - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got < SECRET_MIN) {
+			path, strerror(-ret), path, path);
+	if (ret)
+		return ret;
+	if (*len < SECRET_MIN) {
 		err_set(err,
 			"secret file %s holds %zu bytes, fewer than %d; "
 			"recreate it with: head -c 32 /dev/urandom > %s",
-			path, got, SECRET_MIN, path);
+			path, *len, SECRET_MIN, path);
 		return -EINVAL;
 	}
-	*len = got;
 	return 0;
 }
 

@@ -191,10 +191,4 @@ int config_parse_size(const char *text, int64_t *out);
  * "maildir:relative/path"), returns the directory path, else NULL. */
 const char *config_maildir(const struct config *cfg);
 
-/* Reads a password from path (what names the key in messages, e.g.
- * "[imap] password_file") into out, without the final line end.
- * Returns 0 or a negative errno with err saying what to fix. */
-int config_read_secret(const char *path, const char *what, char *out,
-		       size_t size, struct err *err);
-
 #endif

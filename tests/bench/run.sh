@@ -188,7 +188,7 @@ n200=$(grep -c '^200$' "$W/log/curl-cold.out")
 # bulletin
 B="$W/bulletin"
 mkdir -p "$B"
-head -c 32 /dev/urandom >"$B/secret"
+(umask 077 && head -c 32 /dev/urandom >"$B/secret")
 chmod 600 "$B/secret"
 {
 	printf '[daemon]\ndatabase = bulletin.db\npublic_url = http://127.0.0.1:8025\n'

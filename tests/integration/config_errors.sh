@@ -37,6 +37,26 @@ assert_contains "$T/err" "$T/work/sect.conf:3:"
 expect_exit 2 "$BULLETINCTL" -c "$T/nope.conf" check-config
 assert_contains "$T/err" "$T/nope.conf"
 
+# Secret files open to group or others: the daemon refuses to start and
+# check-config says which file and how to fix it; nothing is created.
+chmod 644 "$T/work/demo-secret"
+expect_exit 2 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "[daemon] secret_file $T/work/demo-secret may be read by group or others (mode 0644)"
+assert_contains "$T/err" "chmod 600 $T/work/demo-secret"
+[ ! -e "$T/work/demo.db" ] || fail "bulletind created a database with an open secret"
+expect_exit 2 "$BULLETINCTL" -c "$cfg" check-config
+assert_contains "$T/err" "may be read by group or others"
+chmod 600 "$T/work/demo-secret"
+printf 'pw\n' >"$T/work/imap-password"
+chmod 640 "$T/work/imap-password"
+printf '[imap]\nurl = imaps://127.0.0.1:9\nusername = u\npassword_file = imap-password\n' \
+	>>"$cfg"
+expect_exit 2 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "[imap] password_file $T/work/imap-password may be read by group or others (mode 0640)"
+assert_not_contains "$T/err" "pw"
+expect_exit 2 "$BULLETINCTL" -c "$cfg" check-config
+assert_contains "$T/err" "[imap] password_file"
+
 # Usage errors are exit 2 too.
 expect_exit 2 "$BULLETINCTL" -c "$cfg" frobnicate
 assert_contains "$T/err" "unknown command 'frobnicate'"

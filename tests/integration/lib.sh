@@ -237,7 +237,7 @@ wait_for() {
 # scratch_config FILE: starts a config whose database, secret and
 # maildir live in $T; the test appends [fetch] and sources.
 scratch_config() {
-	head -c 32 /dev/urandom >"$T/secret"
+	(umask 077 && head -c 32 /dev/urandom >"$T/secret")
 	cat >"$1" <<CONF
 [daemon]
 database = $T/scratch.db

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +87,8 @@ static void test_other_key_rejected_previous_key_accepted(void **state)
 	f = fopen(cur, "w");
 	fputs("a brand new secret of enough length", f);
 	fclose(f);
+	chmod(prev, 0600);
+	chmod(cur, 0600);
 
 	old = token_keys_load(prev, NULL, &err);
 	assert_non_null(old);
@@ -121,8 +124,18 @@ static void test_missing_or_short_secret_explained(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/short", dir);
 	f = fopen(path, "w");
+	fputs("a secret long enough, but open to all", f);
+	fclose(f);
+	chmod(path, 0644);
+	assert_null(token_keys_load(path, NULL, &err));
+	assert_non_null(strstr(err.msg, "may be read by group or others "
+					"(mode 0644)"));
+	assert_non_null(strstr(err.msg, "chmod 600"));
+	assert_non_null(strstr(err.msg, path));
+	f = fopen(path, "w");
 	fputs("short", f);
 	fclose(f);
+	chmod(path, 0600);
 	assert_null(token_keys_load(path, NULL, &err));
 	assert_non_null(strstr(err.msg, "fewer than 16"));
 	unlink(path);

@@ -46,8 +46,8 @@ sleep 0.5
 
 cp "$REPO/config/demo.conf" "$W/demo.conf"
 cp -R "$REPO/config/demo" "$REPO/templates" "$W/"
-head -c 32 /dev/urandom >"$W/demo-secret"
-chmod 600 "$W/demo-secret"
+(umask 077 && head -c 32 /dev/urandom >"$W/demo-secret")
+
 sed -i "s|^url = maildir:maildir|url = smtp://127.0.0.1:$port\\
 connections = $CONNS|" "$W/demo.conf"
 ctl() { "$CTL" -c "$W/demo.conf" "$@"; }
