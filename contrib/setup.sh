@@ -18,7 +18,7 @@ cd "$root"
 build_packages="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
 libuv1-dev libcurl4-gnutls-dev libetpan-dev libsqlite3-dev libxml2-dev
 libjansson-dev libinih-dev libutf8proc-dev libstemmer-dev libsodium-dev
-libmicrohttpd-dev libgnutls28-dev"
+libmicrohttpd-dev libgnutls28-dev libsystemd-dev"
 # Tests: cmocka, a real HTTP server for feeds, the sqlite3 shell to hold
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser, openssl

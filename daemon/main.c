@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "bulletin-config.h"
@@ -46,6 +47,8 @@ struct generation {
 struct daemon {
 	uv_loop_t loop;
 	uv_timer_t tick;
+	uv_timer_t watchdog; /* pings systemd while the loop turns */
+	bool watchdog_on;
 	uv_signal_t sigterm, sigint, sighup;
 	const char *config_path;
 	bool once;
@@ -267,11 +270,38 @@ static void schedule_tick(struct daemon *d);
 static void on_round_fetched(size_t fetched, size_t failed, void *arg)
 {
 	struct daemon *d = arg;
+	const struct deliver_stats *s;
 
 	if (d->stopping)
 		return;
 	run_digests(d, (int64_t)time(NULL));
+	s = deliver_stats(d->deliver);
+	/* systemctl status shows the last line. */
+	sd_notifyf(0,
+		   "STATUS=%zu sources polled, %zu failed; %zu digests "
+		   "delivered, %zu deferred, %zu failed since start",
+		   fetched, failed, s->sent, s->deferred, s->failed);
 	schedule_tick(d);
+}
+
+/* systemd's watchdog: a ping from the loop itself, so a stalled loop
+ * misses it and systemd restarts the daemon. */
+static void on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void watchdog_start(struct daemon *d)
+{
+	uint64_t usec = 0;
+
+	uv_timer_init(&d->loop, &d->watchdog);
+	d->watchdog_on = true;
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	/* Twice per interval, as sd_watchdog_enabled(3) advises. */
+	uv_timer_start(&d->watchdog, on_watchdog, 0,
+		       usec / 2000 ? usec / 2000 : 1);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -374,6 +404,7 @@ static void reload(struct daemon *d)
 	int ret;
 
 	log_info("reloading %s", d->config_path);
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading the config");
 	ret = generation_load(d, &g);
 	if (!ret)
 		ret = generation_attach(d, &g);
@@ -382,6 +413,8 @@ static void reload(struct daemon *d)
 		log_errorx("%s: the new config has errors (above); keeping the "
 			   "running config",
 			   d->config_path);
+		sd_notify(0, "READY=1\nSTATUS=the new config has errors; "
+			     "kept the running one");
 		return;
 	}
 	poller_reconfigure(d->poller, g.cfg, g.themes);
@@ -396,6 +429,8 @@ static void reload(struct daemon *d)
 	log_info("reloaded %s: %zu sources, %zu lists, %zu themes",
 		 d->config_path, d->gen.cfg->n_sources, d->gen.cfg->n_lists,
 		 d->gen.cfg->n_themes);
+	sd_notifyf(0, "READY=1\nSTATUS=reloaded: %zu sources, %zu lists",
+		   d->gen.cfg->n_sources, d->gen.cfg->n_lists);
 	schedule_tick(d);
 }
 
@@ -423,6 +458,9 @@ static void stop(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	if (d->watchdog_on)
+		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	/* Fetches in flight are cancelled and store nothing; messages the
 	 * SMTP senders are on are finished and settled (each bounded by
 	 * [smtp] timeout); rows not started stay pending. */
@@ -569,6 +607,9 @@ int main(int argc, char **argv)
 		 "database %s",
 		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
 		 d.gen.cfg->n_lists, d.gen.cfg->database);
+	watchdog_start(&d);
+	sd_notifyf(0, "READY=1\nSTATUS=started: %zu sources, %zu lists",
+		   d.gen.cfg->n_sources, d.gen.cfg->n_lists);
 	mailbox_follow(&d, d.gen.cfg);
 	if (d.once && d.mailbox) {
 		d.once_pending++;
