@@ -33,6 +33,7 @@ struct flight {
 struct outcome {
 	struct store_settle row;
 	int64_t subscriber_id;
+	bool hard; /* refused for good (5xx): counts towards suspension */
 	char list[128];
 	char address[256];
 	char error[DELIVER_ERROR_MAX];
@@ -172,7 +173,7 @@ static int settle_now(struct deliver *dv, struct err *err)
 	for (i = 0; i < dv->n_outcomes; i++) {
 		struct outcome *o = &dv->outcomes[i];
 
-		if (o->row.sent || !o->row.permanent)
+		if (o->row.sent || !o->hard)
 			continue;
 		if (store_subscriber_hard_failure(dv->st, o->subscriber_id,
 						  dv->cfg->smtp_suspend_after,
@@ -309,6 +310,10 @@ static void on_sent(const struct smtp_result *r, void *arg)
 			dv->stats.deferred++;
 		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, false,
 			    permanent, next, r->error);
+		/* Only a refusal (5xx) counts towards suspension; giving
+		 * up on a server that kept deferring does not. */
+		dv->outcomes[dv->n_outcomes - 1].hard =
+			r->outcome == SMTP_PERMANENT;
 	}
 	free(f.list);
 	free(f.address);

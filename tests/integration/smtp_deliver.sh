@@ -131,6 +131,21 @@ stop_sink
 # Eve leaves before the retry: her row is cancelled, never sent.
 ctl subscribers staff-news remove eve@example.org >/dev/null
 
+# A digest older than give_up: a deferral fails the row for good, which
+# does not count towards suspension (only refusals do). Ann's row only.
+start_sink late -r RCPT
+sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$SINK_PORT|" "$cfg"
+q "UPDATE digests SET created = created - 7200"
+q "UPDATE deliveries SET next_try = CASE WHEN subscriber_id = (SELECT id FROM subscribers WHERE address = 'ann@example.org') THEN 0 ELSE 9999999999 END WHERE state = 'pending'"
+expect_exit 1 "$BULLETIND" -c "$cfg" --once
+assert_contains "$T/err" "delivery to ann@example.org failed: SMTP server smtp://127.0.0.1:$SINK_PORT deferred it (450)"
+assert_contains "$T/err" "giving up after 3 tries ([smtp] give_up)"
+[ "$(q "SELECT d.state FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.address = 'ann@example.org' AND d.digest_id = 3")" = failed ] ||
+	fail "ann's row: $(q 'SELECT state, attempts, last_error FROM deliveries WHERE digest_id = 3')"
+[ "$(q "SELECT state FROM subscribers WHERE address = 'ann@example.org'")" = active ] ||
+	fail "giving up suspended ann"
+stop_sink
+
 # 5xx for everybody: failed at once, and each suspended.
 start_sink hard -f RCPT
 sed -i "s|^url = smtp://127.0.0.1:[0-9]*|url = smtp://127.0.0.1:$SINK_PORT|" "$cfg"
@@ -139,12 +154,12 @@ expect_exit 1 "$BULLETIND" -c "$cfg" --once
 assert_contains "$T/err" "failed for good"
 assert_contains "$T/err" "(500)"
 assert_contains "$T/err" "suspended"
-[ "$(q "SELECT count(*) FROM deliveries WHERE state = 'failed' AND last_error LIKE '%(500)%'")" = 4 ] ||
+[ "$(q "SELECT count(*) FROM deliveries WHERE state = 'failed' AND last_error LIKE '%(500)%'")" = 3 ] ||
 	fail "deliveries: $(q 'SELECT state, last_error FROM deliveries')"
 [ "$(q "SELECT d.state || ' ' || d.last_error FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.address = 'eve@example.org'")" = "failed unsubscribed" ] ||
 	fail "eve: $(q "SELECT state, last_error FROM deliveries WHERE last_error NOT LIKE '%550%'")"
 [ "$(ls "$SINK_DIR" | wc -l)" = 0 ] || fail "the 5xx sink kept a message"
-[ "$(q "SELECT count(*) FROM subscribers WHERE state = 'suspended'")" = 4 ] ||
+[ "$(q "SELECT count(*) FROM subscribers WHERE state = 'suspended'")" = 3 ] ||
 	fail "subscribers: $(q 'SELECT address, state FROM subscribers')"
 stop_sink
 
