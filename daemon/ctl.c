@@ -313,7 +313,7 @@ static int cmd_fetch(struct ctl *ctl, int argc, char **argv)
 /* Item lines wait in memory up to this many bytes, then in a temporary
  * file, so that the feed line, complete only at the end, still comes
  * first while memory stays bounded whatever the file's size. */
-#define PARSE_SPOOL_MEM (16u << 20)
+#define PARSE_SPOOL_MEM (4u << 20)
 
 struct parse_spool {
 	struct buf mem; /* the latest lines */

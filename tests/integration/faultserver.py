@@ -35,12 +35,13 @@ import http.server
 import io
 import os
 import socketserver
+import select
+import socket
 import sys
 import threading
 import time
 
 BOMB = None
-STALLS = 0
 SEEN = set()
 STALLS_LOCK = threading.Lock()
 
@@ -60,6 +61,18 @@ def bomb():
     return BOMB
 
 
+STALLED = set()
+
+
+def open_still(conn):
+    """Whether the peer has not closed conn (no EOF waiting on it)."""
+    try:
+        r, _, _ = select.select([conn], [], [], 0)
+        return not r or conn.recv(1, socket.MSG_PEEK) != b''
+    except OSError:
+        return False
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
 
@@ -75,10 +88,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         p = self.path
         parts = p.split('/')
         if p.startswith('/stall/'):
-            global STALLS
             with STALLS_LOCK:
-                STALLS += 1
-                sys.stderr.write('faultserver: stalls now: %d\n' % STALLS)
+                # Held: this one and every other stalled connection the
+                # client has not closed yet. (A thread may not have seen
+                # its client's close yet: look at the sockets themselves.)
+                held = 1 + sum(1 for c in STALLED if open_still(c))
+                STALLED.add(self.connection)
+                sys.stderr.write('faultserver: stalls now: %d\n' % held)
                 sys.stderr.flush()
             try:
                 # Until the client gives up and closes the connection.
@@ -86,7 +102,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 self.connection.recv(1)
             finally:
                 with STALLS_LOCK:
-                    STALLS -= 1
+                    STALLED.discard(self.connection)
         elif p.startswith('/redirect/'):
             code = int(parts[2])
             self.answer(code, [('Location', '/' + '/'.join(parts[3:]))])
