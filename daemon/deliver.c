@@ -13,8 +13,11 @@
 #include "secret.h"
 #include "smtp.h"
 
-#define DELIVER_BATCH 100      /* rows claimed at a time */
-#define DELIVER_WINDOW 64      /* rows in flight per SMTP connection */
+#define DELIVER_BATCH 100 /* rows claimed at a time */
+#define DELIVER_WINDOW 16 /* rows in flight per SMTP connection */
+/* and at most this much rendered mail waiting in the senders' queue: a
+ * digest can be big, and memory must not grow with the window */
+#define DELIVER_MAX_BYTES ((size_t)8 << 20)
 #define DELIVER_MAX_WAIT 21600 /* the longest wait between tries: 6 h */
 #define DELIVER_ERROR_MAX 400
 #define DELIVER_SETTLE_MS 20 /* outcomes gathered before settling */
@@ -22,6 +25,7 @@
 /* One row handed to the senders. */
 struct flight {
 	int64_t id;
+	size_t bytes; /* of the message, held by the senders' queue */
 	int64_t subscriber_id;
 	int64_t digest_created;
 	int attempts;
@@ -53,6 +57,7 @@ struct deliver {
 	struct flight *flights;
 	size_t n_flights, cap_flights;
 	size_t window;
+	size_t bytes_in_flight; /* rendered messages the senders hold */
 	/* The run to refill from. */
 	struct outbox *ob;
 	const struct config *run_cfg; /* the lists, for envelope senders */
@@ -266,6 +271,7 @@ static void on_sent(const struct smtp_result *r, void *arg)
 
 	if (!take_flight(dv, r->id, &f))
 		return;
+	dv->bytes_in_flight -= f.bytes;
 	if (r->outcome == SMTP_SENT && dv->outage) {
 		log_info("the SMTP server takes mail again");
 		dv->outage = false;
@@ -423,6 +429,8 @@ static int claim_one(const struct store_delivery *d, void *arg)
 		buf_free(&msg);
 		return -ENOMEM;
 	}
+	f->bytes = msg.len;
+	dv->bytes_in_flight += msg.len;
 	dv->n_flights++;
 	buf_free(&msg);
 	return 0;
@@ -446,7 +454,8 @@ static void refill(struct deliver *dv)
 	struct err err = {{0}};
 
 	if (!dv->smtp || !dv->ob || !dv->more || dv->store_down ||
-	    now_s() < dv->paused_until)
+	    now_s() < dv->paused_until ||
+	    dv->bytes_in_flight >= DELIVER_MAX_BYTES)
 		return;
 	if (dv->n_flights >= dv->window / 2)
 		return;
@@ -473,7 +482,8 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 		} while (!ret && dv->more);
 		return ret;
 	}
-	if (dv->n_flights >= dv->window || now_s() < dv->paused_until)
+	if (dv->n_flights >= dv->window || now_s() < dv->paused_until ||
+	    dv->bytes_in_flight >= DELIVER_MAX_BYTES)
 		return 0;
 	return claim(dv, dv->window - dv->n_flights, err);
 }
