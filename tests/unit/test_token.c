@@ -19,7 +19,11 @@ static const char secret[] = "0123456789abcdef0123456789abcdef";
 static void test_round_trip(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 42, 1700000000}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 42,
+				 .issued = 1700000000,
+				 .list = "news"},
+			    out;
 	struct buf b;
 
 	buf_init(&b, 256);
@@ -43,7 +47,11 @@ static void test_round_trip(void **state)
 static void test_every_flipped_char_is_rejected(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 7, 1}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 7,
+				 .issued = 1,
+				 .list = "news"},
+			    out;
 	struct buf b;
 	char *t;
 	size_t i;
@@ -72,7 +80,11 @@ static void test_other_key_rejected_previous_key_accepted(void **state)
 {
 	char dir[] = "/tmp/test_token.XXXXXX", cur[64], prev[64];
 	struct token_keys *old, *other, *rotated;
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 9, 5}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 9,
+				 .issued = 5,
+				 .list = "news"},
+			    out;
 	struct err err = {{0}};
 	struct buf b;
 	FILE *f;
