@@ -104,7 +104,8 @@ static int ctl_open(struct ctl *ctl, int need)
 	if (!(need & NEED_OUTBOX))
 		return 0;
 	ctl->themes = theme_set_create(ctl->cfg);
-	ctl->keys = token_keys_load(ctl->cfg->secret_file, NULL, &err);
+	ctl->keys = token_keys_load(ctl->cfg->secret_file,
+				    ctl->cfg->previous_secret_file, &err);
 	if (!ctl->keys) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_USAGE;
