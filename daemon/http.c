@@ -638,28 +638,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			return MHD_NO;
 		*con_cls = rq;
 		/* A declared length over the limit is refused before any
-		 * of it is read (B4). */
+		 * of it is read, and so is a body of no declared length (a
+		 * chunked stream): MHD can answer only before the body or
+		 * after all of it (B4). */
 		clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						   "Content-Length");
+		if (!clen && strcmp(method, "POST") == 0)
+			return bad_request(h, c, MHD_HTTP_LENGTH_REQUIRED) ==
+					       MHD_YES
+				       ? MHD_YES
+				       : MHD_NO;
 		if (clen && strtoull(clen, NULL, 10) > HTTP_BODY_MAX)
 			rq->too_big = true;
 		else
 			return MHD_YES;
 	}
-	if (*upload_size > 0 && !rq->too_big) {
-		if (rq->len + *upload_size > HTTP_BODY_MAX) {
-			rq->too_big = true;
-		} else {
-			memcpy(rq->body + rq->len, upload, *upload_size);
-			rq->len += *upload_size;
-			*upload_size = 0;
-			return MHD_YES;
-		}
+	if (*upload_size > 0) {
+		/* More than the declared length cannot come (MHD holds the
+		 * client to it): close. */
+		if (rq->len + *upload_size > HTTP_BODY_MAX)
+			return MHD_NO;
+		memcpy(rq->body + rq->len, upload, *upload_size);
+		rq->len += *upload_size;
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (rq->too_big) {
-		/* Answer now; MHD closes the connection after, and reads
-		 * no more of the body. */
-		*upload_size = 0;
+		/* Answer now, before the body; MHD closes the connection
+		 * after, and reads none of it. */
 		return bad_request(h, c, MHD_HTTP_CONTENT_TOO_LARGE) == MHD_YES
 			       ? MHD_YES
 			       : MHD_NO;
