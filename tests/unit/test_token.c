@@ -141,6 +141,28 @@ static void test_missing_or_short_secret_explained(void **state)
 	rmdir(dir);
 }
 
+/* RELIABILITY B6: a token names its list. */
+static void test_list_bound(void **state)
+{
+	struct token_keys *k = token_keys_from(secret, 32);
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 5,
+				 .issued = 9,
+				 .list = "staff-news"},
+			    out;
+	struct buf b;
+
+	buf_init(&b, 256);
+	assert_int_equal(token_make(k, &c, &b), 0);
+	assert_int_equal(token_verify(k, buf_str(&b), TOKEN_UNSUBSCRIBE, &out),
+			 0);
+	assert_int_equal(token_check_list(&out, "staff-news"), 0);
+	assert_int_equal(token_check_list(&out, "union"), -EINVAL);
+	assert_int_equal(token_check_list(&out, ""), -EINVAL);
+	buf_free(&b);
+	token_keys_destroy(k);
+}
+
 static void test_message_id_stable_and_distinct(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
@@ -169,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_every_flipped_char_is_rejected),
 		cmocka_unit_test(test_other_key_rejected_previous_key_accepted),
 		cmocka_unit_test(test_missing_or_short_secret_explained),
+		cmocka_unit_test(test_list_bound),
 		cmocka_unit_test(test_message_id_stable_and_distinct),
 	};
 
