@@ -80,7 +80,7 @@ static bool is_ldh(unsigned char c)
 
 static int bad(struct err *err, const char *in, const char *why)
 {
-	err_set(err, "'%.200s' is not a usable email address: %s", in, why);
+	err_set(err, "'%.200s' is not a valid email address: %s", in, why);
 	return -EINVAL;
 }
 

@@ -1,8 +1,9 @@
 /*
  * token: HMAC-SHA256 tokens with libsodium. Layout before encoding:
- * version (1), purpose (1), list tag (8: BLAKE2b of the list's name),
- * subscriber id (8, big-endian), issued (8, big-endian), MAC (16: the
- * first half of HMAC-SHA256 over the rest).
+ * version (1), purpose (1), list tag (4: BLAKE2b of the list's name),
+ * subscriber id (8, big-endian), issued (4, big-endian seconds, good
+ * until 2106), MAC (16: the first half of HMAC-SHA256 over the rest):
+ * 34 bytes, 46 characters, so that an unsubscribe URL fits a mail line.
  * The key is derived from the secret file with a keyed BLAKE2b so that
  * any length of secret works. MACs are compared with sodium_memcmp only.
  */
@@ -17,7 +18,7 @@
 #include "token.h"
 
 #define TOKEN_VERSION 2
-#define TOKEN_BODY (2 + TOKEN_LIST_TAG + 16)
+#define TOKEN_BODY (2 + TOKEN_LIST_TAG + 8 + 4)
 #define TOKEN_MAC 16
 #define TOKEN_RAW (TOKEN_BODY + TOKEN_MAC)
 #define SECRET_MIN 16
@@ -133,6 +134,22 @@ static void put64(unsigned char *p, int64_t v)
 	}
 }
 
+static void put32(unsigned char *p, int64_t v)
+{
+	uint32_t u = (uint32_t)v;
+
+	for (int i = 3; i >= 0; i--) {
+		p[i] = (unsigned char)(u & 0xff);
+		u >>= 8;
+	}
+}
+
+static int64_t get32(const unsigned char *p)
+{
+	return (int64_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+			 ((uint32_t)p[2] << 8) | p[3]);
+}
+
 static int64_t get64(const unsigned char *p)
 {
 	uint64_t u = 0;
@@ -177,7 +194,7 @@ int token_make(const struct token_keys *k, const struct token_claims *c,
 	raw[1] = (unsigned char)c->purpose;
 	list_tag(c->list, raw + 2);
 	put64(raw + 2 + TOKEN_LIST_TAG, c->subscriber_id);
-	put64(raw + 10 + TOKEN_LIST_TAG, c->issued);
+	put32(raw + 10 + TOKEN_LIST_TAG, c->issued);
 	mac(k->key, raw, raw + TOKEN_BODY);
 	sodium_bin2base64(text, sizeof(text), raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -215,7 +232,7 @@ int token_verify(const struct token_keys *k, const char *token,
 	out->list = NULL;
 	memcpy(out->list_tag, raw + 2, TOKEN_LIST_TAG);
 	out->subscriber_id = get64(raw + 2 + TOKEN_LIST_TAG);
-	out->issued = get64(raw + 10 + TOKEN_LIST_TAG);
+	out->issued = get32(raw + 10 + TOKEN_LIST_TAG);
 	return 0;
 }
 

@@ -21,7 +21,7 @@ enum token_purpose {
 	TOKEN_CONFIRM = 'c',
 };
 
-#define TOKEN_LIST_TAG 8
+#define TOKEN_LIST_TAG 4
 /* Longest token text token_make writes. */
 #define TOKEN_TEXT_MAX 64
 

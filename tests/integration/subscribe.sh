@@ -234,7 +234,7 @@ spliced=$(python3 - "$BTOK" "$ann_id" <<'PY'
 import base64, struct, sys
 t = sys.argv[1]
 raw = bytearray(base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)))
-raw[10:18] = struct.pack(">q", int(sys.argv[2]))
+raw[6:14] = struct.pack(">q", int(sys.argv[2]))
 print(base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))
 PY
 )
