@@ -66,10 +66,13 @@ enum {
 	DK_SECRET_FILE,
 	DK_TIMEZONE,
 	DK_LOG_LEVEL,
-	DK_TEMPLATES
+	DK_TEMPLATES,
+	DK_PREVIOUS_SECRET_FILE,
+	DK_CONFIRM_EXPIRY,
+	DK_CONFIRMATIONS_PER_HOUR
 };
 enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
-enum { HK_LISTEN };
+enum { HK_LISTEN, HK_FORM_PER_IP };
 enum {
 	MK_URL,
 	MK_USERNAME,
@@ -129,6 +132,9 @@ static const char *const daemon_keys[] = {
 	[DK_TIMEZONE] = "timezone",
 	[DK_LOG_LEVEL] = "log_level",
 	[DK_TEMPLATES] = "templates",
+	[DK_PREVIOUS_SECRET_FILE] = "previous_secret_file",
+	[DK_CONFIRM_EXPIRY] = "confirm_expiry",
+	[DK_CONFIRMATIONS_PER_HOUR] = "confirmations_per_hour",
 	NULL,
 };
 static const char *const fetch_keys[] = {
@@ -138,6 +144,7 @@ static const char *const fetch_keys[] = {
 };
 static const char *const http_keys[] = {
 	[HK_LISTEN] = "listen",
+	[HK_FORM_PER_IP] = "form_per_ip",
 	NULL,
 };
 static const char *const smtp_keys[] = {
@@ -1292,6 +1299,16 @@ static void set_daemon(struct parse *p, int key, const char *value)
 	case DK_SECRET_FILE:
 		set_path(p, value, &cfg->secret_file);
 		break;
+	case DK_PREVIOUS_SECRET_FILE:
+		set_path(p, value, &cfg->previous_secret_file);
+		break;
+	case DK_CONFIRM_EXPIRY:
+		set_duration(p, "confirm_expiry", value, &cfg->confirm_expiry);
+		break;
+	case DK_CONFIRMATIONS_PER_HOUR:
+		set_int(p, "confirmations_per_hour", value, 1, 1000000,
+			&cfg->confirmations_per_hour);
+		break;
 	case DK_TIMEZONE:
 		set_timezone(p, value);
 		break;
@@ -1363,6 +1380,11 @@ static void set_fetch(struct parse *p, int key, const char *value)
 
 static void set_http(struct parse *p, int key, const char *value)
 {
+	if (key == HK_FORM_PER_IP) {
+		set_int(p, "form_per_ip", value, 1, 1000000,
+			&p->cfg->http_form_per_ip);
+		return;
+	}
 	if (key != HK_LISTEN) {
 		return;
 	}
@@ -2854,6 +2876,9 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->fetch_timeout = 30;
 	cfg->fetch_max_bytes = INT64_C(64) << 20;
 	cfg->fetch_connections = 8;
+	cfg->confirm_expiry = 7 * 86400;
+	cfg->confirmations_per_hour = 100;
+	cfg->http_form_per_ip = 10;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->smtp_timeout = 10 * 60;
@@ -2930,6 +2955,7 @@ void config_destroy(struct config *cfg)
 	free(cfg->database);
 	free(cfg->public_url);
 	free(cfg->secret_file);
+	free(cfg->previous_secret_file);
 	free(cfg->fetch_ca_file);
 	free(cfg->timezone);
 	free(cfg->templates_dir);

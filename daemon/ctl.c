@@ -33,6 +33,7 @@
 #include "poller.h"
 #include "secret.h"
 #include "store.h"
+#include "subscribe.h"
 #include "text.h"
 #include "theme.h"
 #include "token.h"
@@ -105,7 +106,8 @@ static int ctl_open(struct ctl *ctl, int need)
 	if (!(need & NEED_OUTBOX))
 		return 0;
 	ctl->themes = theme_set_create(ctl->cfg);
-	ctl->keys = token_keys_load(ctl->cfg->secret_file, NULL, &err);
+	ctl->keys = token_keys_load(ctl->cfg->secret_file,
+				    ctl->cfg->previous_secret_file, &err);
 	if (!ctl->keys) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		return EXIT_USAGE;
@@ -1133,38 +1135,10 @@ static int cmd_send(struct ctl *ctl, int argc, char **argv)
 
 /* ---- subscribers ---- */
 
-/* Checks and normalises an address: local@domain, RFC 5321 lengths, no
- * spaces or controls, domain lower-cased. */
-static int normalise_address(const char *in, struct buf *out)
-{
-	const char *at = strrchr(in, '@');
-	size_t len = strlen(in), i;
-
-	if (!at || at == in || !at[1] || len > 254 || at - in > 64)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)in[i];
-
-		if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>' ||
-		    ch == '(' || ch == ')' || ch == ',' || ch == ';' ||
-		    ch == '"' || ch == '\\')
-			return -EINVAL;
-	}
-	if (strchr(in, '@') != at || !strchr(at + 1, '.') || at[1] == '.' ||
-	    in[len - 1] == '.')
-		return -EINVAL;
-	if (buf_add(out, in, (size_t)(at - in + 1)))
-		return -ENOMEM;
-	for (i = (size_t)(at - in + 1); i < len; i++) {
-		char ch = in[i];
-
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (buf_addc(out, ch))
-			return -ENOMEM;
-	}
-	return 0;
-}
+#define SUBSCRIBERS_USAGE                                                      \
+	"usage: bulletinctl subscribers LIST [list | add ADDR | remove ADDR "  \
+	"| approve ADDR | show ADDR | import FILE | export | requests "        \
+	"[COUNT]]\n"
 
 static int print_subscriber(const struct store_subscriber *s, void *arg)
 {
@@ -1172,63 +1146,276 @@ static int print_subscriber(const struct store_subscriber *s, void *arg)
 	return 0;
 }
 
+static int export_subscriber(const struct store_subscriber *s, void *arg)
+{
+	struct ctl *ctl = arg;
+	struct store_sub sub;
+	char req[32], conf[32];
+
+	if (store_sub_get(ctl->store, NULL, NULL, s->id, &sub, NULL))
+		return 0;
+	format_time(sub.requested, req, sizeof(req));
+	format_time(sub.confirmed, conf, sizeof(conf));
+	/* Addresses hold no comma or quote (they are checked): no
+	 * quoting needed. */
+	printf("%s,%s,%s,%s,%s\n", sub.address, sub.state, sub.via, req, conf);
+	return 0;
+}
+
+static int print_event(const struct store_sub_event *e, void *arg)
+{
+	bool *with_address = arg;
+	char when[32];
+
+	format_time(e->at, when, sizeof(when));
+	if (*with_address)
+		printf("  %s  %s  %s %s: %s\n", when, e->address, e->via,
+		       e->what, e->outcome);
+	else
+		printf("  %s  %s %s: %s\n", when, e->via, e->what, e->outcome);
+	return 0;
+}
+
+static int print_sub_delivery(const struct store_sub_delivery *d, void *arg)
+{
+	char made[32], sent[32];
+
+	format_time(d->digest_created, made, sizeof(made));
+	format_time(d->sent_at, sent, sizeof(sent));
+	printf("  digest %lld of %s: %s, %d tr%s, sent %s%s%s\n",
+	       (long long)d->digest_id, made, d->state, d->attempts,
+	       d->attempts == 1 ? "y" : "ies", sent,
+	       d->last_error[0] ? "; " : "", d->last_error);
+	return 0;
+}
+
+static int subscriber_show(struct ctl *ctl, const struct config_list *list,
+			   const char *address)
+{
+	struct err err = {{0}};
+	struct store_sub sub;
+	char t[4][32];
+	bool with_address = false;
+	int ret;
+
+	ret = store_sub_get(ctl->store, list->name, address, 0, &sub, &err);
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return ret == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	format_time(sub.requested, t[0], sizeof(t[0]));
+	format_time(sub.confirmed, t[1], sizeof(t[1]));
+	format_time(sub.left_at, t[2], sizeof(t[2]));
+	format_time(sub.created, t[3], sizeof(t[3]));
+	printf("%s on %s: %s%s%s%s\n", sub.address, list->name, sub.state,
+	       sub.awaiting[0] ? " (waiting for " : "", sub.awaiting,
+	       sub.awaiting[0] ? ")" : "");
+	printf("  first seen %s; asked to join %s by %s; confirmed %s; left "
+	       "%s\n",
+	       t[3], t[0], sub.via[0] ? sub.via : "unknown", t[1], t[2]);
+	printf("requests, newest first:\n");
+	ret = store_sub_events_each(ctl->store, list->name, sub.address, 50,
+				    print_event, &with_address, &err);
+	if (!ret) {
+		printf("deliveries, newest first:\n");
+		ret = store_sub_deliveries_each(ctl->store, sub.id, 20,
+						print_sub_delivery, NULL, &err);
+	}
+	if (ret) {
+		fprintf(stderr, "bulletinctl: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* CSV import: the address is the first field of each row; a header row
+ * ("address,..."), blank lines and # comments are skipped. Bad rows are
+ * reported by line and the rest imported. */
+static int subscriber_import(struct ctl *ctl, struct subscribe *sub,
+			     const struct config_list *list, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char line[1024];
+	size_t lineno = 0, added = 0, bad = 0;
+	struct buf addr;
+	int ret = 0;
+
+	if (!f) {
+		fprintf(stderr, "bulletinctl: cannot read %s: %s\n", path,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	buf_init(&addr, BUF_MAX_LINE);
+	while (fgets(line, sizeof(line), f)) {
+		struct err err = {{0}};
+		char *field = line, *end;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(stderr, "%s:%zu: line too long; skipped\n",
+				path, lineno);
+			bad++;
+			while (fgets(line, sizeof(line), f) &&
+			       !strchr(line, '\n'))
+				;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		while (*field == ' ' || *field == '\t')
+			field++;
+		if (!*field || *field == '#')
+			continue;
+		end = field + strcspn(field, ",;");
+		*end = '\0';
+		if (*field == '"' && end > field + 1 && end[-1] == '"') {
+			field++;
+			end[-1] = '\0';
+		}
+		while (end > field && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (lineno == 1 && (strcasecmp(field, "address") == 0 ||
+				    strcasecmp(field, "email") == 0))
+			continue;
+		buf_reset(&addr);
+		ret = subscribe_address_normalise(field, &addr, &err);
+		if (!ret)
+			ret = subscribe_admin_add(sub, list, buf_str(&addr),
+						  SUBSCRIBE_VIA_IMPORT,
+						  (int64_t)time(NULL), &err);
+		if (ret == -EINVAL || ret == -EPERM) {
+			fprintf(stderr, "%s:%zu: %s; skipped\n", path, lineno,
+				err.msg);
+			bad++;
+			ret = 0;
+			continue;
+		}
+		if (ret) {
+			fprintf(stderr, "%s:%zu: %s; stopped here\n", path,
+				lineno, err.msg);
+			break;
+		}
+		added++;
+	}
+	if (f != stdin)
+		fclose(f);
+	buf_free(&addr);
+	printf("%s: %zu imported, %zu bad row%s\n", list->name, added, bad,
+	       bad == 1 ? "" : "s");
+	return ret ? EXIT_RUNTIME : bad ? EXIT_RUNTIME : 0;
+}
+
 static int cmd_subscribers(struct ctl *ctl, int argc, char **argv)
 {
 	const struct config_list *list;
 	const char *action = argc > 2 ? argv[2] : "list";
+	struct subscribe *sub = NULL;
 	struct err err = {{0}};
 	struct buf addr;
+	bool with_address = true;
+	bool reads =
+		strcmp(action, "list") == 0 || strcmp(action, "export") == 0 ||
+		strcmp(action, "show") == 0 || strcmp(action, "requests") == 0;
+	bool one = strcmp(action, "add") == 0 ||
+		   strcmp(action, "remove") == 0 ||
+		   strcmp(action, "approve") == 0 ||
+		   strcmp(action, "show") == 0 || strcmp(action, "import") == 0;
 	int ret;
 
-	bool is_list = strcmp(action, "list") == 0;
-	bool is_change =
-		strcmp(action, "add") == 0 || strcmp(action, "remove") == 0;
-
-	if (argc < 2 || !((is_list && argc <= 3) || (is_change && argc == 4))) {
-		fprintf(stderr, "usage: bulletinctl subscribers LIST "
-				"[list|add ADDR|remove ADDR]\n");
+	if (argc < 2 || (one && argc != 4) || (!one && !reads && argc > 2) ||
+	    (strcmp(action, "requests") == 0 ? argc > 4 : (!one && argc > 3))) {
+		fprintf(stderr, SUBSCRIBERS_USAGE);
 		return EXIT_USAGE;
 	}
-	ret = ctl_open(ctl, NEED_STORE | (is_list ? 0 : NEED_SYNC));
+	ret = ctl_open(ctl, NEED_STORE | (reads ? 0 : NEED_SYNC));
 	if (ret)
 		return ret;
 	list = need_list(ctl, argv[1]);
 	if (!list)
 		return EXIT_USAGE;
-	if (strcmp(action, "list") == 0) {
+	if (strcmp(action, "list") == 0 || strcmp(action, "export") == 0) {
+		bool csv = strcmp(action, "export") == 0;
+
+		if (csv)
+			printf("address,state,via,requested,confirmed\n");
 		if (store_subscribers_each(ctl->store, list->name,
-					   print_subscriber, NULL, &err)) {
+					   csv ? export_subscriber
+					       : print_subscriber,
+					   ctl, &err)) {
 			fprintf(stderr, "bulletinctl: %s\n", err.msg);
 			return EXIT_RUNTIME;
 		}
 		return 0;
 	}
-	buf_init(&addr, BUF_MAX_LINE);
-	if (normalise_address(argv[3], &addr)) {
-		fprintf(stderr,
-			"bulletinctl: '%s' is not a valid email address "
-			"(expected local@domain, at most 254 characters)\n",
-			argv[3]);
-		buf_free(&addr);
-		return EXIT_USAGE;
+	if (strcmp(action, "requests") == 0) {
+		long long count = 50;
+
+		if (argc == 4 && text_parse_int(argv[3], 1, 100000, &count)) {
+			fprintf(stderr, SUBSCRIBERS_USAGE);
+			return EXIT_USAGE;
+		}
+		printf("requests to %s, newest first:\n", list->name);
+		if (store_sub_events_each(ctl->store, list->name, NULL,
+					  (size_t)count, print_event,
+					  &with_address, &err)) {
+			fprintf(stderr, "bulletinctl: %s\n", err.msg);
+			return EXIT_RUNTIME;
+		}
+		return 0;
 	}
-	if (strcmp(action, "add") == 0)
-		ret = store_subscriber_put(ctl->store, list->name,
-					   buf_str(&addr), "active",
-					   (int64_t)time(NULL), NULL, &err);
-	else
-		ret = store_subscriber_set_state(ctl->store, list->name,
-						 buf_str(&addr), "unsubscribed",
-						 (int64_t)time(NULL), &err);
-	if (ret) {
+	if (!reads) {
+		ctl->keys =
+			token_keys_load(ctl->cfg->secret_file,
+					ctl->cfg->previous_secret_file, &err);
+		sub = ctl->keys ? subscribe_create(ctl->store, ctl->cfg,
+						   ctl->keys, &err)
+				: NULL;
+		if (!sub) {
+			fprintf(stderr, "bulletinctl: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+	}
+	if (strcmp(action, "import") == 0) {
+		ret = subscriber_import(ctl, sub, list, argv[3]);
+		subscribe_destroy(sub);
+		return ret;
+	}
+	buf_init(&addr, BUF_MAX_LINE);
+	if (subscribe_address_normalise(argv[3], &addr, &err)) {
 		fprintf(stderr, "bulletinctl: %s\n", err.msg);
 		buf_free(&addr);
-		return ret == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+		subscribe_destroy(sub);
+		return EXIT_USAGE;
 	}
-	printf("%s: %s %s\n", list->name, buf_str(&addr),
-	       strcmp(action, "add") == 0 ? "active" : "unsubscribed");
+	if (strcmp(action, "show") == 0)
+		ret = subscriber_show(ctl, list, buf_str(&addr));
+	else {
+		if (strcmp(action, "add") == 0)
+			ret = subscribe_admin_add(sub, list, buf_str(&addr),
+						  SUBSCRIBE_VIA_ADMIN,
+						  (int64_t)time(NULL), &err);
+		else if (strcmp(action, "remove") == 0)
+			ret = subscribe_admin_remove(sub, list, buf_str(&addr),
+						     (int64_t)time(NULL), &err);
+		else
+			ret = subscribe_admin_approve(sub, list, buf_str(&addr),
+						      (int64_t)time(NULL),
+						      &err);
+		if (ret) {
+			fprintf(stderr, "bulletinctl: %s\n", err.msg);
+			ret = ret == -ENOENT || ret == -EPERM ? EXIT_USAGE
+							      : EXIT_RUNTIME;
+		} else {
+			printf("%s: %s %s\n", list->name, buf_str(&addr),
+			       strcmp(action, "remove") == 0 ? "unsubscribed"
+			       : strcmp(action, "add") == 0
+				       ? "active"
+				       : "approved: active, "
+					 "welcome queued");
+		}
+	}
 	buf_free(&addr);
-	return 0;
+	subscribe_destroy(sub);
+	return ret;
 }
 
 /* ---- mail: receive, inbound ---- */
@@ -1554,7 +1741,9 @@ static const struct command commands[] = {
 	{"digests", cmd_digests,
 	 "digests --show ID [--to ADDR] a past digest, as ADDR got it"},
 	{"subscribers", cmd_subscribers,
-	 "subscribers LIST [list|add ADDR|remove ADDR]"},
+	 "subscribers LIST [list|add ADDR|remove ADDR|approve ADDR|show "
+	 "ADDR|\n"
+	 "              import FILE|export|requests [COUNT]]"},
 	{"receive", cmd_receive,
 	 "receive [--recipient ADDR]    take one email on stdin (MTA pipe)"},
 	{"inbound", cmd_inbound,

@@ -22,10 +22,12 @@
 #define DELIVER_ERROR_MAX 400
 #define DELIVER_SETTLE_MS 20 /* outcomes gathered before settling */
 
-/* One row handed to the senders. */
+/* One row handed to the senders: a digest delivery, or a notice (a
+ * reply to a command), whose id is given to smtp_send negated. */
 struct flight {
-	int64_t id;
+	int64_t id;   /* as given to smtp_send */
 	size_t bytes; /* of the message, held by the senders' queue */
+	bool notice;
 	int64_t subscriber_id;
 	int64_t digest_created;
 	int attempts;
@@ -36,6 +38,7 @@ struct flight {
 /* One outcome waiting to be settled. */
 struct outcome {
 	struct store_settle row;
+	bool notice;
 	int64_t subscriber_id;
 	bool hard; /* refused for good (5xx): counts towards suspension */
 	char list[128];
@@ -104,6 +107,9 @@ static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
 		       const char *list, const char *address, bool sent,
 		       bool permanent, int64_t next, const char *error)
 {
+	/* Notices travel with negative ids. */
+	bool notice = id < 0;
+
 	struct outcome *o;
 
 	if (dv->n_outcomes == dv->cap_outcomes) {
@@ -117,7 +123,8 @@ static int add_outcome(struct deliver *dv, int64_t id, int64_t subscriber_id,
 	}
 	o = &dv->outcomes[dv->n_outcomes++];
 	memset(o, 0, sizeof(*o));
-	o->row.id = id;
+	o->notice = notice;
+	o->row.id = notice ? -id : id;
 	o->row.sent = sent;
 	o->row.permanent = permanent;
 	o->row.next_try = next;
@@ -157,7 +164,7 @@ static int settle_now(struct deliver *dv, struct err *err)
 	struct store_settle *rows;
 	int64_t now = now_s();
 	bool suspended;
-	size_t i;
+	size_t i, n = 0, k = 0;
 	int ret;
 
 	if (dv->n_outcomes == 0)
@@ -167,18 +174,24 @@ static int settle_now(struct deliver *dv, struct err *err)
 		err_set(err, "out of memory settling deliveries");
 		return -ENOMEM;
 	}
+	/* Digest deliveries first, then notices after them. */
 	for (i = 0; i < dv->n_outcomes; i++) {
-		rows[i] = dv->outcomes[i].row;
-		rows[i].error = dv->outcomes[i].error;
+		struct outcome *o = &dv->outcomes[i];
+		size_t at = o->notice ? dv->n_outcomes - 1 - k++ : n++;
+
+		rows[at] = o->row;
+		rows[at].error = o->error;
 	}
-	ret = store_deliveries_settle(dv->st, rows, dv->n_outcomes, now, err);
+	ret = store_deliveries_settle(dv->st, rows, n, now, err);
+	if (!ret && k)
+		ret = store_notices_settle(dv->st, rows + n, k, now, err);
 	free(rows);
 	if (ret)
 		return ret; /* the rows stay "sending": recovered at start */
 	for (i = 0; i < dv->n_outcomes; i++) {
 		struct outcome *o = &dv->outcomes[i];
 
-		if (o->row.sent || !o->hard)
+		if (o->notice || o->row.sent || !o->hard)
 			continue;
 		if (store_subscriber_hard_failure(dv->st, o->subscriber_id,
 						  dv->cfg->smtp_suspend_after,
@@ -286,7 +299,8 @@ static void on_sent(const struct smtp_result *r, void *arg)
 	} else if (r->outcome != SMTP_SENT && r->server_problem) {
 		server_down(dv, &f, r->error);
 	} else if (r->outcome == SMTP_SENT) {
-		log_info("list %s: digest delivered to %s", f.list, f.address);
+		log_info("list %s: %s delivered to %s", f.list,
+			 f.notice ? "reply" : "digest", f.address);
 		dv->stats.sent++;
 		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, true,
 			    false, 0, NULL);
@@ -351,6 +365,44 @@ static bool not_active(struct deliver *dv, const struct store_delivery *d)
 	return true;
 }
 
+/* Hands one message to the SMTP senders; id is negative for a
+ * notice. */
+static int fly(struct deliver *dv, int64_t id, int64_t subscriber_id,
+	       int64_t created, int attempts, const char *list_name,
+	       const char *address, const char *from, const char *msg,
+	       size_t len)
+{
+	struct flight *f;
+
+	if (dv->n_flights == dv->cap_flights) {
+		size_t cap = dv->cap_flights ? dv->cap_flights * 2 : 32;
+		struct flight *tmp = realloc(dv->flights, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		dv->flights = tmp;
+		dv->cap_flights = cap;
+	}
+	f = &dv->flights[dv->n_flights];
+	f->id = id;
+	f->notice = id < 0;
+	f->subscriber_id = subscriber_id;
+	f->digest_created = created;
+	f->attempts = attempts;
+	f->list = strdup(list_name);
+	f->address = strdup(address);
+	if (!f->list || !f->address ||
+	    smtp_send(dv->smtp, id, from, address, msg, len) < 0) {
+		free(f->list);
+		free(f->address);
+		return -ENOMEM;
+	}
+	f->bytes = len;
+	dv->bytes_in_flight += len;
+	dv->n_flights++;
+	return 0;
+}
+
 static int claim_one(const struct store_delivery *d, void *arg)
 {
 	struct claim_ctx *ctx = arg;
@@ -358,7 +410,6 @@ static int claim_one(const struct store_delivery *d, void *arg)
 	struct err err = {{0}};
 	const struct config_list *list;
 	struct buf msg, path;
-	struct flight *f;
 	int ret;
 
 	ctx->claimed++;
@@ -402,38 +453,12 @@ static int claim_one(const struct store_delivery *d, void *arg)
 		buf_free(&msg);
 		return 0;
 	}
-	if (dv->n_flights == dv->cap_flights) {
-		size_t cap = dv->cap_flights ? dv->cap_flights * 2 : 32;
-		struct flight *tmp = realloc(dv->flights, cap * sizeof(*tmp));
-
-		if (!tmp) {
-			buf_free(&msg);
-			return -ENOMEM;
-		}
-		dv->flights = tmp;
-		dv->cap_flights = cap;
-	}
-	f = &dv->flights[dv->n_flights];
-	f->id = d->id;
-	f->subscriber_id = d->subscriber_id;
-	f->digest_created = d->digest_created;
-	f->attempts = d->attempts;
-	f->list = strdup(d->list);
-	f->address = strdup(d->address);
 	list = config_list_find(dv->run_cfg, d->list);
-	if (!f->list || !f->address ||
-	    smtp_send(dv->smtp, d->id, list ? list->address : d->address,
-		      d->address, buf_str(&msg), msg.len) < 0) {
-		free(f->list);
-		free(f->address);
-		buf_free(&msg);
-		return -ENOMEM;
-	}
-	f->bytes = msg.len;
-	dv->bytes_in_flight += msg.len;
-	dv->n_flights++;
+	ret = fly(dv, d->id, d->subscriber_id, d->digest_created, d->attempts,
+		  d->list, d->address, list ? list->address : d->address,
+		  buf_str(&msg), msg.len);
 	buf_free(&msg);
-	return 0;
+	return ret;
 }
 
 /* Claims up to max rows of the run and hands them over. */
@@ -486,6 +511,73 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 	    dv->bytes_in_flight >= DELIVER_MAX_BYTES)
 		return 0;
 	return claim(dv, dv->window - dv->n_flights, err);
+}
+
+struct notice_ctx {
+	struct deliver *dv;
+	const struct config *cfg;
+	int64_t now;
+	size_t claimed;
+};
+
+static int notice_one(const struct store_notice *n, void *arg)
+{
+	struct notice_ctx *ctx = arg;
+	struct deliver *dv = ctx->dv;
+	const struct config_list *list = config_list_find(ctx->cfg, n->list);
+	struct err err = {{0}};
+	struct buf path;
+	int ret;
+
+	ctx->claimed++;
+	if (!dv->maildir)
+		return fly(dv, -n->id, 0, n->created, n->attempts, n->list,
+			   n->address, list ? list->address : n->address,
+			   n->message, strlen(n->message));
+	buf_init(&path, BUF_MAX_LINE);
+	ret = maildir_deliver(dv->maildir, n->message, strlen(n->message),
+			      &path, &err);
+	if (ret) {
+		log_warnx("list %s: %s reply to %s failed: %s", n->list,
+			  n->kind, n->address, err.msg);
+		dv->stats.deferred++;
+		add_outcome(dv, -n->id, 0, n->list, n->address, false, false,
+			    next_try(dv, n->attempts, n->created, ctx->now),
+			    err.msg);
+		if (dv->outcomes[dv->n_outcomes - 1].row.next_try == 0)
+			dv->outcomes[dv->n_outcomes - 1].row.permanent = true;
+	} else {
+		log_info("list %s: %s reply delivered to %s (%s)", n->list,
+			 n->kind, n->address, buf_str(&path));
+		add_outcome(dv, -n->id, 0, n->list, n->address, true, false, 0,
+			    NULL);
+	}
+	buf_free(&path);
+	return 0;
+}
+
+int deliver_notices(struct deliver *dv, const struct config *cfg,
+		    struct err *err)
+{
+	struct notice_ctx ctx = {dv, cfg, now_s(), 0};
+	size_t max = DELIVER_BATCH;
+	int ret;
+
+	if (dv->destroying)
+		return 0;
+	if (!dv->maildir) {
+		if (now_s() < dv->paused_until || dv->n_flights >= dv->window)
+			return 0;
+		max = dv->window - dv->n_flights;
+	}
+	do {
+		ctx.claimed = 0;
+		ret = store_notices_claim(dv->st, ctx.now, max, notice_one,
+					  &ctx, err);
+		if (!ret && dv->maildir)
+			ret = settle_now(dv, err);
+	} while (!ret && dv->maildir && ctx.claimed == max);
+	return ret;
 }
 
 void deliver_detach(struct deliver *dv)

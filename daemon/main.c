@@ -21,6 +21,7 @@
 #include "bulletin-config.h"
 #include "config.h"
 #include "deliver.h"
+#include "http.h"
 #include "log.h"
 #include "mailbox.h"
 #include "outbox.h"
@@ -28,12 +29,17 @@
 #include "schedule.h"
 #include "secret.h"
 #include "store.h"
+#include "subscribe.h"
 #include "theme.h"
 #include "token.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define TICK_MAX_MS (60 * 1000)
+/* Recorded commands are picked up, and replies sent, this often: the
+ * intake (IMAP worker, bulletinctl receive) only records them. */
+#define COMMANDS_MS 1000
+#define PURGE_EVERY 3600
 #define DEFAULT_CONFIG "/etc/bulletin/bulletin.conf"
 
 /* Everything built from one config; swapped whole on reload. */
@@ -42,6 +48,7 @@ struct generation {
 	struct theme_set *themes;
 	struct token_keys *keys;
 	struct outbox *outbox;
+	struct subscribe *subscribe;
 };
 
 struct daemon {
@@ -49,6 +56,8 @@ struct daemon {
 	uv_timer_t tick;
 	uv_timer_t watchdog; /* pings systemd while the loop turns */
 	bool watchdog_on;
+	uv_timer_t commands; /* recorded commands and replies */
+	int64_t last_purge;
 	uv_signal_t sigterm, sigint, sighup;
 	const char *config_path;
 	bool once;
@@ -60,6 +69,7 @@ struct daemon {
 	struct poller *poller;
 	struct mailbox *mailbox; /* NULL without [imap] */
 	struct deliver *deliver;
+	struct http *http;    /* NULL with --once */
 	int once_pending;     /* --once: feeds and mailbox still running */
 	size_t once_failures; /* --once: digests that could not be made */
 	struct generation gen;
@@ -76,6 +86,7 @@ static void print_config_error(const char *file, int line, const char *msg,
 
 static void generation_finish(struct generation *g)
 {
+	subscribe_destroy(g->subscribe);
 	outbox_destroy(g->outbox);
 	token_keys_destroy(g->keys);
 	theme_set_destroy(g->themes);
@@ -104,7 +115,8 @@ static int generation_load(struct daemon *d, struct generation *g)
 		log_errorx("%s", err.msg);
 		goto fail_usage;
 	}
-	g->keys = token_keys_load(g->cfg->secret_file, NULL, &err);
+	g->keys = token_keys_load(g->cfg->secret_file,
+				  g->cfg->previous_secret_file, &err);
 	if (!g->keys) {
 		log_errorx("%s", err.msg);
 		goto fail_usage;
@@ -126,6 +138,11 @@ static int generation_attach(struct daemon *d, struct generation *g)
 
 	g->outbox = outbox_create(d->store, g->cfg, g->keys, &err);
 	if (!g->outbox) {
+		log_errorx("%s", err.msg);
+		return EXIT_USAGE;
+	}
+	g->subscribe = subscribe_create(d->store, g->cfg, g->keys, &err);
+	if (!g->subscribe) {
 		log_errorx("%s", err.msg);
 		return EXIT_USAGE;
 	}
@@ -202,6 +219,36 @@ static size_t run_digests(struct daemon *d, int64_t now)
 	return failures;
 }
 
+/* Acts on recorded commands, purges stale requests, sends replies. */
+static void run_commands(struct daemon *d)
+{
+	struct err err = {{0}};
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0;
+
+	if (subscribe_run_commands(d->gen.subscribe, now, &n, &err))
+		log_errorx("%s", err.msg);
+	if (now - d->last_purge >= PURGE_EVERY) {
+		d->last_purge = now;
+		if (subscribe_purge(d->gen.subscribe, now, &n, &err))
+			log_errorx("%s", err.msg);
+		else if (n)
+			log_info("%zu subscription requests never confirmed "
+				 "were purged",
+				 n);
+	}
+	if (d->deliver && deliver_notices(d->deliver, d->gen.cfg, &err))
+		log_errorx("%s", err.msg);
+}
+
+static void on_commands(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (!d->stopping)
+		run_commands(d);
+}
+
 /* Deliveries that failed (for now or for good) since the start. */
 static size_t failed_deliveries(const struct daemon *d)
 {
@@ -242,6 +289,7 @@ static void once_step(struct daemon *d, bool failed)
 		d->status = EXIT_RUNTIME;
 	if (--d->once_pending > 0)
 		return;
+	run_commands(d);
 	d->once_failures = run_digests(d, (int64_t)time(NULL));
 	if (deliver_in_flight(d->deliver) > 0) {
 		/* SMTP: the cycle ends when the last message is settled. */
@@ -400,6 +448,7 @@ static void smtp_follow(const struct config *old, const struct config *cfg)
 
 static void reload(struct daemon *d)
 {
+	struct err err = {{0}};
 	struct generation g;
 	int ret;
 
@@ -415,6 +464,11 @@ static void reload(struct daemon *d)
 			   d->config_path);
 		sd_notify(0, "READY=1\nSTATUS=the new config has errors; "
 			     "kept the running one");
+		return;
+	}
+	if (d->http && http_reconfigure(d->http, g.cfg, g.subscribe, &err)) {
+		log_errorx("%s; keeping the running config", err.msg);
+		generation_finish(&g);
 		return;
 	}
 	poller_reconfigure(d->poller, g.cfg, g.themes);
@@ -464,6 +518,8 @@ static void stop(struct daemon *d)
 	/* Fetches in flight are cancelled and store nothing; messages the
 	 * SMTP senders are on are finished and settled (each bounded by
 	 * [smtp] timeout); rows not started stay pending. */
+	http_destroy(d->http);
+	d->http = NULL;
 	deliver_destroy(d->deliver);
 	d->deliver = NULL;
 	poller_destroy(d->poller);
@@ -471,6 +527,7 @@ static void stop(struct daemon *d)
 	mailbox_destroy(d->mailbox);
 	d->mailbox = NULL;
 	uv_close((uv_handle_t *)&d->tick, NULL);
+	uv_close((uv_handle_t *)&d->commands, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -560,7 +617,8 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	ret = generation_attach(&d, &d.gen);
-	if (!ret && store_deliveries_recover(d.store, &recovered, &err)) {
+	if (!ret && (store_deliveries_recover(d.store, &recovered, &err) ||
+		     store_notices_recover(d.store, NULL, &err))) {
 		log_errorx("%s", err.msg);
 		ret = EXIT_RUNTIME;
 	}
@@ -593,8 +651,25 @@ int main(int argc, char **argv)
 		store_close(d.store);
 		return EXIT_USAGE;
 	}
+	if (!d.once) {
+		d.http = http_create(&d.loop, d.gen.cfg, d.gen.subscribe, &err);
+		if (!d.http) {
+			log_errorx("%s", err.msg);
+			deliver_destroy(d.deliver);
+			poller_destroy(d.poller);
+			uv_run(&d.loop, UV_RUN_DEFAULT);
+			uv_loop_close(&d.loop);
+			generation_finish(&d.gen);
+			store_close(d.store);
+			return EXIT_RUNTIME;
+		}
+	}
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;
+	uv_timer_init(&d.loop, &d.commands);
+	d.commands.data = &d;
+	if (!d.once)
+		uv_timer_start(&d.commands, on_commands, 0, COMMANDS_MS);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sighup);

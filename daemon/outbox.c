@@ -147,7 +147,10 @@ static int render(struct outbox *ob, const struct config_list *list,
 		  int64_t subscriber_id, const char *address, int64_t now,
 		  bool readable, struct buf *out, struct err *err)
 {
-	struct token_claims claims = {TOKEN_UNSUBSCRIBE, subscriber_id, now};
+	struct token_claims claims = {.purpose = TOKEN_UNSUBSCRIBE,
+				      .subscriber_id = subscriber_id,
+				      .issued = now,
+				      .list = list->name};
 	struct buf token, url, mailto, subject, body, mid, list_id;
 	const char *at = strrchr(list->address, '@');
 	struct digest_recipient r;

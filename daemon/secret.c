@@ -71,6 +71,10 @@ int secret_check_config(const struct config *cfg, struct err *err)
 		ret = secret_read_password(cfg->secret_file,
 					   "[daemon] secret_file", buf,
 					   sizeof(buf), err);
+	if (!ret && cfg->previous_secret_file)
+		ret = secret_read_password(cfg->previous_secret_file,
+					   "[daemon] previous_secret_file", buf,
+					   sizeof(buf), err);
 	if (!ret && cfg->imap_url && cfg->imap_password_file)
 		ret = secret_read_password(cfg->imap_password_file,
 					   "[imap] password_file", buf,

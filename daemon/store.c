@@ -447,6 +447,46 @@ static const char *const migrations[] = {
 	"    (SELECT k.canon_link FROM items k WHERE k.id = items.duplicate_of)"
 	"    THEN 'link' ELSE 'text' END "
 	"  WHERE duplicate_of IS NOT NULL;",
+	/* 3 -> 4: subscribing and leaving. A subscriber remembers how and
+	 * when they asked, which confirmation token is out (its issued
+	 * time: a repeated request reuses it), when they confirmed and
+	 * left. notices are single outgoing replies (confirmation, welcome,
+	 * goodbye, help), built once and delivered like digests; counting
+	 * them per address is the bombing limit. sub_events is what
+	 * bulletinctl subscribers show prints, absorbed requests included. */
+	"ALTER TABLE subscribers ADD COLUMN via TEXT;"
+	"ALTER TABLE subscribers ADD COLUMN awaiting TEXT;"
+	"ALTER TABLE subscribers ADD COLUMN requested INTEGER;"
+	"ALTER TABLE subscribers ADD COLUMN confirm_issued INTEGER;"
+	"ALTER TABLE subscribers ADD COLUMN confirmed INTEGER;"
+	"ALTER TABLE subscribers ADD COLUMN left_at INTEGER;"
+	"CREATE TABLE notices ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id),"
+	"  address TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+	"    ('pending', 'sending', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER);"
+	"CREATE INDEX notices_state ON notices(state, next_try);"
+	"CREATE INDEX notices_address ON notices(address COLLATE NOCASE, "
+	"created);"
+	"CREATE INDEX notices_kind ON notices(kind, created);"
+	"CREATE TABLE sub_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id),"
+	"  address TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  via TEXT NOT NULL,"
+	"  what TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL);"
+	"CREATE INDEX sub_events_address ON sub_events(list_id, address "
+	"COLLATE NOCASE);",
 };
 
 struct store {
@@ -460,6 +500,7 @@ struct store {
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
+	struct subs *subs; /* schema 4 statements, prepared on first use */
 };
 
 /* Translates the connection's last error into an admin-facing message
@@ -803,12 +844,15 @@ fail:
 	return NULL;
 }
 
+static void subs_free(struct subs *subs);
+
 void store_close(struct store *st)
 {
 	int k;
 
 	if (!st)
 		return;
+	subs_free(st->subs);
 	for (k = 0; k < ST__COUNT; k++)
 		sqlite3_finalize(st->stmt[k]);
 	keyindex_destroy(st->keys);
@@ -2430,5 +2474,602 @@ int store_commands_each(struct store *st, const char *state,
 		ret = fn(&c, arg);
 	}
 	unbind(s);
+	return ret;
+}
+
+/* ---- subscriptions (schema 4) ----
+ * Their statements are kept apart from stmt[] and prepared on first use:
+ * a process that never subscribes anyone never prepares them. */
+
+enum sub_stmt {
+	SS_GET_BY_NAME,
+	SS_GET_BY_ID,
+	SS_UPSERT,
+	SS_COMMAND_SETTLE,
+	SS_NOTICE_INSERT,
+	SS_EVENT_INSERT,
+	SS_NOTICE_COUNTS,
+	SS_CONFIRMS_HOUR,
+	SS_NOTICES_CLAIM,
+	SS_NOTICE_SENT,
+	SS_NOTICE_FAILED,
+	SS_NOTICES_RECOVER,
+	SS_NOTICE_STATES,
+	SS_EVENTS,
+	SS_DELIVERIES,
+	SS_PURGE,
+	SS__COUNT,
+};
+
+#define SUB_COLUMNS                                                            \
+	"s.id, l.name, s.address, s.state, coalesce(s.via, ''), "              \
+	"coalesce(s.awaiting, ''), s.created, s.updated, "                     \
+	"coalesce(s.requested, 0), coalesce(s.confirm_issued, 0), "            \
+	"coalesce(s.confirmed, 0), coalesce(s.left_at, 0)"
+
+static const char *const sub_sql[SS__COUNT] = {
+	[SS_GET_BY_NAME] = "SELECT " SUB_COLUMNS " FROM subscribers s "
+			   "JOIN lists l ON l.id = s.list_id "
+			   "WHERE l.name = ?1 AND s.address = ?2",
+	[SS_GET_BY_ID] = "SELECT " SUB_COLUMNS " FROM subscribers s "
+			 "JOIN lists l ON l.id = s.list_id WHERE s.id = ?1",
+	[SS_UPSERT] =
+		"INSERT INTO subscribers(list_id, address, state, created, "
+		"updated, via, awaiting, requested, confirm_issued, confirmed, "
+		"left_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		"ON CONFLICT(list_id, address) DO UPDATE SET "
+		"state = excluded.state, updated = excluded.updated, "
+		"via = excluded.via, awaiting = excluded.awaiting, "
+		"requested = excluded.requested, "
+		"confirm_issued = excluded.confirm_issued, "
+		"confirmed = excluded.confirmed, left_at = excluded.left_at "
+		"RETURNING id",
+	[SS_COMMAND_SETTLE] = "UPDATE commands SET state = ?2 "
+			      "WHERE id = ?1 AND state = 'pending'",
+	[SS_NOTICE_INSERT] = "INSERT INTO notices(list_id, address, kind, "
+			     "message, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SS_EVENT_INSERT] = "INSERT INTO sub_events(list_id, address, at, via, "
+			    "what, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SS_NOTICE_COUNTS] =
+		"SELECT count(*), coalesce(sum(kind = 'confirm'), 0), "
+		"coalesce(max(CASE WHEN kind = 'confirm' THEN created END), 0) "
+		"FROM notices WHERE address = ?1 COLLATE NOCASE "
+		"AND created > ?2 - 86400",
+	[SS_CONFIRMS_HOUR] = "SELECT count(*) FROM notices WHERE "
+			     "kind = 'confirm' AND created > ?1 - 3600",
+	[SS_NOTICES_CLAIM] =
+		"UPDATE notices SET state = 'sending', attempts = attempts + 1 "
+		"WHERE id IN (SELECT id FROM notices WHERE state = 'pending' "
+		"AND next_try <= ?1 ORDER BY id LIMIT ?2) RETURNING id, "
+		"(SELECT name FROM lists WHERE id = list_id), address, kind, "
+		"message, attempts, created",
+	[SS_NOTICE_SENT] = "UPDATE notices SET state = 'sent', sent_at = ?2, "
+			   "last_error = NULL WHERE id = ?1",
+	[SS_NOTICE_FAILED] =
+		"UPDATE notices SET state = CASE WHEN ?2 THEN 'failed' "
+		"ELSE 'pending' END, next_try = ?3, last_error = ?4, "
+		"attempts = attempts - ?5 WHERE id = ?1",
+	[SS_NOTICES_RECOVER] = "UPDATE notices SET state = 'pending' "
+			       "WHERE state = 'sending'",
+	[SS_NOTICE_STATES] = "SELECT coalesce(sum(state = 'pending'), 0), "
+			     "coalesce(sum(state = 'sending'), 0), "
+			     "coalesce(sum(state = 'sent'), 0), "
+			     "coalesce(sum(state = 'failed'), 0) FROM notices",
+	[SS_EVENTS] = "SELECT e.at, l.name, e.address, e.via, e.what, "
+		      "e.outcome FROM sub_events e "
+		      "JOIN lists l ON l.id = e.list_id WHERE l.name = ?1 "
+		      "AND (?2 IS NULL OR e.address = ?2 COLLATE NOCASE) "
+		      "ORDER BY e.id DESC LIMIT ?3",
+	[SS_DELIVERIES] = "SELECT d.digest_id, g.created, d.state, d.attempts, "
+			  "coalesce(d.last_error, ''), coalesce(d.sent_at, 0) "
+			  "FROM deliveries d JOIN digests g ON g.id = "
+			  "d.digest_id WHERE d.subscriber_id = ?1 "
+			  "ORDER BY d.id DESC LIMIT ?2",
+	[SS_PURGE] = "DELETE FROM subscribers WHERE state = 'pending' "
+		     "AND coalesce(awaiting, 'confirm') = 'confirm' "
+		     "AND coalesce(requested, created) < ?1 AND NOT EXISTS "
+		     "(SELECT 1 FROM deliveries WHERE subscriber_id = "
+		     "subscribers.id)",
+};
+
+struct subs {
+	sqlite3_stmt *stmt[SS__COUNT];
+};
+
+static void subs_free(struct subs *subs)
+{
+	if (!subs)
+		return;
+	for (int k = 0; k < SS__COUNT; k++)
+		sqlite3_finalize(subs->stmt[k]);
+	free(subs);
+}
+
+/* The statement k, prepared on first use; NULL with err set. */
+static sqlite3_stmt *sub_stmt(struct store *st, enum sub_stmt k,
+			      struct err *err)
+{
+	int rc;
+
+	if (!st->subs) {
+		st->subs = calloc(1, sizeof(*st->subs));
+		if (!st->subs) {
+			err_set(err, "out of memory");
+			return NULL;
+		}
+	}
+	if (st->subs->stmt[k])
+		return st->subs->stmt[k];
+	rc = sqlite3_prepare_v3(st->db, sub_sql[k], -1,
+				SQLITE_PREPARE_PERSISTENT, &st->subs->stmt[k],
+				NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, "database %s: internal statement s%d: %s",
+			st->path, (int)k, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	return st->subs->stmt[k];
+}
+
+/* Steps s to its end (rows ignored), then resets it. */
+static int sub_exec(struct store *st, sqlite3_stmt *s, struct err *err,
+		    const char *what)
+{
+	int rc, ret = 0;
+
+	do {
+		rc = sqlite3_step(s);
+	} while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, err, what);
+	unbind(s);
+	return ret;
+}
+
+static void copy_col(sqlite3_stmt *s, int i, char *out, size_t size)
+{
+	const char *t = col_text(s, i);
+
+	snprintf(out, size, "%s", t ? t : "");
+}
+
+int store_sub_get(struct store *st, const char *list, const char *address,
+		  int64_t id, struct store_sub *out, struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, id ? SS_GET_BY_ID : SS_GET_BY_NAME, err);
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	if (id) {
+		bind_int(s, 1, id);
+	} else {
+		bind_text(s, 1, list);
+		bind_text(s, 2, address);
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(s, 0);
+		copy_col(s, 1, out->list, sizeof(out->list));
+		copy_col(s, 2, out->address, sizeof(out->address));
+		copy_col(s, 3, out->state, sizeof(out->state));
+		copy_col(s, 4, out->via, sizeof(out->via));
+		copy_col(s, 5, out->awaiting, sizeof(out->awaiting));
+		out->created = sqlite3_column_int64(s, 6);
+		out->updated = sqlite3_column_int64(s, 7);
+		out->requested = sqlite3_column_int64(s, 8);
+		out->confirm_issued = sqlite3_column_int64(s, 9);
+		out->confirmed = sqlite3_column_int64(s, 10);
+		out->left_at = sqlite3_column_int64(s, 11);
+	} else if (rc == SQLITE_DONE) {
+		if (id)
+			err_set(err, "no subscriber %lld", (long long)id);
+		else
+			err_set(err, "%s is not on list %s", address, list);
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, err, "reading a subscriber");
+	}
+	unbind(s);
+	return ret;
+}
+
+static void bind_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v)
+		bind_int(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_str_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	bind_text(s, i, v && *v ? v : NULL);
+}
+
+static int sub_upsert(struct store *st, int64_t list_id,
+		      const struct store_sub_change *ch, int64_t now,
+		      int64_t *id, struct err *err)
+{
+	const struct store_sub *b = ch->sub;
+	sqlite3_stmt *s = sub_stmt(st, SS_UPSERT, err);
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, list_id);
+	bind_text(s, 2, ch->address);
+	bind_text(s, 3, b->state);
+	bind_int(s, 4, now);
+	bind_str_or_null(s, 5, b->via);
+	bind_str_or_null(s, 6, b->awaiting);
+	bind_or_null(s, 7, b->requested);
+	bind_or_null(s, 8, b->confirm_issued);
+	bind_or_null(s, 9, b->confirmed);
+	bind_or_null(s, 10, b->left_at);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, err, "changing a subscriber");
+	unbind(s);
+	if (!ret && strcmp(b->state, "active") != 0) {
+		s = st->stmt[ST_SUB_CANCEL_DELIVERIES];
+		bind_int(s, 1, *id);
+		ret = exec_stmt(st, ST_SUB_CANCEL_DELIVERIES, err,
+				"cancelling deliveries");
+	}
+	return ret;
+}
+
+static int sub_apply_tx(struct store *st, const struct store_sub_change *ch,
+			int64_t list_id, int64_t now, int64_t *id,
+			struct err *err)
+{
+	sqlite3_stmt *s;
+	struct buf msg;
+	int ret = 0;
+
+	if (ch->command_id) {
+		s = sub_stmt(st, SS_COMMAND_SETTLE, err);
+		if (!s)
+			return -EIO;
+		bind_int(s, 1, ch->command_id);
+		bind_text(s, 2, ch->command_state ? ch->command_state : "done");
+		ret = sub_exec(st, s, err, "settling a command");
+		if (!ret && sqlite3_changes(st->db) == 0) {
+			err_set(err, "command %lld was dealt with already",
+				(long long)ch->command_id);
+			return -EALREADY;
+		}
+	}
+	if (!ret && ch->sub)
+		ret = sub_upsert(st, list_id, ch, now, id, err);
+	if (!ret && ch->notice_kind && ch->render) {
+		buf_init(&msg, BUF_MAX_TEXT);
+		ret = ch->render(*id, &msg, ch->render_arg);
+		if (ret) {
+			err_set(err, "cannot build the %s reply to %s: %s",
+				ch->notice_kind, ch->address, strerror(-ret));
+		} else {
+			s = sub_stmt(st, SS_NOTICE_INSERT, err);
+			if (!s) {
+				ret = -EIO;
+			} else {
+				bind_int(s, 1, list_id);
+				bind_text(s, 2, ch->address);
+				bind_text(s, 3, ch->notice_kind);
+				bind_text(s, 4, buf_str(&msg));
+				bind_int(s, 5, now);
+				ret = sub_exec(st, s, err, "queueing a reply");
+			}
+		}
+		buf_free(&msg);
+	}
+	if (!ret && ch->event_what) {
+		s = sub_stmt(st, SS_EVENT_INSERT, err);
+		if (!s)
+			return -EIO;
+		bind_int(s, 1, list_id);
+		bind_text(s, 2, ch->address);
+		bind_int(s, 3, now);
+		bind_text(s, 4, ch->event_via ? ch->event_via : "");
+		bind_text(s, 5, ch->event_what);
+		bind_text(s, 6, ch->event_outcome ? ch->event_outcome : "");
+		ret = sub_exec(st, s, err, "recording a request");
+	}
+	return ret;
+}
+
+int store_sub_apply(struct store *st, const struct store_sub_change *ch,
+		    int64_t now, int64_t *sub_id, struct err *err)
+{
+	int64_t list_id, id = 0;
+	int ret;
+
+	ret = lookup_id(st, ST_LIST_ID, ch->list, &list_id, err, "list");
+	if (ret)
+		return ret;
+	if (ch->sub && ch->sub->id)
+		id = ch->sub->id;
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	ret = sub_apply_tx(st, ch, list_id, now, &id, err);
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	ret = tx_commit(st, err);
+	if (!ret && sub_id)
+		*sub_id = id;
+	return ret;
+}
+
+int store_notice_counts(struct store *st, const char *address, int64_t now,
+			struct store_notice_counts *out, struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_NOTICE_COUNTS, err);
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, address);
+	bind_int(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->day = sqlite3_column_int64(s, 0);
+		out->confirms_day = sqlite3_column_int64(s, 1);
+		out->last_confirm = sqlite3_column_int64(s, 2);
+	} else {
+		ret = store_fail(st, err, "counting replies");
+	}
+	unbind(s);
+	if (ret)
+		return ret;
+	s = sub_stmt(st, SS_CONFIRMS_HOUR, err);
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		out->confirms_hour_all = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, err, "counting confirmations");
+	unbind(s);
+	return ret;
+}
+
+int store_notices_claim(struct store *st, int64_t now, size_t max,
+			store_notice_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_NOTICES_CLAIM, err);
+	struct store_notice n;
+	int rc, ret = 0;
+	struct claimed {
+		int64_t id, created;
+		int attempts;
+		char *list, *address, *kind, *message;
+	} *rows = NULL;
+	size_t count = 0, i;
+
+	if (!s)
+		return -EIO;
+	if (max == 0)
+		return 0;
+	rows = calloc(max, sizeof(*rows));
+	if (!rows) {
+		err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	/* RETURNING rows are all produced by the first step; copy them so
+	 * that fn may use the store. */
+	bind_int(s, 1, now);
+	bind_int(s, 2, (int64_t)max);
+	while (count < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows[count].id = sqlite3_column_int64(s, 0);
+		rows[count].list = col_dup(s, 1);
+		rows[count].address = col_dup(s, 2);
+		rows[count].kind = col_dup(s, 3);
+		rows[count].message = col_dup(s, 4);
+		rows[count].attempts = sqlite3_column_int(s, 5);
+		rows[count].created = sqlite3_column_int64(s, 6);
+		count++;
+	}
+	if (count < max && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "claiming replies");
+	unbind(s);
+	for (i = 0; i < count && !ret; i++) {
+		if (!rows[i].list || !rows[i].address || !rows[i].kind ||
+		    !rows[i].message) {
+			err_set(err, "out of memory");
+			ret = -ENOMEM;
+			break;
+		}
+		n.id = rows[i].id;
+		n.list = rows[i].list;
+		n.address = rows[i].address;
+		n.kind = rows[i].kind;
+		n.message = rows[i].message;
+		n.attempts = rows[i].attempts;
+		n.created = rows[i].created;
+		ret = fn(&n, arg);
+		if (ret)
+			i++;
+	}
+	/* Rows not given to fn go back. */
+	for (; i < count; i++) {
+		sqlite3_stmt *f = sub_stmt(st, SS_NOTICE_FAILED, NULL);
+
+		if (!f)
+			break;
+		bind_int(f, 1, rows[i].id);
+		bind_int(f, 2, 0);
+		bind_int(f, 3, 0);
+		bind_text(f, 4, NULL);
+		bind_int(f, 5, 1);
+		sub_exec(st, f, NULL, "returning a reply");
+	}
+	for (i = 0; i < count; i++) {
+		free(rows[i].list);
+		free(rows[i].address);
+		free(rows[i].kind);
+		free(rows[i].message);
+	}
+	free(rows);
+	return ret;
+}
+
+int store_notices_settle(struct store *st, const struct store_settle *rows,
+			 size_t n, int64_t now, struct err *err)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	ret = tx_begin(st, err);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (rows[i].sent) {
+			s = sub_stmt(st, SS_NOTICE_SENT, err);
+			if (!s) {
+				ret = -EIO;
+				break;
+			}
+			bind_int(s, 1, rows[i].id);
+			bind_int(s, 2, now);
+		} else {
+			s = sub_stmt(st, SS_NOTICE_FAILED, err);
+			if (!s) {
+				ret = -EIO;
+				break;
+			}
+			bind_int(s, 1, rows[i].id);
+			bind_int(s, 2, rows[i].permanent ? 1 : 0);
+			bind_int(s, 3, rows[i].next_try);
+			bind_text(s, 4, rows[i].error);
+			bind_int(s, 5, rows[i].not_counted ? 1 : 0);
+		}
+		ret = sub_exec(st, s, err, "settling a reply");
+	}
+	if (!ret)
+		return tx_commit(st, err);
+	tx_rollback(st);
+	return ret;
+}
+
+int store_notices_recover(struct store *st, size_t *n, struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_NOTICES_RECOVER, err);
+	int ret;
+
+	if (!s)
+		return -EIO;
+	ret = sub_exec(st, s, err, "recovering replies");
+	if (!ret && n)
+		*n = (size_t)sqlite3_changes(st->db);
+	return ret;
+}
+
+int store_notice_states(struct store *st, struct store_delivery_counts *out,
+			struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_NOTICE_STATES, err);
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(s, 0);
+		out->sending = sqlite3_column_int64(s, 1);
+		out->sent = sqlite3_column_int64(s, 2);
+		out->failed = sqlite3_column_int64(s, 3);
+	} else {
+		ret = store_fail(st, err, "counting replies");
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_sub_events_each(struct store *st, const char *list,
+			  const char *address, size_t limit,
+			  store_sub_event_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_EVENTS, err);
+	struct store_sub_event e;
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	bind_text(s, 1, list);
+	bind_text(s, 2, address);
+	bind_int(s, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading requests");
+			break;
+		}
+		e.at = sqlite3_column_int64(s, 0);
+		e.list = col_text(s, 1);
+		e.address = col_text(s, 2);
+		e.via = col_text(s, 3);
+		e.what = col_text(s, 4);
+		e.outcome = col_text(s, 5);
+		ret = fn(&e, arg);
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
+			      store_sub_delivery_fn *fn, void *arg,
+			      struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_DELIVERIES, err);
+	struct store_sub_delivery d;
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, sub_id);
+	bind_int(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading deliveries");
+			break;
+		}
+		d.digest_id = sqlite3_column_int64(s, 0);
+		d.digest_created = sqlite3_column_int64(s, 1);
+		d.state = col_text(s, 2);
+		d.attempts = sqlite3_column_int(s, 3);
+		d.last_error = col_text(s, 4);
+		d.sent_at = sqlite3_column_int64(s, 5);
+		ret = fn(&d, arg);
+	}
+	unbind(s);
+	return ret;
+}
+
+int store_sub_purge(struct store *st, int64_t before, size_t *n,
+		    struct err *err)
+{
+	sqlite3_stmt *s = sub_stmt(st, SS_PURGE, err);
+	int ret;
+
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, before);
+	ret = sub_exec(st, s, err, "purging expired requests");
+	if (!ret && n)
+		*n = (size_t)sqlite3_changes(st->db);
 	return ret;
 }

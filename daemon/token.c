@@ -1,7 +1,9 @@
 /*
  * token: HMAC-SHA256 tokens with libsodium. Layout before encoding:
- * version (1), purpose (1), subscriber id (8, big-endian), issued (8,
- * big-endian), MAC (16: the first half of HMAC-SHA256 over the rest).
+ * version (1), purpose (1), list tag (4: BLAKE2b of the list's name),
+ * subscriber id (8, big-endian), issued (4, big-endian seconds, good
+ * until 2106), MAC (16: the first half of HMAC-SHA256 over the rest):
+ * 34 bytes, 46 characters, so that an unsubscribe URL fits a mail line.
  * The key is derived from the secret file with a keyed BLAKE2b so that
  * any length of secret works. MACs are compared with sodium_memcmp only.
  */
@@ -16,8 +18,8 @@
 #include "secret.h"
 #include "token.h"
 
-#define TOKEN_VERSION 1
-#define TOKEN_BODY 18
+#define TOKEN_VERSION 2
+#define TOKEN_BODY (2 + TOKEN_LIST_TAG + 8 + 4)
 #define TOKEN_MAC 16
 #define TOKEN_RAW (TOKEN_BODY + TOKEN_MAC)
 #define SECRET_MIN 16
@@ -120,6 +122,22 @@ static void put64(unsigned char *p, int64_t v)
 	}
 }
 
+static void put32(unsigned char *p, int64_t v)
+{
+	uint32_t u = (uint32_t)v;
+
+	for (int i = 3; i >= 0; i--) {
+		p[i] = (unsigned char)(u & 0xff);
+		u >>= 8;
+	}
+}
+
+static int64_t get32(const unsigned char *p)
+{
+	return (int64_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+			 ((uint32_t)p[2] << 8) | p[3]);
+}
+
 static int64_t get64(const unsigned char *p)
 {
 	uint64_t u = 0;
@@ -128,6 +146,20 @@ static int64_t get64(const unsigned char *p)
 	for (i = 0; i < 8; i++)
 		u = (u << 8) | p[i];
 	return (int64_t)u;
+}
+
+/* The list a token acts on, as a short hash of its name ("" for none):
+ * under the MAC, so a token for list A is no token for list B. */
+static void list_tag(const char *list, unsigned char *out)
+{
+	unsigned char h[crypto_generichash_BYTES_MIN];
+	static const unsigned char label[] = "bulletin list tag v1";
+
+	if (!list)
+		list = "";
+	crypto_generichash(h, sizeof(h), (const unsigned char *)list,
+			   strlen(list), label, sizeof(label) - 1);
+	memcpy(out, h, TOKEN_LIST_TAG);
 }
 
 static void mac(const unsigned char *key, const unsigned char *body,
@@ -148,8 +180,9 @@ int token_make(const struct token_keys *k, const struct token_claims *c,
 
 	raw[0] = TOKEN_VERSION;
 	raw[1] = (unsigned char)c->purpose;
-	put64(raw + 2, c->subscriber_id);
-	put64(raw + 10, c->issued);
+	list_tag(c->list, raw + 2);
+	put64(raw + 2 + TOKEN_LIST_TAG, c->subscriber_id);
+	put32(raw + 10 + TOKEN_LIST_TAG, c->issued);
 	mac(k->key, raw, raw + TOKEN_BODY);
 	sodium_bin2base64(text, sizeof(text), raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -164,7 +197,7 @@ int token_verify(const struct token_keys *k, const char *token,
 	const char *end = NULL;
 	int ok;
 
-	if (strlen(token) > 64)
+	if (strlen(token) > TOKEN_TEXT_MAX)
 		return -EINVAL;
 	if (sodium_base642bin(raw, sizeof(raw), token, strlen(token), NULL,
 			      &len, &end,
@@ -184,9 +217,32 @@ int token_verify(const struct token_keys *k, const char *token,
 	if (!ok || raw[1] != (unsigned char)purpose)
 		return -EINVAL;
 	out->purpose = purpose;
-	out->subscriber_id = get64(raw + 2);
-	out->issued = get64(raw + 10);
+	out->list = NULL;
+	memcpy(out->list_tag, raw + 2, TOKEN_LIST_TAG);
+	out->subscriber_id = get64(raw + 2 + TOKEN_LIST_TAG);
+	out->issued = get32(raw + 10 + TOKEN_LIST_TAG);
 	return 0;
+}
+
+int token_check_list(const struct token_claims *c, const char *list)
+{
+	unsigned char tag[TOKEN_LIST_TAG];
+
+	list_tag(list, tag);
+	return sodium_memcmp(tag, c->list_tag, TOKEN_LIST_TAG) == 0 ? 0
+								    : -EINVAL;
+}
+
+int token_random_id(const char *prefix, const char *domain, struct buf *out)
+{
+	unsigned char rnd[16];
+	char hex[sizeof(rnd) * 2 + 1];
+
+	if (sodium_init() < 0)
+		return -EIO;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	return buf_printf(out, "%s-%s@%s", prefix, hex, domain);
 }
 
 int token_message_id(const struct token_keys *k, int64_t digest_id,

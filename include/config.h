@@ -86,12 +86,16 @@ struct config {
 	char *dir;  /* its directory, for relative paths */
 
 	/* [daemon] */
-	char *database;		  /* default /var/lib/bulletin/bulletin.db */
-	char *public_url;	  /* required; no trailing slash */
-	char *secret_file;	  /* default /etc/bulletin/secret */
-	char *timezone;		  /* default UTC */
-	enum log_level log_level; /* default info */
-	char *templates_dir;	  /* default BULLETIN_TEMPLATE_DIR */
+	char *database;		    /* default /var/lib/bulletin/bulletin.db */
+	char *public_url;	    /* required; no trailing slash */
+	char *secret_file;	    /* default /etc/bulletin/secret */
+	char *previous_secret_file; /* the secret before a rotation: its
+				       tokens still verify; or NULL */
+	int64_t confirm_expiry;	    /* confirmation tokens; default 7d */
+	int confirmations_per_hour; /* to anyone, default 100 (C2) */
+	char *timezone;		    /* default UTC */
+	enum log_level log_level;   /* default info */
+	char *templates_dir;	    /* default BULLETIN_TEMPLATE_DIR */
 
 	/* [fetch] */
 	int64_t fetch_timeout;	 /* seconds, default 30s */
@@ -101,7 +105,9 @@ struct config {
 	char *fetch_ca_file;	 /* extra trusted CA (PEM), or NULL */
 
 	/* [http] */
-	char *http_listen; /* default 127.0.0.1:8025 */
+	char *http_listen;    /* default 127.0.0.1:8025 */
+	int http_form_per_ip; /* subscribe form posts per client address
+				 per hour; default 10 */
 
 	/* [smtp] */
 	char *smtp_url;	    /* smtp://, smtps:// or maildir:///path; default

@@ -25,6 +25,8 @@
  *   in flight).
  * - A row whose subscriber is no longer active (unsubscribed, suspended)
  *   is not sent: it fails with that reason.
+ * - Notices (replies to subscription commands) go the same way, with the
+ *   same retries; they never suspend anyone.
  *
  * Owns the smtp senders and the outcome counts. Runs on the loop thread.
  */
@@ -68,6 +70,13 @@ struct deliver *deliver_create(uv_loop_t *loop, struct store *st,
  * unusable (err says why). */
 int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 		int64_t digest_id, struct err *err);
+
+/* Claims and sends every due notice (a reply to a command, built when
+ * it was queued) on the same transport, with the same retries; cfg
+ * (borrowed for the call) gives each list's envelope sender. maildir
+ * notices are settled before this returns. */
+int deliver_notices(struct deliver *dv, const struct config *cfg,
+		    struct err *err);
 
 /* Forgets the outbox and config of the last run (before they are freed,
  * at a reload): nothing more is claimed until the next deliver_run. */

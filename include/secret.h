@@ -24,7 +24,8 @@ int secret_read(const char *path, const char *what, void *out, size_t size,
 int secret_read_password(const char *path, const char *what, char *out,
 			 size_t size, struct err *err);
 
-/* Checks every secret file cfg names ([daemon] secret_file, [imap] and
+/* Checks every secret file cfg names ([daemon] secret_file and
+ * previous_secret_file, [imap] and
  * [smtp] password_file) as the daemon will read them: there, readable,
  * the owner's only. Returns 0 or the first problem, in err. */
 int secret_check_config(const struct config *cfg, struct err *err);

@@ -14,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -416,5 +417,129 @@ typedef int store_command_fn(const struct store_command *c, void *arg);
 /* Commands in state (or all when NULL), oldest first. */
 int store_commands_each(struct store *st, const char *state,
 			store_command_fn *fn, void *arg, struct err *err);
+
+/* ---- subscriptions (schema 4) ---- */
+
+#define STORE_ADDRESS_MAX 254
+
+/* A subscriber with how they came and went; times are 0 when never. */
+struct store_sub {
+	int64_t id;
+	char list[128];
+	char address[STORE_ADDRESS_MAX + 1];
+	char state[16];	   /* pending, active, suspended, unsubscribed */
+	char via[16];	   /* how they asked: email, web, admin, import */
+	char awaiting[16]; /* pending: "confirm" or "approval"; else "" */
+	int64_t created, updated;
+	int64_t requested;	/* when they last asked to join */
+	int64_t confirm_issued; /* issued time of the confirmation token
+				   out, 0 for none */
+	int64_t confirmed;	/* when they proved the address */
+	int64_t left_at;	/* when they unsubscribed */
+};
+
+/* By id when id is not 0, else by list and address. Returns 0 with *out
+ * filled, or -ENOENT. */
+int store_sub_get(struct store *st, const char *list, const char *address,
+		  int64_t id, struct store_sub *out, struct err *err);
+
+/* Renders a notice for the subscriber row sub_id (known only inside the
+ * transaction, for a new row): appends the whole message to out. */
+typedef int store_notice_render_fn(int64_t sub_id, struct buf *out, void *arg);
+
+/* One change to a subscription, made in one transaction. */
+struct store_sub_change {
+	const char *list;    /* required */
+	const char *address; /* required */
+	/* A recorded command this settles ("done" or "failed"), or 0. When
+	 * it is no longer pending, nothing is changed: -EALREADY. */
+	int64_t command_id;
+	const char *command_state;
+	/* The subscriber row as it must be, or NULL to leave it alone (or
+	 * absent). Anything but "active" also cancels the subscriber's
+	 * pending deliveries (RELIABILITY C10). */
+	const struct store_sub *sub;
+	/* A reply to queue, or kind NULL for none. */
+	const char *notice_kind; /* confirm, welcome, goodbye, help... */
+	store_notice_render_fn *render;
+	void *render_arg;
+	/* What bulletinctl subscribers show prints, or what NULL. */
+	const char *event_via;	/* email, web, one-click, admin, import */
+	const char *event_what; /* subscribe, confirm, unsubscribe... */
+	const char *event_outcome;
+};
+
+/* Applies ch at now. *sub_id (may be NULL) receives the row's id. */
+int store_sub_apply(struct store *st, const struct store_sub_change *ch,
+		    int64_t now, int64_t *sub_id, struct err *err);
+
+/* Notices to an address (any case of it) in the day before now, and the
+ * confirmations among them; when the last confirmation to it was made;
+ * confirmations to anyone in the hour before now. */
+struct store_notice_counts {
+	int64_t day;
+	int64_t confirms_day;
+	int64_t last_confirm;
+	int64_t confirms_hour_all;
+};
+int store_notice_counts(struct store *st, const char *address, int64_t now,
+			struct store_notice_counts *out, struct err *err);
+
+/* A claimed notice; strings valid only during the callback. */
+struct store_notice {
+	int64_t id;
+	const char *list, *address, *kind, *message;
+	int attempts; /* this one included */
+	int64_t created;
+};
+typedef int store_notice_fn(const struct store_notice *n, void *arg);
+
+/* As store_deliveries_claim, for notices. */
+int store_notices_claim(struct store *st, int64_t now, size_t max,
+			store_notice_fn *fn, void *arg, struct err *err);
+
+/* As store_deliveries_settle, for notices (ids are notice ids). */
+int store_notices_settle(struct store *st, const struct store_settle *rows,
+			 size_t n, int64_t now, struct err *err);
+
+/* As store_deliveries_recover, for notices. */
+int store_notices_recover(struct store *st, size_t *n, struct err *err);
+
+/* Counts notices by state (all lists). */
+int store_notice_states(struct store *st, struct store_delivery_counts *out,
+			struct err *err);
+
+/* A recorded request; strings valid only during the callback. */
+struct store_sub_event {
+	int64_t at;
+	const char *list, *address, *via, *what, *outcome;
+};
+typedef int store_sub_event_fn(const struct store_sub_event *e, void *arg);
+
+/* list's events, of address (any case) or all when NULL, newest first,
+ * at most limit. */
+int store_sub_events_each(struct store *st, const char *list,
+			  const char *address, size_t limit,
+			  store_sub_event_fn *fn, void *arg, struct err *err);
+
+/* A subscriber's deliveries, newest first, at most limit. */
+struct store_sub_delivery {
+	int64_t digest_id;
+	int64_t digest_created;
+	const char *state;
+	int attempts;
+	const char *last_error; /* or "" */
+	int64_t sent_at;
+};
+typedef int store_sub_delivery_fn(const struct store_sub_delivery *d,
+				  void *arg);
+int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
+			      store_sub_delivery_fn *fn, void *arg,
+			      struct err *err);
+
+/* Deletes pending requests still waiting for confirmation that were
+ * made before before (RELIABILITY C5). *n (may be NULL) gets how many. */
+int store_sub_purge(struct store *st, int64_t before, size_t *n,
+		    struct err *err);
 
 #endif

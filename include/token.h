@@ -1,9 +1,12 @@
 /*
  * token: signed, self-contained tokens for links in mail (unsubscribe,
  * confirm) and stable Message-IDs, with libsodium. A token carries its
- * purpose, the subscriber row and when it was issued, and an HMAC-SHA256
- * over them, in unpadded base64url. Verification compares MACs in
- * constant time and accepts a previous key after rotation.
+ * purpose, the list it acts on (a hash of the list's name), the
+ * subscriber row and when it was issued, and an HMAC-SHA256 over them, in
+ * unpadded base64url. Verification compares MACs in constant time
+ * (sodium_memcmp, never memcmp: RELIABILITY B7) and accepts a previous key
+ * after rotation. Expiry is the caller's: it compares issued with its own
+ * clock (confirmation tokens expire, unsubscribe tokens do not).
  */
 #ifndef BULLETIN_TOKEN_H
 #define BULLETIN_TOKEN_H
@@ -18,10 +21,17 @@ enum token_purpose {
 	TOKEN_CONFIRM = 'c',
 };
 
+#define TOKEN_LIST_TAG 4
+/* Longest token text token_make writes. */
+#define TOKEN_TEXT_MAX 64
+
 struct token_claims {
 	enum token_purpose purpose;
 	int64_t subscriber_id;
 	int64_t issued;
+	const char *list; /* token_make: the list's name (borrowed) */
+	unsigned char list_tag[TOKEN_LIST_TAG]; /* token_verify: the list's
+						   tag, for token_check_list */
 };
 
 struct token_keys;
@@ -41,10 +51,19 @@ void token_keys_destroy(struct token_keys *k); /* accepts NULL */
 int token_make(const struct token_keys *k, const struct token_claims *c,
 	       struct buf *out);
 
-/* Checks token for purpose. Returns 0 with *out filled, or -EINVAL for
- * anything malformed, tampered, or made for another purpose. */
+/* Checks token for purpose. Returns 0 with *out filled (its list NULL,
+ * its list_tag set), or -EINVAL for anything malformed, tampered, or
+ * made for another purpose. */
 int token_verify(const struct token_keys *k, const char *token,
 		 enum token_purpose purpose, struct token_claims *out);
+
+/* Whether verified claims were made for the list named list: 0 or
+ * -EINVAL (compared in constant time). */
+int token_check_list(const struct token_claims *c, const char *list);
+
+/* Appends a random Message-ID (without <>) "PREFIX-HEX@domain", for a
+ * message that is built once and stored (replies to commands). */
+int token_random_id(const char *prefix, const char *domain, struct buf *out);
 
 /* Appends a Message-ID (without <>) stable for (digest, subscriber): the
  * same inputs always give the same id, and it reveals no address.

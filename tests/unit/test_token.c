@@ -20,7 +20,11 @@ static const char secret[] = "0123456789abcdef0123456789abcdef";
 static void test_round_trip(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 42, 1700000000}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 42,
+				 .issued = 1700000000,
+				 .list = "news"},
+			    out;
 	struct buf b;
 
 	buf_init(&b, 256);
@@ -44,7 +48,11 @@ static void test_round_trip(void **state)
 static void test_every_flipped_char_is_rejected(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 7, 1}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 7,
+				 .issued = 1,
+				 .list = "news"},
+			    out;
 	struct buf b;
 	char *t;
 	size_t i;
@@ -73,7 +81,11 @@ static void test_other_key_rejected_previous_key_accepted(void **state)
 {
 	char dir[] = "/tmp/test_token.XXXXXX", cur[64], prev[64];
 	struct token_keys *old, *other, *rotated;
-	struct token_claims c = {TOKEN_UNSUBSCRIBE, 9, 5}, out;
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 9,
+				 .issued = 5,
+				 .list = "news"},
+			    out;
 	struct err err = {{0}};
 	struct buf b;
 	FILE *f;
@@ -142,6 +154,28 @@ static void test_missing_or_short_secret_explained(void **state)
 	rmdir(dir);
 }
 
+/* RELIABILITY B6: a token names its list. */
+static void test_list_bound(void **state)
+{
+	struct token_keys *k = token_keys_from(secret, 32);
+	struct token_claims c = {.purpose = TOKEN_UNSUBSCRIBE,
+				 .subscriber_id = 5,
+				 .issued = 9,
+				 .list = "staff-news"},
+			    out;
+	struct buf b;
+
+	buf_init(&b, 256);
+	assert_int_equal(token_make(k, &c, &b), 0);
+	assert_int_equal(token_verify(k, buf_str(&b), TOKEN_UNSUBSCRIBE, &out),
+			 0);
+	assert_int_equal(token_check_list(&out, "staff-news"), 0);
+	assert_int_equal(token_check_list(&out, "union"), -EINVAL);
+	assert_int_equal(token_check_list(&out, ""), -EINVAL);
+	buf_free(&b);
+	token_keys_destroy(k);
+}
+
 static void test_message_id_stable_and_distinct(void **state)
 {
 	struct token_keys *k = token_keys_from(secret, 32);
@@ -170,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_every_flipped_char_is_rejected),
 		cmocka_unit_test(test_other_key_rejected_previous_key_accepted),
 		cmocka_unit_test(test_missing_or_short_secret_explained),
+		cmocka_unit_test(test_list_bound),
 		cmocka_unit_test(test_message_id_stable_and_distinct),
 	};
 
