@@ -44,6 +44,8 @@ enum stmt {
 	ST_ITEM_REPOINT,
 	ST_KEY_INSERT,
 	ST_KEY_LOOKUP,
+	ST_SHINGLES_PUT,
+	ST_ITEM_TEXT,
 	ST_SOURCE_SET_PRIORITY,
 	ST_ITEM_GET,
 	ST_ITEM_COPIES,
@@ -158,8 +160,12 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ITEM_COPY] =
 		"SELECT coalesce(i.duplicate_of, 0), i.published, s.priority, "
 		"EXISTS (SELECT 1 FROM digest_items WHERE item_id = i.id), "
-		"i.title, i.text FROM items i "
-		"JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+		/* The text only when its shingles are not kept (items
+		 * stored before schema 4): CASE reads it only then. */
+		"CASE WHEN n.shingles IS NULL THEN i.title END, "
+		"CASE WHEN n.shingles IS NULL THEN i.text END, n.shingles "
+		"FROM items i JOIN sources s ON s.id = i.source_id "
+		"LEFT JOIN item_shingles n ON n.item_id = i.id WHERE i.id = ?1",
 	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2, "
 			    "dup_relation = ?3, dup_score = ?4, dup_match = ?5 "
 			    "WHERE id = ?1",
@@ -171,6 +177,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	 * of what it has. */
 	[ST_KEY_LOOKUP] = "SELECT id, near_keys FROM items WHERE id > ?1 "
 			  "AND near_keys IS NOT NULL ORDER BY id",
+	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
+	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
+			    "shingles) VALUES (?1, ?2)",
 	[ST_SOURCE_SET_PRIORITY] =
 		"UPDATE sources SET priority = ?2 WHERE name = ?1 "
 		"AND priority != ?2",
@@ -447,6 +456,14 @@ static const char *const migrations[] = {
 	"    (SELECT k.canon_link FROM items k WHERE k.id = items.duplicate_of)"
 	"    THEN 'link' ELSE 'text' END "
 	"  WHERE duplicate_of IS NOT NULL;",
+	/* 3 -> 4: the shingle set of each indexed item (neardup's packed
+	 * form), so that a candidate is compared without shingling its
+	 * text again. Apart from items so that scans of items do not
+	 * page through them. Older items have none and are shingled when
+	 * compared. */
+	"CREATE TABLE item_shingles ("
+	"  item_id INTEGER PRIMARY KEY REFERENCES items(id),"
+	"  shingles BLOB NOT NULL);",
 };
 
 struct store {
@@ -1087,8 +1104,59 @@ struct copy {
 	struct dedupe_copy keep;
 };
 
-/* Reads copy id; with doc non-NULL, also shingles its text into *doc
- * (the caller destroys it). Returns 0, -ENOENT or an error. */
+/* Shingles the text of item id again. */
+static int text_doc(struct store *st, int64_t id, struct neardup_doc **doc,
+		    struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_TEXT];
+	int rc, ret;
+
+	bind_int(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret = neardup_doc_create(col_text(s, 0), col_text(s, 1), doc);
+		if (ret)
+			err_set(err, "out of memory comparing items");
+	} else if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, err, "reading an item");
+	}
+	unbind(s);
+	return ret;
+}
+
+/* The shingles of item id from its ST_ITEM_COPY row in s: the kept ones
+ * (column 6), or its title and text (columns 4 and 5, there only when
+ * none are kept) shingled again. */
+static int copy_doc(struct store *st, int64_t id, sqlite3_stmt *s,
+		    struct neardup_doc **doc, struct err *err)
+{
+	const void *blob = sqlite3_column_blob(s, 6);
+	int ret;
+
+	*doc = NULL;
+	if (!blob) {
+		ret = neardup_doc_create(col_text(s, 4), col_text(s, 5), doc);
+		if (ret)
+			err_set(err, "out of memory comparing items");
+		return ret;
+	}
+	ret = neardup_doc_unpack(blob, (size_t)sqlite3_column_bytes(s, 6), doc);
+	if (ret == -EINVAL) {
+		log_warnx("database %s: the kept shingles of item %lld are "
+			  "damaged; its text is shingled again",
+			  st->path, (long long)id);
+		ret = text_doc(st, id, doc, err);
+	} else if (ret) {
+		err_set(err, "out of memory comparing items");
+	}
+	return ret;
+}
+
+/* Reads copy id; with doc non-NULL, also its shingles into *doc (the
+ * caller destroys it): the kept ones, or its text shingled again when
+ * none are kept. Returns 0, -ENOENT or an error. */
 static int copy_get(struct store *st, int64_t id, struct copy *c,
 		    struct neardup_doc **doc, struct err *err)
 {
@@ -1105,11 +1173,8 @@ static int copy_get(struct store *st, int64_t id, struct copy *c,
 		c->keep.priority = sqlite3_column_int(s, 2);
 		c->sent = sqlite3_column_int(s, 3) != 0;
 		c->keep.shingles = 0;
-		if (doc &&
-		    neardup_doc_create(col_text(s, 4), col_text(s, 5), doc)) {
-			err_set(err, "out of memory comparing items");
-			ret = -ENOMEM;
-		}
+		if (doc)
+			ret = copy_doc(st, id, s, doc, err);
 		if (!ret && doc)
 			c->keep.shingles = neardup_doc_shingles(*doc);
 	} else if (rc == SQLITE_DONE) {
@@ -1200,23 +1265,30 @@ static int index_sync(struct store *st, struct err *err)
 	return ret;
 }
 
-/* Keeps the keys of doc with item id, and indexes them but for those
- * marked in skip (may be NULL). */
+/* Keeps the keys and the shingles of doc with item id, and indexes the
+ * keys but for those marked in skip (may be NULL). */
 static int insert_keys(struct store *st, int64_t id,
 		       const struct neardup_doc *doc, const bool *skip,
 		       struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
 	const int64_t *keys;
-	size_t n = neardup_doc_keys(doc, &keys), k;
+	const void *packed;
+	size_t n = neardup_doc_keys(doc, &keys), k, len;
 	int ret = 0;
 
 	if (n == 0)
 		return 0;
 	bind_int(s, 1, id);
-	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)),
-			  SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)), SQLITE_STATIC);
 	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	if (!ret) {
+		packed = neardup_doc_packed(doc, &len);
+		s = st->stmt[ST_SHINGLES_PUT];
+		bind_int(s, 1, id);
+		sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
+		ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
+	}
 	for (k = 0; k < n && !ret; k++) {
 		if (skip && skip[k])
 			continue;
