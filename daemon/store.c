@@ -144,8 +144,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7) RETURNING id",
 	[ST_ITEM_INSERT] =
 		"INSERT INTO items(source_id, guid, link, canon_link, title, "
-		"author, text, theme, fingerprint, published, first_seen) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+		"author, text, theme, fingerprint, published, first_seen, "
+		"near_keys) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
 		"ON CONFLICT(source_id, guid) DO NOTHING",
 	/* Exact keys, each through its own index (an OR of them would
 	 * let the planner scan). The match may itself be a copy: its kept
@@ -1265,13 +1266,28 @@ static int index_sync(struct store *st, struct err *err)
 	return ret;
 }
 
-/* Keeps the keys and the shingles of doc with item id, and indexes the
- * keys but for those marked in skip (may be NULL). */
-static int insert_keys(struct store *st, int64_t id,
-		       const struct neardup_doc *doc, const bool *skip,
-		       struct err *err)
+/* Binds the keys of doc, if it is to be compared at all, as parameter i
+ * of s (else NULL). */
+static void bind_keys(struct store *st, sqlite3_stmt *s, int i,
+		      const struct neardup_doc *doc)
 {
-	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
+	const int64_t *keys;
+	size_t n = neardup_doc_keys(doc, &keys);
+
+	if (n > 0 && neardup_doc_comparable(doc, &st->near))
+		sqlite3_bind_blob(s, i, keys, (int)(n * sizeof(*keys)),
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Keeps the shingles of doc with item id, whose keys are kept already,
+ * and indexes the keys but for those marked in skip (may be NULL). */
+static int index_item(struct store *st, int64_t id,
+		      const struct neardup_doc *doc, const bool *skip,
+		      struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SHINGLES_PUT];
 	const int64_t *keys;
 	const void *packed;
 	size_t n = neardup_doc_keys(doc, &keys), k, len;
@@ -1279,16 +1295,10 @@ static int insert_keys(struct store *st, int64_t id,
 
 	if (n == 0)
 		return 0;
+	packed = neardup_doc_packed(doc, &len);
 	bind_int(s, 1, id);
-	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)), SQLITE_STATIC);
-	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
-	if (!ret) {
-		packed = neardup_doc_packed(doc, &len);
-		s = st->stmt[ST_SHINGLES_PUT];
-		bind_int(s, 1, id);
-		sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
-		ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
-	}
+	sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
+	ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
 	for (k = 0; k < n && !ret; k++) {
 		if (skip && skip[k])
 			continue;
@@ -1298,6 +1308,21 @@ static int insert_keys(struct store *st, int64_t id,
 		err_set(err, "out of memory indexing an item");
 	if (!ret && id > st->keys_upto)
 		st->keys_upto = id;
+	return ret;
+}
+
+/* Keeps the keys of doc with stored item id, then as index_item. */
+static int insert_keys(struct store *st, int64_t id,
+		       const struct neardup_doc *doc, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
+	int ret;
+
+	bind_int(s, 1, id);
+	bind_keys(st, s, 2, doc);
+	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	if (!ret)
+		ret = index_item(st, id, doc, NULL, err);
 	return ret;
 }
 
@@ -1325,8 +1350,9 @@ static int cmp_hits(const void *a, const void *b)
 }
 
 /* The items sharing keys with doc (other than id), most keys first, at
- * most max, into *out (malloc'd). With full non-NULL, full[k] is set
- * for each key that KEY_MAX_HOLDERS items hold already. */
+ * most max, into *out (malloc'd), from the index as index_sync left it.
+ * With full non-NULL, full[k] is set for each key that KEY_MAX_HOLDERS
+ * items hold already. */
 static int candidates(struct store *st, int64_t id,
 		      const struct neardup_doc *doc, size_t max,
 		      struct cand **out, size_t *n_out, bool *full,
@@ -1340,11 +1366,8 @@ static int candidates(struct store *st, int64_t id,
 
 	*out = NULL;
 	*n_out = 0;
-	if (n_keys == 0)
+	if (n_keys == 0 || !st->keys)
 		return 0;
-	ret = index_sync(st, err);
-	if (ret)
-		return ret;
 	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
 	if (!all) {
 		err_set(err, "out of memory looking for duplicates");
@@ -1566,16 +1589,19 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 	bool dup = false, updated;
 	int ret;
 
-	bind_item(s, source_id, it);
-	bind_int(s, 10, published);
-	bind_int(s, 11, now);
-	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
-	if (ret)
-		return ret;
+	/* Shingled first, so that the keys go in with the row rather
+	 * than rewrite it. */
 	if (neardup_doc_create(it->title, it->text, &doc)) {
 		err_set(err, "out of memory storing an item");
 		return -ENOMEM;
 	}
+	bind_item(s, source_id, it);
+	bind_int(s, 10, published);
+	bind_int(s, 11, now);
+	bind_keys(st, s, 12, doc);
+	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
+	if (ret)
+		goto out;
 	if (sqlite3_changes(st->db) == 0) {
 		/* Stored already: refresh it if the source edited it. */
 		s = st->stmt[ST_ITEM_UPDATE];
@@ -1585,17 +1611,16 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		updated = ret == 1;
 		if (updated) {
 			ret = 0;
-			/* Index the new text too; the old keys stay, and
-			 * only ever propose a candidate that is then
-			 * compared in full. */
+			/* Index the new text too; the old keys stay in
+			 * memory, and only ever propose a candidate that
+			 * is then compared in full. */
 			res->updated++;
 			if (neardup_doc_comparable(doc, &st->near))
-				ret = insert_keys(st, id, doc, NULL, err);
+				ret = insert_keys(st, id, doc, err);
 		} else if (!ret) {
 			res->known++;
 		}
-		neardup_doc_destroy(doc);
-		return ret;
+		goto out;
 	}
 	id = sqlite3_last_insert_rowid(st->db);
 	res->added++;
@@ -1605,13 +1630,14 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		ret = candidates(st, id, doc, NEAR_CANDIDATES, &c, &n_cand,
 				 full, err);
 		if (!ret)
-			ret = insert_keys(st, id, doc, full, err);
+			ret = index_item(st, id, doc, full, err);
 	}
 	if (!ret)
 		ret = dedupe_item(st, id, source_id, prio, it, published, doc,
 				  c, n_cand, &dup, err);
 	if (!ret && dup)
 		res->duplicates++;
+out:
 	free(c);
 	neardup_doc_destroy(doc);
 	return ret;
@@ -1639,6 +1665,11 @@ static int items_ingest_tx(struct store *st, const char *source,
 		ret = store_fail(st, err, "looking up a name");
 	}
 	unbind(s);
+	/* Once per batch, before its first row: the transaction keeps
+	 * other writers out, and a row of this batch must not reach the
+	 * index before its candidates are taken. */
+	if (!ret)
+		ret = index_sync(st, err);
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = item_insert(st, source_id, prio, &items[i], now, res,
 				  err);
@@ -1779,7 +1810,9 @@ int store_item_nearest(struct store *st, int64_t id, size_t max,
 		err_set(err, "there is no item %lld", (long long)id);
 	if (ret)
 		return ret;
-	ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
+	ret = index_sync(st, err);
+	if (!ret)
+		ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
 	for (i = 0; i < n_cand && !ret; i++) {
 		other = NULL;
 		ret = copy_get(st, c[i].id, &cp, &other, err);
