@@ -35,7 +35,7 @@ struct neardup_doc {
 	size_t n_shingles; /* in set */
 	size_t words;
 	bool truncated;
-	int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
+	int64_t *keys; /* owned: bands, then marks */
 	size_t n_keys; /* 0 for a doc loaded from its packed form */
 };
 
@@ -58,7 +58,7 @@ struct shingler {
 	size_t words;
 	uint64_t *v; /* shingles in text order (owned) */
 	size_t n, cap;
-	int64_t *marks; /* borrowed: the doc's keys after the bands */
+	int64_t marks[NEARDUP_MAX_MARKS];
 	size_t n_marks;
 	int nomem;
 };
@@ -315,7 +315,6 @@ int neardup_doc_create(const char *title, const char *text,
 	if (!d)
 		return -ENOMEM;
 	memset(&sh, 0, sizeof(sh));
-	sh.marks = d->keys + NEARDUP_BANDS;
 	if (text)
 		ret = shingle_text(&sh, text, &d->truncated);
 	/* Only an item with no text is judged by its title: a new title
@@ -325,10 +324,15 @@ int neardup_doc_create(const char *title, const char *text,
 	d->words = sh.words;
 	if (!ret)
 		ret = pack(d, sh.v, sh.n);
+	if (!ret && sh.n > 0) {
+		d->keys =
+			malloc((NEARDUP_BANDS + sh.n_marks) * sizeof(*d->keys));
+		if (!d->keys)
+			ret = -ENOMEM;
+	}
 	if (ret) {
 		free(sh.v);
-		free(d->packed);
-		free(d);
+		neardup_doc_destroy(d);
 		return ret;
 	}
 	if (sh.n > 0) {
@@ -391,7 +395,14 @@ void neardup_doc_destroy(struct neardup_doc *d)
 	if (!d)
 		return;
 	free(d->packed);
+	free(d->keys);
 	free(d);
+}
+
+size_t neardup_doc_bytes(const struct neardup_doc *d)
+{
+	return sizeof(*d) + (PACK_HEAD + d->n_shingles) * sizeof(*d->packed) +
+	       d->n_keys * sizeof(*d->keys);
 }
 
 size_t neardup_doc_words(const struct neardup_doc *d)

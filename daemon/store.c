@@ -1329,24 +1329,53 @@ static int insert_keys(struct store *st, int64_t id,
 /* A candidate and how many keys it shares. */
 struct cand {
 	int64_t id;
-	size_t hits;   /* keys shared */
-	double weight; /* each shared key counts 1/(its holders) */
+	size_t hits;	 /* keys shared */
+	uint64_t weight; /* each shared key counts WEIGHT_ONE / its holders */
 };
 
-static int cmp_cand_id(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
+/* lcm(1..KEY_MAX_HOLDERS): the weights add up exactly, in any order. */
+#define WEIGHT_ONE 5354228880ULL
+_Static_assert(KEY_MAX_HOLDERS == 24, "WEIGHT_ONE is lcm(1..24)");
 
-	return x->id < y->id ? -1 : x->id > y->id;
+/* Whether candidate x goes before y: more weight, then newer. */
+static bool cand_before(const struct cand *x, const struct cand *y)
+{
+	if (x->weight != y->weight)
+		return x->weight > y->weight;
+	return x->id > y->id;
 }
 
-static int cmp_hits(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
+/* One id held under a key of the new item, and by how many items. */
+struct holder {
+	uint32_t id;
+	uint32_t got;
+};
 
-	if (x->weight != y->weight)
-		return x->weight > y->weight ? -1 : 1;
-	return x->id > y->id ? -1 : x->id < y->id;
+/* Adds up the holders h (n of them) per item in an open-addressing
+ * table (*tab, *size slots; malloc'd). Item ids are distinct small
+ * numbers, so their low bits place them. */
+static int tally(const struct holder *h, size_t n, struct cand **tab,
+		 size_t *size)
+{
+	size_t i, k, mask;
+	struct cand *t;
+
+	for (*size = 16; *size < n * 2; *size *= 2)
+		;
+	t = calloc(*size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	mask = *size - 1;
+	for (i = 0; i < n; i++) {
+		for (k = h[i].id & mask; t[k].id && t[k].id != h[i].id;
+		     k = (k + 1) & mask)
+			;
+		t[k].id = h[i].id;
+		t[k].hits++;
+		t[k].weight += WEIGHT_ONE / h[i].got;
+	}
+	*tab = t;
+	return 0;
 }
 
 /* The items sharing keys with doc (other than id), most keys first, at
@@ -1359,14 +1388,16 @@ static int candidates(struct store *st, int64_t id,
 		      struct err *err)
 {
 	const int64_t *keys;
-	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got;
+	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got,
+	       size = 0;
 	uint32_t held[KEY_MAX_HOLDERS];
-	struct cand *all = NULL, *c = NULL;
+	struct holder *all = NULL;
+	struct cand *tab = NULL, *c = NULL;
 	int ret = 0;
 
 	*out = NULL;
 	*n_out = 0;
-	if (n_keys == 0 || !st->keys)
+	if (n_keys == 0 || !st->keys || max == 0)
 		return 0;
 	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
 	if (!all) {
@@ -1384,41 +1415,38 @@ static int candidates(struct store *st, int64_t id,
 			if (held[k] == id)
 				continue;
 			all[n].id = held[k];
-			all[n].hits = 1;
-			all[n].weight = 1.0 / (double)got;
+			all[n].got = (uint32_t)got;
 			n++;
 		}
 	}
-	if (n > 0) {
-		qsort(all, n, sizeof(*all), cmp_cand_id);
-		/* Merged in place: one entry per candidate. */
-		for (i = 1, k = 0; i < n; i++) {
-			if (all[i].id == all[k].id) {
-				all[k].hits++;
-				all[k].weight += all[i].weight;
-			} else {
-				all[++k] = all[i];
-			}
-		}
-		n = k + 1;
-		qsort(all, n, sizeof(*all), cmp_hits);
+	if (n > 0)
+		ret = tally(all, n, &tab, &size);
+	if (!ret && n > 0)
+		c = malloc((max < n ? max : n) * sizeof(*c));
+	if (!ret && n > 0 && !c)
+		ret = -ENOMEM;
+	for (i = 0, n = 0; !ret && c && i < size; i++) {
 		/* A key shared with many items is weak evidence: a
 		 * candidate needs the weight of one key of its own. */
-		for (k = 0; k < n && k < max && all[k].weight >= 0.99; k++)
-			;
-		if (k > 0) {
-			c = realloc(all, k * sizeof(*c));
-			all = NULL;
-			if (!c)
-				ret = -ENOMEM;
-		}
-		if (!ret && c) {
-			*out = c;
-			*n_out = k;
-		}
+		if (!tab[i].id || tab[i].weight * 100 < WEIGHT_ONE * 99)
+			continue;
+		if (n == max && !cand_before(&tab[i], &c[n - 1]))
+			continue;
+		/* Into the best max so far, kept in order. */
+		k = n < max ? n++ : n - 1;
+		for (; k > 0 && cand_before(&tab[i], &c[k - 1]); k--)
+			c[k] = c[k - 1];
+		c[k] = tab[i];
+	}
+	if (!ret && n > 0) {
+		*out = c;
+		*n_out = n;
+		c = NULL;
 	}
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory looking for duplicates");
+	free(c);
+	free(tab);
 	free(all);
 	return ret;
 }
@@ -1580,7 +1608,8 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		       struct store_ingest_result *res, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
-	struct neardup_doc *doc = NULL;
+	struct neardup_doc *mine = NULL;
+	const struct neardup_doc *doc;
 	bool full[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
 	struct cand *c = NULL;
 	size_t n_cand = 0;
@@ -1591,10 +1620,11 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 
 	/* Shingled first, so that the keys go in with the row rather
 	 * than rewrite it. */
-	if (neardup_doc_create(it->title, it->text, &doc)) {
+	if (!it->doc && neardup_doc_create(it->title, it->text, &mine)) {
 		err_set(err, "out of memory storing an item");
 		return -ENOMEM;
 	}
+	doc = it->doc ? it->doc : mine;
 	bind_item(s, source_id, it);
 	bind_int(s, 10, published);
 	bind_int(s, 11, now);
@@ -1639,7 +1669,7 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		res->duplicates++;
 out:
 	free(c);
-	neardup_doc_destroy(doc);
+	neardup_doc_destroy(mine);
 	return ret;
 }
 

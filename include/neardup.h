@@ -64,6 +64,9 @@ const void *neardup_doc_packed(const struct neardup_doc *d, size_t *len);
  * -ENOMEM. blob is copied (it need not be aligned). */
 int neardup_doc_unpack(const void *blob, size_t len, struct neardup_doc **out);
 
+/* The memory d holds, in bytes (about 4 a shingle and 8 a key). */
+size_t neardup_doc_bytes(const struct neardup_doc *d);
+
 /* Words read (at most NEARDUP_MAX_WORDS) and distinct shingles. */
 size_t neardup_doc_words(const struct neardup_doc *d);
 size_t neardup_doc_shingles(const struct neardup_doc *d);
