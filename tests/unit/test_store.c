@@ -431,6 +431,33 @@ static void test_near_copy_of_item_without_kept_shingles(void **state)
 	assert_int_equal(repost_of(f, "d", edited), 2);
 }
 
+/* A database of schema 3 (no kept shingles) is migrated, and its items
+ * are still found as near copies. */
+static void test_schema_3_migrates(void **state)
+{
+	static const char text[] =
+		"The employer has tabled a revised offer for every band. "
+		"Members in bands two to four would see a flat rise backdated "
+		"to April, while the higher bands get a smaller percentage.";
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new it = item("a", NULL, NULL, 100);
+	char edited[512];
+
+	it.text = text;
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
+	store_close(f->st);
+	sql(f, "DROP TABLE item_shingles; PRAGMA user_version = 3");
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	snprintf(edited, sizeof(edited), "%s Thanks.", text);
+	assert_int_equal(repost_of(f, "b", edited), 1);
+}
+
 static void test_ingest_unknown_source_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -793,6 +820,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_near_copy_of_item_without_kept_shingles, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_schema_3_migrates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ingest_unknown_source_changes_nothing, setup,
 			teardown),
