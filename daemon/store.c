@@ -7,8 +7,11 @@
  * decided here, inside the ingest transaction, so that a batch sees its
  * own items: exact keys by index, near ones through neardup's band keys
  * and marks (kept with each item, and in a keyindex in memory, loaded
- * at the first ingest and caught up at each), verified by neardup on the
- * candidates' texts and kept by dedupe_keep_new.
+ * at the first ingest and caught up at each batch), verified by neardup
+ * on the candidates' kept shingle sets (item_shingles) and kept by
+ * dedupe_keep_new. The cost per new item is bounded: at most
+ * NEARDUP_BANDS + NEARDUP_MAX_MARKS keys, KEY_MAX_HOLDERS ids per key,
+ * NEAR_CANDIDATES comparisons of at most NEARDUP_MAX_WORDS shingles.
  */
 #include <errno.h>
 #include <stdarg.h>
