@@ -235,6 +235,16 @@ static int plain_normalise(const char *text, size_t len, bool block, char **out)
 		nl = 0;
 		space = false;
 		started = true;
+		/* A run of printable ASCII (most text) goes in at once: no
+		 * byte of it is blank, control, invisible or invalid. */
+		for (n = 0; i + n < len && s[i + n] > 0x20 && s[i + n] < 0x7F;
+		     n++)
+			;
+		if (!ret && n > 0) {
+			ret = buf_add(&b, s + i, n);
+			i += n;
+			continue;
+		}
 		n = text_xml_char_len(s + i, len - i);
 		if (!ret && n == 0) {
 			ret = buf_add(&b, utf8_replacement, 3);

@@ -1,9 +1,12 @@
 /*
  * ingest: feed bytes to store rows. The push parser hands over one item
- * at a time; each is copied with its dedupe keys into a pending list
- * (bounded by the parser's item cap), and the list is stored in one
- * transaction at the end, so a failure part-way leaves the store as it
- * was and a transfer that breaks off stores nothing.
+ * at a time; each is copied with its dedupe keys and its shingles (the
+ * costly part of near-duplicate detection, done here so that it runs
+ * where the parse runs: on a worker thread for the poller) into a
+ * pending list (bounded by the parser's item cap and INGEST_MAX_PENDING),
+ * and the list is stored in one transaction at the end, so a failure
+ * part-way leaves the store as it was and a transfer that breaks off
+ * stores nothing.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +18,7 @@
 #include "dedupe.h"
 #include "feed.h"
 #include "ingest.h"
+#include "neardup.h"
 
 /* Ids longer than this are stored as their hash (RELIABILITY E10). */
 #define INGEST_MAX_GUID 512
@@ -35,6 +39,7 @@ struct pending {
 	char *text;
 	char fingerprint[DEDUPE_FINGERPRINT_LEN];
 	int64_t published;
+	struct neardup_doc *doc; /* title and text, shingled */
 };
 
 struct ingest {
@@ -60,6 +65,7 @@ static void pending_finish(struct pending *p)
 	free(p->title);
 	free(p->author);
 	free(p->text);
+	neardup_doc_destroy(p->doc);
 }
 
 static void ingest_free(struct ingest *in)
@@ -161,12 +167,15 @@ static int ingest_on_item(const struct feed_item *fi, void *arg)
 	 * digest: clamp it to now (RELIABILITY E7). */
 	if (p->published > in->now)
 		p->published = in->now;
+	if (!nomem && neardup_doc_create(p->title, p->text, &p->doc))
+		nomem = 1;
 	if (nomem) {
 		pending_finish(p);
 		return -ENOMEM;
 	}
 	in->bytes += strlen(p->guid) + (p->text ? strlen(p->text) : 0) +
-		     (p->title ? strlen(p->title) : 0) + sizeof(*p);
+		     (p->title ? strlen(p->title) : 0) + sizeof(*p) +
+		     neardup_doc_bytes(p->doc);
 	in->n++;
 	return 0;
 }
@@ -278,6 +287,7 @@ int ingest_finish(struct ingest *in, struct store *st,
 		items[i].fingerprint =
 			p->fingerprint[0] ? p->fingerprint : NULL;
 		items[i].published = p->published;
+		items[i].doc = p->doc;
 	}
 	ret = store_items_ingest(st, in->source, items, in->n, in->now, &sr,
 				 err);

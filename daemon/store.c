@@ -7,8 +7,11 @@
  * decided here, inside the ingest transaction, so that a batch sees its
  * own items: exact keys by index, near ones through neardup's band keys
  * and marks (kept with each item, and in a keyindex in memory, loaded
- * at the first ingest and caught up at each), verified by neardup on the
- * candidates' texts and kept by dedupe_keep_new.
+ * at the first ingest and caught up at each batch), verified by neardup
+ * on the candidates' kept shingle sets (item_shingles) and kept by
+ * dedupe_keep_new. The cost per new item is bounded: at most
+ * NEARDUP_BANDS + NEARDUP_MAX_MARKS keys, KEY_MAX_HOLDERS ids per key,
+ * NEAR_CANDIDATES comparisons of at most NEARDUP_MAX_WORDS shingles.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -44,6 +47,8 @@ enum stmt {
 	ST_ITEM_REPOINT,
 	ST_KEY_INSERT,
 	ST_KEY_LOOKUP,
+	ST_SHINGLES_PUT,
+	ST_ITEM_TEXT,
 	ST_SOURCE_SET_PRIORITY,
 	ST_ITEM_GET,
 	ST_ITEM_COPIES,
@@ -142,8 +147,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7) RETURNING id",
 	[ST_ITEM_INSERT] =
 		"INSERT INTO items(source_id, guid, link, canon_link, title, "
-		"author, text, theme, fingerprint, published, first_seen) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+		"author, text, theme, fingerprint, published, first_seen, "
+		"near_keys) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
 		"ON CONFLICT(source_id, guid) DO NOTHING",
 	/* Exact keys, each through its own index (an OR of them would
 	 * let the planner scan). The match may itself be a copy: its kept
@@ -158,8 +164,12 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ITEM_COPY] =
 		"SELECT coalesce(i.duplicate_of, 0), i.published, s.priority, "
 		"EXISTS (SELECT 1 FROM digest_items WHERE item_id = i.id), "
-		"i.title, i.text FROM items i "
-		"JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+		/* The text only when its shingles are not kept (items
+		 * stored before schema 5): CASE reads it only then. */
+		"CASE WHEN n.shingles IS NULL THEN i.title END, "
+		"CASE WHEN n.shingles IS NULL THEN i.text END, n.shingles "
+		"FROM items i JOIN sources s ON s.id = i.source_id "
+		"LEFT JOIN item_shingles n ON n.item_id = i.id WHERE i.id = ?1",
 	[ST_ITEM_SET_DUP] = "UPDATE items SET duplicate_of = ?2, "
 			    "dup_relation = ?3, dup_score = ?4, dup_match = ?5 "
 			    "WHERE id = ?1",
@@ -171,6 +181,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	 * of what it has. */
 	[ST_KEY_LOOKUP] = "SELECT id, near_keys FROM items WHERE id > ?1 "
 			  "AND near_keys IS NOT NULL ORDER BY id",
+	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
+	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
+			    "shingles) VALUES (?1, ?2)",
 	[ST_SOURCE_SET_PRIORITY] =
 		"UPDATE sources SET priority = ?2 WHERE name = ?1 "
 		"AND priority != ?2",
@@ -487,6 +500,14 @@ static const char *const migrations[] = {
 	"  outcome TEXT NOT NULL);"
 	"CREATE INDEX sub_events_address ON sub_events(list_id, address "
 	"COLLATE NOCASE);",
+	/* 4 -> 5: the shingle set of each indexed item (neardup's packed
+	 * form), so that a candidate is compared without shingling its
+	 * text again. Apart from items so that scans of items do not
+	 * page through them. Older items have none and are shingled when
+	 * compared. */
+	"CREATE TABLE item_shingles ("
+	"  item_id INTEGER PRIMARY KEY REFERENCES items(id),"
+	"  shingles BLOB NOT NULL);",
 };
 
 struct store {
@@ -820,10 +841,12 @@ struct store *store_open(const char *path, struct err *err)
 	if (exec_sql(st, "PRAGMA journal_mode = WAL", err,
 		     "opening the database") ||
 	    exec_sql(st, "PRAGMA synchronous = FULL", err, "setting up") ||
-	    /* The key index is looked up at random: a cache that holds
-	     * its hot part saves a read per lookup, and a large batch
-	     * does not spill to the WAL before its commit. */
-	    exec_sql(st, "PRAGMA cache_size = -32768", err, "setting up") ||
+	    /* Enough for the hot part of the items' indexes (exact
+	     * dedupe looks them up at random); the near-duplicate keys
+	     * are in memory (keyindex). 16 MiB keeps a cold fetch of
+	     * 1,000 feeds under 64 MB; a larger batch spills to the WAL
+	     * before its commit, which is safe. */
+	    exec_sql(st, "PRAGMA cache_size = -16384", err, "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;
 	if (migrate(st, err))
@@ -1131,8 +1154,59 @@ struct copy {
 	struct dedupe_copy keep;
 };
 
-/* Reads copy id; with doc non-NULL, also shingles its text into *doc
- * (the caller destroys it). Returns 0, -ENOENT or an error. */
+/* Shingles the text of item id again. */
+static int text_doc(struct store *st, int64_t id, struct neardup_doc **doc,
+		    struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_ITEM_TEXT];
+	int rc, ret;
+
+	bind_int(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret = neardup_doc_create(col_text(s, 0), col_text(s, 1), doc);
+		if (ret)
+			err_set(err, "out of memory comparing items");
+	} else if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, err, "reading an item");
+	}
+	unbind(s);
+	return ret;
+}
+
+/* The shingles of item id from its ST_ITEM_COPY row in s: the kept ones
+ * (column 6), or its title and text (columns 4 and 5, there only when
+ * none are kept) shingled again. */
+static int copy_doc(struct store *st, int64_t id, sqlite3_stmt *s,
+		    struct neardup_doc **doc, struct err *err)
+{
+	const void *blob = sqlite3_column_blob(s, 6);
+	int ret;
+
+	*doc = NULL;
+	if (!blob) {
+		ret = neardup_doc_create(col_text(s, 4), col_text(s, 5), doc);
+		if (ret)
+			err_set(err, "out of memory comparing items");
+		return ret;
+	}
+	ret = neardup_doc_unpack(blob, (size_t)sqlite3_column_bytes(s, 6), doc);
+	if (ret == -EINVAL) {
+		log_warnx("database %s: the kept shingles of item %lld are "
+			  "damaged; its text is shingled again",
+			  st->path, (long long)id);
+		ret = text_doc(st, id, doc, err);
+	} else if (ret) {
+		err_set(err, "out of memory comparing items");
+	}
+	return ret;
+}
+
+/* Reads copy id; with doc non-NULL, also its shingles into *doc (the
+ * caller destroys it): the kept ones, or its text shingled again when
+ * none are kept. Returns 0, -ENOENT or an error. */
 static int copy_get(struct store *st, int64_t id, struct copy *c,
 		    struct neardup_doc **doc, struct err *err)
 {
@@ -1149,11 +1223,8 @@ static int copy_get(struct store *st, int64_t id, struct copy *c,
 		c->keep.priority = sqlite3_column_int(s, 2);
 		c->sent = sqlite3_column_int(s, 3) != 0;
 		c->keep.shingles = 0;
-		if (doc &&
-		    neardup_doc_create(col_text(s, 4), col_text(s, 5), doc)) {
-			err_set(err, "out of memory comparing items");
-			ret = -ENOMEM;
-		}
+		if (doc)
+			ret = copy_doc(st, id, s, doc, err);
 		if (!ret && doc)
 			c->keep.shingles = neardup_doc_shingles(*doc);
 	} else if (rc == SQLITE_DONE) {
@@ -1244,23 +1315,39 @@ static int index_sync(struct store *st, struct err *err)
 	return ret;
 }
 
-/* Keeps the keys of doc with item id, and indexes them but for those
- * marked in skip (may be NULL). */
-static int insert_keys(struct store *st, int64_t id,
-		       const struct neardup_doc *doc, const bool *skip,
-		       struct err *err)
+/* Binds the keys of doc, if it is to be compared at all, as parameter i
+ * of s (else NULL). */
+static void bind_keys(struct store *st, sqlite3_stmt *s, int i,
+		      const struct neardup_doc *doc)
 {
-	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
 	const int64_t *keys;
-	size_t n = neardup_doc_keys(doc, &keys), k;
+	size_t n = neardup_doc_keys(doc, &keys);
+
+	if (n > 0 && neardup_doc_comparable(doc, &st->near))
+		sqlite3_bind_blob(s, i, keys, (int)(n * sizeof(*keys)),
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Keeps the shingles of doc with item id, whose keys are kept already,
+ * and indexes the keys but for those marked in skip (may be NULL). */
+static int index_item(struct store *st, int64_t id,
+		      const struct neardup_doc *doc, const bool *skip,
+		      struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SHINGLES_PUT];
+	const int64_t *keys;
+	const void *packed;
+	size_t n = neardup_doc_keys(doc, &keys), k, len;
 	int ret = 0;
 
 	if (n == 0)
 		return 0;
+	packed = neardup_doc_packed(doc, &len);
 	bind_int(s, 1, id);
-	sqlite3_bind_blob(s, 2, keys, (int)(n * sizeof(*keys)),
-			  SQLITE_TRANSIENT);
-	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
+	ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
 	for (k = 0; k < n && !ret; k++) {
 		if (skip && skip[k])
 			continue;
@@ -1273,50 +1360,94 @@ static int insert_keys(struct store *st, int64_t id,
 	return ret;
 }
 
+/* Keeps the keys of doc with stored item id, then as index_item. */
+static int insert_keys(struct store *st, int64_t id,
+		       const struct neardup_doc *doc, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_KEY_INSERT];
+	int ret;
+
+	bind_int(s, 1, id);
+	bind_keys(st, s, 2, doc);
+	ret = exec_stmt(st, ST_KEY_INSERT, err, "indexing an item");
+	if (!ret)
+		ret = index_item(st, id, doc, NULL, err);
+	return ret;
+}
+
 /* A candidate and how many keys it shares. */
 struct cand {
 	int64_t id;
-	size_t hits;   /* keys shared */
-	double weight; /* each shared key counts 1/(its holders) */
+	size_t hits;	 /* keys shared */
+	uint64_t weight; /* each shared key counts WEIGHT_ONE / its holders */
 };
 
-static int cmp_cand_id(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
+/* lcm(1..KEY_MAX_HOLDERS): the weights add up exactly, in any order. */
+#define WEIGHT_ONE 5354228880ULL
+_Static_assert(KEY_MAX_HOLDERS == 24, "WEIGHT_ONE is lcm(1..24)");
 
-	return x->id < y->id ? -1 : x->id > y->id;
+/* Whether candidate x goes before y: more weight, then newer. */
+static bool cand_before(const struct cand *x, const struct cand *y)
+{
+	if (x->weight != y->weight)
+		return x->weight > y->weight;
+	return x->id > y->id;
 }
 
-static int cmp_hits(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
+/* One id held under a key of the new item, and by how many items. */
+struct holder {
+	uint32_t id;
+	uint32_t got;
+};
 
-	if (x->weight != y->weight)
-		return x->weight > y->weight ? -1 : 1;
-	return x->id > y->id ? -1 : x->id < y->id;
+/* Adds up the holders h (n of them) per item in an open-addressing
+ * table (*tab, *size slots; malloc'd). Item ids are distinct small
+ * numbers, so their low bits place them. */
+static int tally(const struct holder *h, size_t n, struct cand **tab,
+		 size_t *size)
+{
+	size_t i, k, mask;
+	struct cand *t;
+
+	for (*size = 16; *size < n * 2; *size *= 2)
+		;
+	t = calloc(*size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	mask = *size - 1;
+	for (i = 0; i < n; i++) {
+		for (k = h[i].id & mask; t[k].id && t[k].id != h[i].id;
+		     k = (k + 1) & mask)
+			;
+		t[k].id = h[i].id;
+		t[k].hits++;
+		t[k].weight += WEIGHT_ONE / h[i].got;
+	}
+	*tab = t;
+	return 0;
 }
 
 /* The items sharing keys with doc (other than id), most keys first, at
- * most max, into *out (malloc'd). With full non-NULL, full[k] is set
- * for each key that KEY_MAX_HOLDERS items hold already. */
+ * most max, into *out (malloc'd), from the index as index_sync left it.
+ * With full non-NULL, full[k] is set for each key that KEY_MAX_HOLDERS
+ * items hold already. */
 static int candidates(struct store *st, int64_t id,
 		      const struct neardup_doc *doc, size_t max,
 		      struct cand **out, size_t *n_out, bool *full,
 		      struct err *err)
 {
 	const int64_t *keys;
-	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got;
+	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got,
+	       size = 0;
 	uint32_t held[KEY_MAX_HOLDERS];
-	struct cand *all = NULL, *c = NULL;
+	struct holder *all = NULL;
+	struct cand *tab = NULL, *c = NULL;
 	int ret = 0;
 
 	*out = NULL;
 	*n_out = 0;
-	if (n_keys == 0)
+	if (n_keys == 0 || !st->keys || max == 0)
 		return 0;
-	ret = index_sync(st, err);
-	if (ret)
-		return ret;
 	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
 	if (!all) {
 		err_set(err, "out of memory looking for duplicates");
@@ -1333,41 +1464,38 @@ static int candidates(struct store *st, int64_t id,
 			if (held[k] == id)
 				continue;
 			all[n].id = held[k];
-			all[n].hits = 1;
-			all[n].weight = 1.0 / (double)got;
+			all[n].got = (uint32_t)got;
 			n++;
 		}
 	}
-	if (n > 0) {
-		qsort(all, n, sizeof(*all), cmp_cand_id);
-		/* Merged in place: one entry per candidate. */
-		for (i = 1, k = 0; i < n; i++) {
-			if (all[i].id == all[k].id) {
-				all[k].hits++;
-				all[k].weight += all[i].weight;
-			} else {
-				all[++k] = all[i];
-			}
-		}
-		n = k + 1;
-		qsort(all, n, sizeof(*all), cmp_hits);
+	if (n > 0)
+		ret = tally(all, n, &tab, &size);
+	if (!ret && n > 0)
+		c = malloc((max < n ? max : n) * sizeof(*c));
+	if (!ret && n > 0 && !c)
+		ret = -ENOMEM;
+	for (i = 0, n = 0; !ret && c && i < size; i++) {
 		/* A key shared with many items is weak evidence: a
 		 * candidate needs the weight of one key of its own. */
-		for (k = 0; k < n && k < max && all[k].weight >= 0.99; k++)
-			;
-		if (k > 0) {
-			c = realloc(all, k * sizeof(*c));
-			all = NULL;
-			if (!c)
-				ret = -ENOMEM;
-		}
-		if (!ret && c) {
-			*out = c;
-			*n_out = k;
-		}
+		if (!tab[i].id || tab[i].weight * 100 < WEIGHT_ONE * 99)
+			continue;
+		if (n == max && !cand_before(&tab[i], &c[n - 1]))
+			continue;
+		/* Into the best max so far, kept in order. */
+		k = n < max ? n++ : n - 1;
+		for (; k > 0 && cand_before(&tab[i], &c[k - 1]); k--)
+			c[k] = c[k - 1];
+		c[k] = tab[i];
+	}
+	if (!ret && n > 0) {
+		*out = c;
+		*n_out = n;
+		c = NULL;
 	}
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory looking for duplicates");
+	free(c);
+	free(tab);
 	free(all);
 	return ret;
 }
@@ -1529,7 +1657,8 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		       struct store_ingest_result *res, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_ITEM_INSERT];
-	struct neardup_doc *doc = NULL;
+	struct neardup_doc *mine = NULL;
+	const struct neardup_doc *doc;
 	bool full[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
 	struct cand *c = NULL;
 	size_t n_cand = 0;
@@ -1538,16 +1667,20 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 	bool dup = false, updated;
 	int ret;
 
-	bind_item(s, source_id, it);
-	bind_int(s, 10, published);
-	bind_int(s, 11, now);
-	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
-	if (ret)
-		return ret;
-	if (neardup_doc_create(it->title, it->text, &doc)) {
+	/* Shingled first, so that the keys go in with the row rather
+	 * than rewrite it. */
+	if (!it->doc && neardup_doc_create(it->title, it->text, &mine)) {
 		err_set(err, "out of memory storing an item");
 		return -ENOMEM;
 	}
+	doc = it->doc ? it->doc : mine;
+	bind_item(s, source_id, it);
+	bind_int(s, 10, published);
+	bind_int(s, 11, now);
+	bind_keys(st, s, 12, doc);
+	ret = exec_stmt(st, ST_ITEM_INSERT, err, "storing an item");
+	if (ret)
+		goto out;
 	if (sqlite3_changes(st->db) == 0) {
 		/* Stored already: refresh it if the source edited it. */
 		s = st->stmt[ST_ITEM_UPDATE];
@@ -1557,17 +1690,16 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		updated = ret == 1;
 		if (updated) {
 			ret = 0;
-			/* Index the new text too; the old keys stay, and
-			 * only ever propose a candidate that is then
-			 * compared in full. */
+			/* Index the new text too; the old keys stay in
+			 * memory, and only ever propose a candidate that
+			 * is then compared in full. */
 			res->updated++;
 			if (neardup_doc_comparable(doc, &st->near))
-				ret = insert_keys(st, id, doc, NULL, err);
+				ret = insert_keys(st, id, doc, err);
 		} else if (!ret) {
 			res->known++;
 		}
-		neardup_doc_destroy(doc);
-		return ret;
+		goto out;
 	}
 	id = sqlite3_last_insert_rowid(st->db);
 	res->added++;
@@ -1577,15 +1709,16 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 		ret = candidates(st, id, doc, NEAR_CANDIDATES, &c, &n_cand,
 				 full, err);
 		if (!ret)
-			ret = insert_keys(st, id, doc, full, err);
+			ret = index_item(st, id, doc, full, err);
 	}
 	if (!ret)
 		ret = dedupe_item(st, id, source_id, prio, it, published, doc,
 				  c, n_cand, &dup, err);
 	if (!ret && dup)
 		res->duplicates++;
+out:
 	free(c);
-	neardup_doc_destroy(doc);
+	neardup_doc_destroy(mine);
 	return ret;
 }
 
@@ -1611,6 +1744,11 @@ static int items_ingest_tx(struct store *st, const char *source,
 		ret = store_fail(st, err, "looking up a name");
 	}
 	unbind(s);
+	/* Once per batch, before its first row: the transaction keeps
+	 * other writers out, and a row of this batch must not reach the
+	 * index before its candidates are taken. */
+	if (!ret)
+		ret = index_sync(st, err);
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = item_insert(st, source_id, prio, &items[i], now, res,
 				  err);
@@ -1751,7 +1889,9 @@ int store_item_nearest(struct store *st, int64_t id, size_t max,
 		err_set(err, "there is no item %lld", (long long)id);
 	if (ret)
 		return ret;
-	ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
+	ret = index_sync(st, err);
+	if (!ret)
+		ret = candidates(st, id, doc, max, &c, &n_cand, NULL, err);
 	for (i = 0; i < n_cand && !ret; i++) {
 		other = NULL;
 		ret = copy_get(st, c[i].id, &cp, &other, err);

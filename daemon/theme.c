@@ -1,25 +1,33 @@
 /*
- * theme: keyword matching on stemmed words. A keyword is a sequence of
- * stems (one for a word, several for a phrase); matching slides each
- * sequence over the item's stems. Stemming uses one sb_stemmer per call
- * because libstemmer's stemmers are not thread-safe and this is cheap.
+ * theme: keyword matching on stemmed words. Every stem of every keyword
+ * gets a number (its place in the sorted vocab); a keyword is a sequence
+ * of those numbers (one for a word, several for a phrase), and an item's
+ * words become numbers too (-1 for a stem no keyword has), so matching
+ * slides integer sequences. A word's number is looked up in a small
+ * direct-mapped cache before the stemmer runs: most words of a text are
+ * ones seen before. The set's stemmer and cache make it one thread at a
+ * time (libstemmer's stemmers are not thread-safe).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libstemmer.h>
+#include <sodium.h>
 
 #include "text.h"
 #include "theme.h"
 
+/* Stems as strings, only while a set is built. */
 struct stems {
 	char **v;
 	size_t n, cap;
 };
 
 struct keyword {
-	struct stems stems;
+	int32_t *ids; /* its stems (owned), as places in the vocab */
+	size_t n;
 	const char *text; /* as configured; owned by the config */
 };
 
@@ -31,21 +39,45 @@ struct theme_entry {
 
 /* One keyword, found by its first stem. */
 struct kw_ref {
-	const char *first; /* the keyword's first stem */
-	size_t slot;	   /* index into the per-keyword counts */
+	int32_t first; /* the keyword's first stem */
+	size_t slot;   /* index into the per-keyword counts */
 	const struct keyword *kw;
+};
+
+/* Words seen lately and their stem's place in the vocab. A word longer
+ * than CACHE_WORD bytes is stemmed every time. */
+#define CACHE_SLOTS 4096
+#define CACHE_WORD 23
+struct cache_slot {
+	unsigned char len; /* 0: empty */
+	char word[CACHE_WORD];
+	int32_t id;
 };
 
 struct theme_set {
 	struct theme_entry *entries;
 	size_t n_entries;
-	struct kw_ref *refs; /* sorted by first stem: one lookup per word */
+	char **vocab; /* every keyword stem, sorted, distinct (owned) */
+	size_t n_vocab;
+	struct kw_ref *refs; /* sorted by first stem */
 	size_t n_refs;
+	size_t *ref_at;	    /* refs[ref_at[id]..ref_at[id + 1]] start with id */
 	size_t *first_slot; /* per theme: its first keyword's slot */
 	int title_weight;
 	int min_score;
 	struct sb_stemmer *stemmer; /* owned; one thread at a time */
+	struct cache_slot *cache;   /* owned; CACHE_SLOTS, likewise */
 };
+
+/* An item's words as stem places (-1: no keyword's stem). */
+struct ids {
+	int32_t *v;
+	size_t n, cap;
+};
+
+/* Fixed key: the cache only spreads words over its slots. */
+static const unsigned char cache_key[crypto_shorthash_KEYBYTES] =
+	"bulletin-theme-1";
 
 /* Only the start of a long text is read: a post shows its subject
  * early, and stemming a whole 1 MB post would cost more than it tells. */
@@ -61,6 +93,23 @@ static void stems_finish(struct stems *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static int stems_add(struct stems *s, char *stem)
+{
+	char **v;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = stem;
+	return 0;
+}
+
 struct stem_ctx {
 	struct sb_stemmer *stemmer;
 	struct stems *out;
@@ -69,48 +118,65 @@ struct stem_ctx {
 static int stem_word(const char *word, size_t len, void *arg)
 {
 	struct stem_ctx *ctx = arg;
+	struct sb_stemmer *stemmer = ctx->stemmer;
 	const sb_symbol *stem;
-	char **v;
 	char *copy;
 
-	stem = sb_stemmer_stem(ctx->stemmer, (const sb_symbol *)word, (int)len);
+	stem = sb_stemmer_stem(stemmer, (const sb_symbol *)word, (int)len);
 	if (!stem)
 		return -ENOMEM;
-	copy = strndup((const char *)stem,
-		       (size_t)sb_stemmer_length(ctx->stemmer));
+	copy = strndup((const char *)stem, (size_t)sb_stemmer_length(stemmer));
 	if (!copy)
 		return -ENOMEM;
-	if (ctx->out->n == ctx->out->cap) {
-		size_t cap = ctx->out->cap ? ctx->out->cap * 2 : 16;
-
-		v = realloc(ctx->out->v, cap * sizeof(*v));
-		if (!v) {
-			free(copy);
-			return -ENOMEM;
-		}
-		ctx->out->v = v;
-		ctx->out->cap = cap;
+	if (stems_add(ctx->out, copy)) {
+		free(copy);
+		return -ENOMEM;
 	}
-	ctx->out->v[ctx->out->n++] = copy;
 	return 0;
 }
 
-/* Folds, splits and stems text into out. */
-static int stem_text(struct sb_stemmer *stemmer, const char *text,
-		     struct stems *out)
+/* Folds, splits and stems a keyword into out. */
+static int stem_keyword(struct sb_stemmer *stemmer, const char *text,
+			struct stems *out)
 {
 	struct stem_ctx ctx = {stemmer, out};
 	char *folded;
 	int ret;
 
-	if (!text)
-		return 0;
 	folded = text_fold(text);
 	if (!folded)
 		return -ENOMEM;
 	ret = text_words(folded, stem_word, &ctx);
 	free(folded);
 	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The place of the stem (len bytes, not NUL-terminated) in the vocab,
+ * or -1. */
+static int32_t vocab_find(const struct theme_set *ts, const char *stem,
+			  size_t len)
+{
+	size_t lo = 0, hi = ts->n_vocab, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strncmp(ts->vocab[mid], stem, len);
+		if (c == 0 && ts->vocab[mid][len] != '\0')
+			c = 1;
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid;
+		else
+			return (int32_t)mid;
+	}
+	return -1;
 }
 
 void theme_set_destroy(struct theme_set *ts)
@@ -121,12 +187,17 @@ void theme_set_destroy(struct theme_set *ts)
 		return;
 	for (i = 0; i < ts->n_entries; i++) {
 		for (k = 0; k < ts->entries[i].n_keywords; k++)
-			stems_finish(&ts->entries[i].keywords[k].stems);
+			free(ts->entries[i].keywords[k].ids);
 		free(ts->entries[i].keywords);
 	}
+	for (i = 0; i < ts->n_vocab; i++)
+		free(ts->vocab[i]);
+	free(ts->vocab);
 	free(ts->entries);
 	free(ts->refs);
+	free(ts->ref_at);
 	free(ts->first_slot);
+	free(ts->cache);
 	if (ts->stemmer)
 		sb_stemmer_delete(ts->stemmer);
 	free(ts);
@@ -135,14 +206,13 @@ void theme_set_destroy(struct theme_set *ts)
 static int cmp_ref(const void *a, const void *b)
 {
 	const struct kw_ref *x = a, *y = b;
-	int c = strcmp(x->first, y->first);
 
-	if (c)
-		return c;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
-/* Builds ts->refs: every keyword under its first stem. */
+/* Builds ts->refs and ts->ref_at: every keyword under its first stem. */
 static int index_keywords(struct theme_set *ts)
 {
 	size_t i, k, n = 0;
@@ -151,7 +221,8 @@ static int index_keywords(struct theme_set *ts)
 		n += ts->entries[i].n_keywords;
 	ts->refs = calloc(n + 1, sizeof(*ts->refs));
 	ts->first_slot = calloc(ts->n_entries + 1, sizeof(*ts->first_slot));
-	if (!ts->refs || !ts->first_slot)
+	ts->ref_at = calloc(ts->n_vocab + 1, sizeof(*ts->ref_at));
+	if (!ts->refs || !ts->first_slot || !ts->ref_at)
 		return -ENOMEM;
 	for (i = 0; i < ts->n_entries; i++) {
 		ts->first_slot[i] = ts->n_refs;
@@ -159,111 +230,241 @@ static int index_keywords(struct theme_set *ts)
 			struct kw_ref *r = &ts->refs[ts->n_refs];
 
 			r->kw = &ts->entries[i].keywords[k];
-			r->first = r->kw->stems.v[0];
+			r->first = r->kw->ids[0];
 			r->slot = ts->n_refs++;
 		}
 	}
 	ts->first_slot[ts->n_entries] = ts->n_refs;
 	qsort(ts->refs, ts->n_refs, sizeof(*ts->refs), cmp_ref);
+	/* Counting: ref_at[id] is the first ref whose stem is id or
+	 * later. */
+	for (i = 0, k = 0; i <= ts->n_vocab; i++) {
+		while (k < ts->n_refs && (size_t)ts->refs[k].first < i)
+			k++;
+		ts->ref_at[i] = k;
+	}
 	return 0;
 }
 
-struct theme_set *theme_set_create(const struct config *cfg)
+/* Gathers the stems of all keywords (kw[i] for keyword i of the set, in
+ * config order) into the sorted, distinct vocab, taking them over. */
+static int build_vocab(struct theme_set *ts, struct stems *kw, size_t n_kw)
 {
-	struct sb_stemmer *stemmer;
-	struct theme_set *ts;
-	struct theme_entry *e;
-	size_t i, k;
+	size_t i, k, n = 0;
 
-	stemmer = sb_stemmer_new("english", "UTF_8");
-	if (!stemmer)
-		return NULL;
-	ts = calloc(1, sizeof(*ts));
-	if (!ts)
-		goto fail;
-	ts->entries =
-		calloc(cfg->n_themes ? cfg->n_themes : 1, sizeof(*ts->entries));
-	if (!ts->entries)
-		goto fail;
-	for (i = 0; i < cfg->n_themes; i++) {
+	for (i = 0; i < n_kw; i++)
+		n += kw[i].n;
+	ts->vocab = calloc(n + 1, sizeof(*ts->vocab));
+	if (!ts->vocab)
+		return -ENOMEM;
+	for (i = 0; i < n_kw; i++) {
+		for (k = 0; k < kw[i].n; k++)
+			ts->vocab[ts->n_vocab++] = strdup(kw[i].v[k]);
+	}
+	for (i = 0; i < ts->n_vocab; i++) {
+		if (!ts->vocab[i])
+			return -ENOMEM;
+	}
+	qsort(ts->vocab, ts->n_vocab, sizeof(*ts->vocab), cmp_str);
+	for (i = 0, k = 0; i < ts->n_vocab; i++) {
+		if (k > 0 && strcmp(ts->vocab[k - 1], ts->vocab[i]) == 0)
+			free(ts->vocab[i]);
+		else
+			ts->vocab[k++] = ts->vocab[i];
+	}
+	ts->n_vocab = k;
+	return 0;
+}
+
+/* The keywords of cfg's themes, stemmed, into ts->entries. */
+static int build_keywords(struct theme_set *ts, const struct config *cfg)
+{
+	struct stems *kw;
+	struct theme_entry *e;
+	struct keyword *w;
+	size_t i, k, j, n = 0, at = 0;
+	int ret = 0;
+
+	for (i = 0; i < cfg->n_themes; i++)
+		n += cfg->themes[i].n_keywords;
+	kw = calloc(n + 1, sizeof(*kw));
+	if (!kw)
+		return -ENOMEM;
+	for (i = 0; i < cfg->n_themes && !ret; i++) {
+		for (k = 0; k < cfg->themes[i].n_keywords && !ret; k++)
+			ret = stem_keyword(ts->stemmer,
+					   cfg->themes[i].keywords[k],
+					   &kw[at++]);
+	}
+	if (!ret)
+		ret = build_vocab(ts, kw, n);
+	at = 0;
+	for (i = 0; i < cfg->n_themes && !ret; i++) {
 		e = &ts->entries[ts->n_entries++];
 		e->theme = &cfg->themes[i];
 		e->keywords = calloc(cfg->themes[i].n_keywords + 1,
 				     sizeof(*e->keywords));
-		if (!e->keywords)
-			goto fail;
-		for (k = 0; k < cfg->themes[i].n_keywords; k++) {
-			if (stem_text(stemmer, cfg->themes[i].keywords[k],
-				      &e->keywords[e->n_keywords].stems))
-				goto fail;
-			e->keywords[e->n_keywords].text =
-				cfg->themes[i].keywords[k];
-			if (e->keywords[e->n_keywords].stems.n > 0)
-				e->n_keywords++;
+		if (!e->keywords) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (k = 0; k < cfg->themes[i].n_keywords; k++, at++) {
+			if (kw[at].n == 0)
+				continue;
+			w = &e->keywords[e->n_keywords++];
+			w->text = cfg->themes[i].keywords[k];
+			w->ids = calloc(kw[at].n, sizeof(*w->ids));
+			if (!w->ids) {
+				ret = -ENOMEM;
+				break;
+			}
+			w->n = kw[at].n;
+			for (j = 0; j < kw[at].n; j++)
+				w->ids[j] = vocab_find(ts, kw[at].v[j],
+						       strlen(kw[at].v[j]));
 		}
 	}
-	ts->stemmer = stemmer;
-	if (index_keywords(ts)) {
-		ts->stemmer = NULL;
-		goto fail;
+	for (i = 0; i < n; i++)
+		stems_finish(&kw[i]);
+	free(kw);
+	return ret;
+}
+
+struct theme_set *theme_set_create(const struct config *cfg)
+{
+	struct theme_set *ts;
+
+	ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return NULL;
+	ts->stemmer = sb_stemmer_new("english", "UTF_8");
+	ts->entries =
+		calloc(cfg->n_themes ? cfg->n_themes : 1, sizeof(*ts->entries));
+	ts->cache = calloc(CACHE_SLOTS, sizeof(*ts->cache));
+	if (!ts->stemmer || !ts->entries || !ts->cache ||
+	    build_keywords(ts, cfg) || index_keywords(ts)) {
+		theme_set_destroy(ts);
+		return NULL;
 	}
 	ts->title_weight = cfg->theme_title_weight > 0 ? cfg->theme_title_weight
 						       : THEME_TITLE_WEIGHT;
 	ts->min_score = cfg->theme_min_score > 0 ? cfg->theme_min_score : 1;
 	return ts;
-fail:
-	sb_stemmer_delete(stemmer);
-	theme_set_destroy(ts);
-	return NULL;
+}
+
+/* The stem place of a word: from the cache, or stemmed (and cached). */
+static int word_id(const struct theme_set *ts, const char *word, size_t len,
+		   int32_t *id)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	struct cache_slot *c = NULL;
+	const sb_symbol *stem;
+
+	if (len <= CACHE_WORD) {
+		crypto_shorthash(h, (const unsigned char *)word, len,
+				 cache_key);
+		c = &ts->cache[(h[0] | (size_t)h[1] << 8) % CACHE_SLOTS];
+		if (c->len == len && memcmp(c->word, word, len) == 0) {
+			*id = c->id;
+			return 0;
+		}
+	}
+	stem = sb_stemmer_stem(ts->stemmer, (const sb_symbol *)word, (int)len);
+	if (!stem)
+		return -ENOMEM;
+	*id = vocab_find(ts, (const char *)stem,
+			 (size_t)sb_stemmer_length(ts->stemmer));
+	if (c) {
+		c->len = (unsigned char)len;
+		memcpy(c->word, word, len);
+		c->id = *id;
+	}
+	return 0;
+}
+
+struct ids_ctx {
+	const struct theme_set *ts;
+	struct ids *out;
+};
+
+static int add_word(const char *word, size_t len, void *arg)
+{
+	struct ids_ctx *ctx = arg;
+	struct ids *out = ctx->out;
+	int32_t id, *v;
+	int ret;
+
+	ret = word_id(ctx->ts, word, len, &id);
+	if (ret)
+		return ret;
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+
+		v = realloc(out->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		out->v = v;
+		out->cap = cap;
+	}
+	out->v[out->n++] = id;
+	return 0;
+}
+
+/* Folds, splits and stems text into out. */
+static int text_ids(const struct theme_set *ts, const char *text,
+		    struct ids *out)
+{
+	struct ids_ctx ctx = {ts, out};
+	char *folded;
+	int ret;
+
+	if (!text)
+		return 0;
+	folded = text_fold(text);
+	if (!folded)
+		return -ENOMEM;
+	ret = text_words(folded, add_word, &ctx);
+	free(folded);
+	return ret;
 }
 
 /* Whether kw's stems start at words->v[i]. */
-static bool matches_at(const struct stems *words, size_t i,
+static bool matches_at(const struct ids *words, size_t i,
 		       const struct keyword *kw)
 {
-	size_t j, n = kw->stems.n;
+	size_t j, n = kw->n;
 
 	if (words->n - i < n)
 		return false;
 	for (j = 1; j < n; j++) {
-		if (strcmp(words->v[i + j], kw->stems.v[j]) != 0)
+		if (words->v[i + j] != kw->ids[j])
 			return false;
 	}
 	return true;
 }
 
-/* Adds each keyword's hits in words to counts[slot]: one binary search
- * per word, not one comparison per word and keyword. */
-static void count_hits(const struct theme_set *ts, const struct stems *words,
+/* Adds each keyword's hits in words to counts[slot]: only the keywords
+ * that start with each word's stem are tried. */
+static void count_hits(const struct theme_set *ts, const struct ids *words,
 		       int *counts)
 {
-	size_t i, lo, hi, mid;
-	int c;
+	size_t i, r;
+	int32_t id;
 
 	for (i = 0; i < words->n; i++) {
-		lo = 0;
-		hi = ts->n_refs;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			c = strcmp(ts->refs[mid].first, words->v[i]);
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < ts->n_refs &&
-		       strcmp(ts->refs[lo].first, words->v[i]) == 0;
-		     lo++) {
-			if (matches_at(words, i, ts->refs[lo].kw))
-				counts[ts->refs[lo].slot]++;
+		id = words->v[i];
+		if (id < 0)
+			continue;
+		for (r = ts->ref_at[id]; r < ts->ref_at[id + 1]; r++) {
+			if (matches_at(words, i, ts->refs[r].kw))
+				counts[ts->refs[r].slot]++;
 		}
 	}
 }
 
 /* Stems the title and the start of the text. */
 static int stem_item(const struct theme_set *ts, const char *title,
-		     const char *text, struct stems *t, struct stems *b,
-		     bool *cut)
+		     const char *text, struct ids *t, struct ids *b, bool *cut)
 {
 	char *head = NULL;
 	size_t k;
@@ -281,16 +482,16 @@ static int stem_item(const struct theme_set *ts, const char *title,
 		text = head;
 		*cut = true;
 	}
-	ret = stem_text(ts->stemmer, title, t);
+	ret = text_ids(ts, title, t);
 	if (!ret)
-		ret = stem_text(ts->stemmer, text, b);
+		ret = text_ids(ts, text, b);
 	free(head);
 	return ret;
 }
 
 /* Scores every theme into out[i] (and, with ex, records the hits). */
-static int score_all(const struct theme_set *ts, const struct stems *t,
-		     const struct stems *b, int *out, struct theme_explain *ex)
+static int score_all(const struct theme_set *ts, const struct ids *t,
+		     const struct ids *b, int *out, struct theme_explain *ex)
 {
 	const struct theme_entry *e;
 	struct theme_hit *h;
@@ -351,7 +552,7 @@ static int classify(const struct theme_set *ts, const char *title,
 		    const char *text, struct theme_result *res,
 		    struct theme_explain *ex)
 {
-	struct stems t = {0}, b = {0};
+	struct ids t = {0}, b = {0};
 	int *scores = NULL;
 	bool cut = false;
 	size_t best;
@@ -382,8 +583,8 @@ static int classify(const struct theme_set *ts, const char *title,
 		ex->text_cut = cut;
 	}
 	free(scores);
-	stems_finish(&t);
-	stems_finish(&b);
+	free(t.v);
+	free(b.v);
 	return ret;
 }
 

@@ -56,6 +56,17 @@ int neardup_doc_create(const char *title, const char *text,
 		       struct neardup_doc **out);
 void neardup_doc_destroy(struct neardup_doc *d); /* accepts NULL */
 
+/* The doc's shingle set as bytes to keep (native byte order, like the
+ * keys): *len bytes, borrowed from d. neardup_doc_unpack gives back a
+ * doc that compares and judges as d does, with no keys. */
+const void *neardup_doc_packed(const struct neardup_doc *d, size_t *len);
+/* Returns 0 with *out set, -EINVAL if blob is not a packed doc, or
+ * -ENOMEM. blob is copied (it need not be aligned). */
+int neardup_doc_unpack(const void *blob, size_t len, struct neardup_doc **out);
+
+/* The memory d holds, in bytes (about 4 a shingle and 8 a key). */
+size_t neardup_doc_bytes(const struct neardup_doc *d);
+
 /* Words read (at most NEARDUP_MAX_WORDS) and distinct shingles. */
 size_t neardup_doc_words(const struct neardup_doc *d);
 size_t neardup_doc_shingles(const struct neardup_doc *d);
@@ -68,7 +79,7 @@ bool neardup_doc_comparable(const struct neardup_doc *d,
 
 /* The keys under which the store indexes this text: NEARDUP_BANDS band
  * keys, then its marks. *keys is borrowed from d. None for a doc with no
- * shingles. */
+ * shingles, or one unpacked. */
 size_t neardup_doc_keys(const struct neardup_doc *d, const int64_t **keys);
 
 /* What two texts share. */

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -113,6 +113,10 @@ struct store_item_new {
 	const char *theme;	 /* theme name or "other" */
 	const char *fingerprint; /* of the normalised text, or NULL */
 	int64_t published;	 /* Unix time; 0 = use first-seen time */
+	/* title and text shingled by neardup_doc_create (borrowed), or
+	 * NULL for the store to do it: a caller can shingle on a worker
+	 * thread what the store then compares on its own. */
+	const struct neardup_doc *doc;
 };
 
 struct store_ingest_result {

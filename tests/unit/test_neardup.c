@@ -213,6 +213,65 @@ static void test_long_text_reads_only_its_start(void **state)
 	free(big);
 }
 
+static void test_packed_doc_judges_as_the_original(void **state)
+{
+	static const char edited[] =
+		"The employer has tabled a revised ofer for every band. "
+		"Members in bands two to four would see a flat rise "
+		"backdated to April, while the higher bands get a smaller "
+		"percentage. The branch committee will meet on Friday.";
+	struct neardup_params p;
+	struct neardup_doc *a = doc(NULL, briefing), *b = doc(NULL, edited);
+	struct neardup_doc *u = NULL;
+	struct neardup_match m1, m2;
+	const int64_t *k;
+	const void *blob;
+	double s1, s2;
+	size_t len;
+
+	neardup_params_default(&p);
+	blob = neardup_doc_packed(a, &len);
+	assert_int_equal(neardup_doc_unpack(blob, len, &u), 0);
+	assert_int_equal(neardup_doc_words(u), neardup_doc_words(a));
+	assert_int_equal(neardup_doc_shingles(u), neardup_doc_shingles(a));
+	assert_false(neardup_doc_truncated(u));
+	assert_int_equal(neardup_doc_keys(u, &k), 0);
+	neardup_compare(b, a, &m1);
+	neardup_compare(b, u, &m2);
+	assert_int_equal(m1.shared, m2.shared);
+	assert_true(m1.shared > 0 && m1.shared < neardup_doc_shingles(b));
+	assert_int_equal(neardup_judge(&p, b, a, &m1, &s1),
+			 neardup_judge(&p, b, u, &m2, &s2));
+	assert_true(s1 == s2);
+	neardup_doc_destroy(u);
+	neardup_doc_destroy(b);
+	neardup_doc_destroy(a);
+}
+
+static void test_damaged_packed_doc_refused(void **state)
+{
+	struct neardup_doc *a = doc(NULL, briefing), *u = NULL;
+	const void *blob;
+	unsigned char *copy;
+	uint32_t x;
+	size_t len;
+
+	blob = neardup_doc_packed(a, &len);
+	assert_true(len > 16);
+	copy = malloc(len);
+	memcpy(copy, blob, len);
+	/* Not a whole number of shingles, too short, out of order. */
+	assert_int_equal(neardup_doc_unpack(copy, len - 1, &u), -EINVAL);
+	assert_int_equal(neardup_doc_unpack(copy, 4, &u), -EINVAL);
+	memcpy(&x, copy + len - 4, 4);
+	memcpy(copy + len - 4, copy + len - 8, 4);
+	memcpy(copy + len - 8, &x, 4);
+	assert_int_equal(neardup_doc_unpack(copy, len, &u), -EINVAL);
+	assert_null(u);
+	free(copy);
+	neardup_doc_destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +284,8 @@ int main(void)
 		cmocka_unit_test(test_empty_and_title_only),
 		cmocka_unit_test(test_unspaced_scripts_are_split),
 		cmocka_unit_test(test_long_text_reads_only_its_start),
+		cmocka_unit_test(test_packed_doc_judges_as_the_original),
+		cmocka_unit_test(test_damaged_packed_doc_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

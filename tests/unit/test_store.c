@@ -365,6 +365,99 @@ static void test_edited_item_updated_in_place(void **state)
 	assert_int_equal(c.n, 0);
 }
 
+static void sql(struct fixture *f, const char *q)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Ingests a repost (source union) of the text of item id 1 or 3 (source
+ * blog) and says which item the repost is a copy of. */
+static int64_t repost_of(struct fixture *f, const char *guid, const char *text)
+{
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new it = item(guid, NULL, NULL, 500);
+
+	it.text = text;
+	assert_int_equal(
+		store_items_ingest(f->st, "union", &it, 1, 2000, &res, &err),
+		0);
+	assert_int_equal(res.added, 1);
+	store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err);
+	for (size_t i = 0; i < c.n; i++) {
+		if (strcmp(c.titles[i], guid) == 0)
+			return c.dup[i];
+	}
+	fail();
+	return 0;
+}
+
+static void test_near_copy_of_item_without_kept_shingles(void **state)
+{
+	static const char *const texts[] = {
+		"The employer has tabled a revised offer for every band. "
+		"Members in bands two to four would see a flat rise backdated "
+		"to April, while the higher bands get a smaller percentage.",
+		"Colleagues report that every officer carries more than fifty "
+		"cases and that vacant posts have not been filled for months, "
+		"so the branch will raise workload at the next meeting.",
+	};
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new a[2];
+	char edited[512];
+
+	a[0] = item("a", NULL, NULL, 100);
+	a[0].text = texts[0];
+	a[1] = item("b", NULL, NULL, 100);
+	a[1].text = texts[1];
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 2, 1000, &res, &err), 0);
+	assert_int_equal(res.added, 2);
+	/* Item 1 as stored before schema 5 (no shingles kept), item 2
+	 * with damaged ones: both are shingled from their text again. */
+	sql(f, "DELETE FROM item_shingles WHERE item_id = 1;"
+	       "UPDATE item_shingles SET shingles = x'01020304050607' "
+	       "WHERE item_id = 2");
+	snprintf(edited, sizeof(edited), "%s Thanks.", texts[0]);
+	assert_int_equal(repost_of(f, "c", edited), 1);
+	snprintf(edited, sizeof(edited), "%s Thanks.", texts[1]);
+	assert_int_equal(repost_of(f, "d", edited), 2);
+}
+
+/* A database of schema 4 (no kept shingles) is migrated, and its items
+ * are still found as near copies. */
+static void test_schema_4_migrates(void **state)
+{
+	static const char text[] =
+		"The employer has tabled a revised offer for every band. "
+		"Members in bands two to four would see a flat rise backdated "
+		"to April, while the higher bands get a smaller percentage.";
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new it = item("a", NULL, NULL, 100);
+	char edited[512];
+
+	it.text = text;
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
+	store_close(f->st);
+	sql(f, "DROP TABLE item_shingles; PRAGMA user_version = 4");
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	snprintf(edited, sizeof(edited), "%s Thanks.", text);
+	assert_int_equal(repost_of(f, "b", edited), 1);
+}
+
 static void test_ingest_unknown_source_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -724,6 +817,11 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_edited_item_updated_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_near_copy_of_item_without_kept_shingles, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_schema_4_migrates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ingest_unknown_source_changes_nothing, setup,
 			teardown),

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,13 @@
 
 static char *workload_kw[] = {"workload", "caseload", "in the red", "wmt"};
 static char *pay_kw[] = {"pay", "banding", "pay award"};
-static char *wellbeing_kw[] = {"stress", "sickness", "wellbeing"};
+static char *wellbeing_kw[] = {"stress", "sickness", "wellbeing",
+			       "overcommunicativenesses"};
 
 static struct config_theme themes[] = {
 	{.name = "workload", .keywords = workload_kw, .n_keywords = 4},
 	{.name = "pay", .keywords = pay_kw, .n_keywords = 3},
-	{.name = "wellbeing", .keywords = wellbeing_kw, .n_keywords = 3},
+	{.name = "wellbeing", .keywords = wellbeing_kw, .n_keywords = 4},
 };
 
 static struct config cfg = {.themes = themes, .n_themes = 3};
@@ -90,10 +92,43 @@ static void test_nothing_matches_is_other(void **state)
 	check(NULL, NULL, "other", 0);
 }
 
+/* Words already met are looked up, not stemmed again: one set gives
+ * the same answers whatever it saw before, however many words. */
+static void test_one_set_many_items(void **state)
+{
+	struct theme_set *ts = theme_set_create(&cfg);
+	struct theme_result r;
+	char text[64];
+	int round, i;
+
+	assert_non_null(ts);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 20000; i++) {
+			snprintf(text, sizeof(text), "word%d caseloads w%dx", i,
+				 i * 7);
+			assert_int_equal(theme_classify(ts, NULL, text, &r), 0);
+			assert_string_equal(r.name, "workload");
+			assert_int_equal(r.score, 1);
+		}
+		assert_int_equal(theme_classify(ts, "Pay", "in the red", &r),
+				 0);
+		assert_string_equal(r.name, "pay");
+		assert_int_equal(r.score, 3);
+		/* Longer than what is remembered: stemmed every time. */
+		assert_int_equal(theme_classify(ts, "Overcommunicativeness",
+						"overcommunicativenesses", &r),
+				 0);
+		assert_string_equal(r.name, "wellbeing");
+		assert_int_equal(r.score, 4);
+	}
+	theme_set_destroy(ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stemmed_words_match),
+		cmocka_unit_test(test_one_set_many_items),
 		cmocka_unit_test(test_phrase_matches_only_in_order),
 		cmocka_unit_test(test_title_outweighs_text),
 		cmocka_unit_test(test_tie_goes_to_first_declared),

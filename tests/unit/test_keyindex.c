@@ -1,0 +1,130 @@
+/* Tests for keyindex: ids found under their keys, repeats ignored, the
+ * cap on holders, and the same answers after the new entries are merged
+ * into the sorted part. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "keyindex.h"
+
+/* splitmix64: keys as spread as neardup's hashes. */
+static uint64_t key_of(uint64_t i)
+{
+	uint64_t x = i + 0x9e3779b97f4a7c15ULL;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static int has(const uint32_t *ids, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] == id)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_add_and_find(void **state)
+{
+	struct keyindex *ki = keyindex_create(4);
+	uint32_t ids[8];
+	int full = 1;
+
+	assert_non_null(ki);
+	assert_int_equal(keyindex_find(ki, 42, ids, 8), 0);
+	assert_int_equal(keyindex_add(ki, 42, 7, &full), 0);
+	assert_int_equal(full, 0);
+	assert_int_equal(keyindex_add(ki, 42, 9, NULL), 0);
+	assert_int_equal(keyindex_add(ki, 43, 7, NULL), 0);
+	/* The same id under the same key is held once. */
+	assert_int_equal(keyindex_add(ki, 42, 7, NULL), 0);
+	assert_int_equal(keyindex_find(ki, 42, ids, 8), 2);
+	assert_true(has(ids, 2, 7) && has(ids, 2, 9));
+	assert_int_equal(keyindex_find(ki, 43, ids, 8), 1);
+	assert_int_equal(ids[0], 7);
+	assert_int_equal(keyindex_size(ki), 3);
+	assert_int_equal(keyindex_add(ki, 44, 0, NULL), -EINVAL);
+	keyindex_destroy(ki);
+	keyindex_destroy(NULL);
+}
+
+static void test_holders_are_capped(void **state)
+{
+	struct keyindex *ki = keyindex_create(3);
+	uint32_t ids[8];
+	int full = 0;
+
+	assert_non_null(ki);
+	for (uint32_t id = 1; id <= 3; id++) {
+		assert_int_equal(keyindex_add(ki, 5, id, &full), 0);
+		assert_int_equal(full, 0);
+	}
+	assert_int_equal(keyindex_add(ki, 5, 4, &full), 0);
+	assert_int_equal(full, 1);
+	assert_int_equal(keyindex_find(ki, 5, ids, 8), 3);
+	assert_false(has(ids, 3, 4));
+	/* At most max ids are copied; the count says how many there are. */
+	assert_int_equal(keyindex_find(ki, 5, ids, 2), 3);
+	keyindex_destroy(ki);
+}
+
+/* Enough entries to be merged into the sorted part many times: every
+ * id is found under its key, with the cap still counted across both
+ * parts. */
+static void test_many_entries_survive_merges(void **state)
+{
+	const uint32_t n = 300000;
+	struct keyindex *ki = keyindex_create(4);
+	uint32_t ids[8], i;
+	size_t got;
+	int full;
+
+	assert_non_null(ki);
+	for (i = 1; i <= n; i++) {
+		assert_int_equal(keyindex_add(ki, key_of(i), i, NULL), 0);
+		/* Every hundredth key is shared by the next item too. */
+		if (i % 100 == 0)
+			assert_int_equal(
+				keyindex_add(ki, key_of(i), i + 1, NULL), 0);
+	}
+	assert_int_equal(keyindex_size(ki), n + n / 100);
+	for (i = 1; i <= n; i++) {
+		got = keyindex_find(ki, key_of(i), ids, 8);
+		assert_true(got >= 1);
+		assert_true(has(ids, got, i));
+		if (i % 100 == 0) {
+			assert_int_equal(got, 2);
+			assert_true(has(ids, got, i + 1));
+		}
+	}
+	/* A key whose holders sit partly in the sorted part, partly in
+	 * the new entries, is full all the same. */
+	for (i = 2; i <= 3; i++) {
+		assert_int_equal(keyindex_add(ki, key_of(100), n + i, &full),
+				 0);
+		assert_int_equal(full, 0);
+	}
+	assert_int_equal(keyindex_add(ki, key_of(100), n + 9, &full), 0);
+	assert_int_equal(full, 1);
+	assert_int_equal(keyindex_find(ki, key_of(100), ids, 8), 4);
+	keyindex_destroy(ki);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_and_find),
+		cmocka_unit_test(test_holders_are_capped),
+		cmocka_unit_test(test_many_entries_survive_merges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
