@@ -19,29 +19,10 @@ for m in nested manyparts manyto bighead bigattach badb64 badqp xunknown \
 	crlfname; do
 	dovecot_append "$P" Briefings "$T/m/$m.eml"
 done
-curl -s --fail --max-time 20 -u branch:secret \
-	"imap://127.0.0.1:$P/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' \
-	>/dev/null || fail "STORE -FLAGS failed"
+dovecot_unseen "$P" Briefings
 
 cfg="$T/b.conf"
-scratch_config "$cfg"
-cp "$SOURCE_ROOT/templates/digest.txt" "$T/"
-printf 'secret\n' >"$T/imap-password"
-chmod 600 "$T/imap-password"
-cat >>"$cfg" <<CONF
-[imap]
-url = imaps://localhost:$DOVECOT_IMAPS_PORT
-username = branch
-password_file = $T/imap-password
-ca_file = $DOVECOT_CA
-[list news]
-address = news@example.org
-schedule = weekly mon 07:30
-[source union]
-type = mailbox
-folder = Briefings
-from = briefings@union.example.org
-CONF
+imap_config "$cfg"
 q() { sqlite3 "$T/scratch.db" "$1"; }
 
 # The daemon's peak memory, from its parent.

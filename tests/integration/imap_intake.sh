@@ -20,27 +20,8 @@ imap "$U/INBOX" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
 imap "$U/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
 
 cfg="$T/b.conf"
-scratch_config "$cfg"
-cp "$SOURCE_ROOT/templates/digest.txt" "$T/"
-printf 'secret\n' >"$T/imap-password"
-chmod 600 "$T/imap-password"
-cat >>"$cfg" <<CONF
-[imap]
-url = imaps://localhost:$DOVECOT_IMAPS_PORT
-username = branch
-password_file = $T/imap-password
-ca_file = $DOVECOT_CA
-move_to = Done
-[list news]
-address = news@example.org
-schedule = weekly mon 07:30
-[source union]
-type = mailbox
-folder = Briefings
-from = briefings@union.example.org
-[theme pay]
-keywords = pay, banding
-CONF
+imap_config "$cfg" move_to=Done
+printf '[theme pay]\nkeywords = pay, banding\n' >>"$cfg"
 q() { sqlite3 "$T/scratch.db" "$1"; }
 
 expect_exit 0 "$BULLETIND" -c "$cfg" --once

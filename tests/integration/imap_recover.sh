@@ -35,35 +35,13 @@ MAIL
 append() {
 	brief "$1"
 	dovecot_append "$P" Briefings "$T/m$1.eml"
-	curl -s --fail --max-time 20 -u branch:secret \
-		"imap://127.0.0.1:$P/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' \
-		>/dev/null || fail "STORE -FLAGS failed"
+	dovecot_unseen "$P" Briefings
 }
 q() { sqlite3 "$T/scratch.db" "$1"; }
 items() { q 'SELECT count(*) FROM items' 2>/dev/null || echo 0; }
 
 cfg="$T/b.conf"
-scratch_config "$cfg"
-cp "$SOURCE_ROOT/templates/digest.txt" "$T/"
-printf 'secret\n' >"$T/imap-password"
-chmod 600 "$T/imap-password"
-cat >>"$cfg" <<CONF
-[imap]
-url = imaps://localhost:$DOVECOT_IMAPS_PORT
-username = branch
-password_file = $T/imap-password
-ca_file = $DOVECOT_CA
-move_to = Done
-poll = 10m
-retry = 1s
-[list news]
-address = news@example.org
-schedule = weekly mon 07:30
-[source union]
-type = mailbox
-folder = Briefings
-from = briefings@union.example.org
-CONF
+imap_config "$cfg" move_to=Done poll=10m retry=1s
 
 pid=""
 stop_daemon() { [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; }
@@ -125,9 +103,7 @@ while [ $n -le 43 ]; do
 	dovecot_append "$P" Briefings "$T/m$n.eml"
 	n=$((n + 1))
 done
-curl -s --fail --max-time 20 -u branch:secret \
-	"imap://127.0.0.1:$P/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' \
-	>/dev/null || fail "STORE -FLAGS failed"
+dovecot_unseen "$P" Briefings
 : >"$T/log"
 start_daemon
 wait_for "$T/log" "briefing for source union" 30
@@ -152,9 +128,7 @@ assert_contains "$T/s" "MESSAGES 43"
 curl -s --fail --max-time 20 -u branch:secret \
 	"imap://127.0.0.1:$P/Done" -X 'MOVE 1:* Briefings' >/dev/null ||
 	fail "MOVE back failed"
-curl -s --fail --max-time 20 -u branch:secret \
-	"imap://127.0.0.1:$P/Briefings" -X 'STORE 1:* -FLAGS (\Seen)' \
-	>/dev/null || fail "STORE -FLAGS failed"
+dovecot_unseen "$P" Briefings
 expect_exit 0 "$BULLETIND" -c "$cfg" --once
 assert_contains "$T/err" "already dealt with"
 [ "$(items)" = 43 ] || fail "the unflagged copies made items: $(items)"

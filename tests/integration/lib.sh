@@ -267,6 +267,18 @@ sys.exit(1)
 PY
 }
 
+# add_subscribers CONFIG N: r1@example.org .. rN@example.org on the
+# list staff-news (the demo's), through bulletinctl.
+add_subscribers() {
+	n=1
+	while [ $n -le "$2" ]; do
+		"$BULLETINCTL" -c "$1" subscribers staff-news add \
+			"r$n@example.org" >/dev/null ||
+			fail "cannot add r$n@example.org"
+		n=$((n + 1))
+	done
+}
+
 # start_sink NAME [FAULT_OPTION...]: Postfix's smtp-sink on a free port of
 # 127.0.0.1, dumping each message into $T/sink-NAME/ (one file each, the
 # message after smtp-sink's X-Client-*, X-Mail-Args, X-Rcpt-Args and
@@ -386,6 +398,36 @@ stop_dovecot() {
 	for c in ${DOVECOT_CONFS:-}; do
 		doveadm -c "$c" stop 2>/dev/null || true
 	done
+}
+
+# dovecot_unseen PORT FOLDER: clears \Seen on every message of FOLDER
+# (curl's APPEND sets it; new mail is unseen).
+dovecot_unseen() {
+	curl -s --fail --max-time 20 -u branch:secret \
+		"imap://127.0.0.1:$1/$2" -X 'STORE 1:* -FLAGS (\Seen)' \
+		>/dev/null || fail "STORE -FLAGS on $2 failed"
+}
+
+# imap_config FILE [KEY=VALUE...]: a scratch config reading the Dovecot
+# started last as branch (password in $T/imap-password), with KEY=VALUEs
+# added to [imap], a list news and a mailbox source union (folder
+# Briefings, from briefings@union.example.org). Tests append the rest.
+imap_config() {
+	f=$1
+	shift
+	scratch_config "$f"
+	cp "$SOURCE_ROOT/templates/digest.txt" "$T/"
+	(umask 077 && printf 'secret\n' >"$T/imap-password")
+	{
+		printf '[imap]\nurl = imaps://localhost:%s\n' "$DOVECOT_IMAPS_PORT"
+		printf 'username = branch\npassword_file = %s\n' "$T/imap-password"
+		printf 'ca_file = %s\n' "$DOVECOT_CA"
+		for kv in "$@"; do printf '%s\n' "$kv" | sed 's/=/ = /'; done
+		printf '[list news]\naddress = news@example.org\n'
+		printf 'schedule = weekly mon 07:30\n'
+		printf '[source union]\ntype = mailbox\nfolder = Briefings\n'
+		printf 'from = briefings@union.example.org\n'
+	} >>"$f"
 }
 
 # dovecot_append PORT FOLDER FILE: APPENDs FILE, bytes as they are, over

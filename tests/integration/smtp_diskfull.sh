@@ -18,12 +18,7 @@ cleanup_hooks="unmount_small $cleanup_hooks"
 cp -R "$T/work" "$T/small/work"
 W="$T/small/work"
 cfg="$W/demo.conf"
-n=1
-while [ $n -le 40 ]; do
-	"$BULLETINCTL" -c "$cfg" subscribers staff-news add "r$n@example.org" \
-		>/dev/null
-	n=$((n + 1))
-done
+add_subscribers "$cfg" 40
 "$BULLETINCTL" -c "$cfg" fetch >/dev/null 2>&1 || fail "fetch failed"
 start_sink slow -w 1
 sed -i "s|^url = maildir:maildir|url = smtp://127.0.0.1:$SINK_PORT\\

@@ -10,12 +10,7 @@ set -eu
 make_workdir
 W="$T/work"
 cfg="$W/demo.conf"
-n=1
-while [ $n -le 40 ]; do
-	"$BULLETINCTL" -c "$cfg" subscribers staff-news add "r$n@example.org" \
-		>/dev/null
-	n=$((n + 1))
-done
+add_subscribers "$cfg" 40
 start_sink slow -w 1
 sed -i "s|^url = maildir:maildir|url = smtp://127.0.0.1:$SINK_PORT\\
 connections = 4|" "$cfg"
