@@ -11,11 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <libetpan/libetpan.h>
+#include <sodium.h>
 
 #include "message.h"
 #include "text.h"
@@ -757,10 +758,30 @@ static bool is_seven_bit(const char *s, size_t len)
 	return true;
 }
 
-/* libetpan's writer hands us the encoded text. */
-static int encoded_out(void *arg, const char *s, size_t len)
+/* Appends base64 of data (libsodium's encoder, the standard alphabet
+ * with padding) in lines of 76 characters, each ending in CRLF (RFC 2045
+ * 6.8). libetpan's writer handed its output over four characters at a
+ * time, which made it a quarter of the time of a send. */
+static int base64_lines(const void *data, size_t len, struct buf *out)
 {
-	return buf_add(arg, s, len) ? 0 : (int)len;
+	size_t n =
+		sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(n);
+	size_t b64_len;
+	int ret = 0;
+
+	if (!b64)
+		return -ENOMEM;
+	sodium_bin2base64(b64, n, data, len, sodium_base64_VARIANT_ORIGINAL);
+	b64_len = strlen(b64);
+	for (size_t i = 0; i < b64_len && !ret; i += 76) {
+		ret = buf_add(out, b64 + i,
+			      b64_len - i < 76 ? b64_len - i : 76);
+		if (!ret)
+			ret = buf_add(out, "\r\n", 2);
+	}
+	free(b64);
+	return ret;
 }
 
 /* Appends text with each LF as CRLF. */
@@ -816,14 +837,11 @@ int message_build(const struct message_spec *spec, struct buf *out,
 		 * quoted-printable writer doubles a space before a line
 		 * break, which would break format=flowed.) */
 		struct buf crlf;
-		int col = 0;
 
 		buf_init(&crlf, BUF_MAX_TEXT);
 		ret = crlf_add(buf_str(&body), body.len, &crlf);
-		if (!ret && mailmime_base64_write_driver(
-				    encoded_out, out, &col, buf_str(&crlf),
-				    crlf.len) != MAILIMF_NO_ERROR)
-			ret = -ENOMEM;
+		if (!ret)
+			ret = base64_lines(crlf.ptr, crlf.len, out);
 		buf_free(&crlf);
 	}
 out:
