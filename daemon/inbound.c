@@ -319,12 +319,18 @@ static enum request parse_request(const char *line, enum inbound_command *cmd,
 	return REQUEST_UNKNOWN;
 }
 
-/* The first body line with something on it, or "". */
+/* Only the first lines of a body are read for a command (RELIABILITY C8,
+ * Mailman's email_commands_max_lines): a command buried further down is
+ * not one. */
+#define INBOUND_COMMAND_LINES 10
+
+/* The first body line with something on it, among the first
+ * INBOUND_COMMAND_LINES, or "". */
 static const char *first_body_line(const char *text)
 {
 	const char *p = text ? text : "";
 
-	for (;;) {
+	for (int line = 0; line < INBOUND_COMMAND_LINES; line++) {
 		while (is_blank(*p)) {
 			p++;
 		}
@@ -333,6 +339,7 @@ static const char *first_body_line(const char *text)
 		}
 		p++;
 	}
+	return "";
 }
 
 /* LIST-request@: the command is the subject's first word or, when that

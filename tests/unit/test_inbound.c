@@ -246,6 +246,18 @@ static void test_request_falls_back_to_the_body(void **state)
 		       "AbC123");
 }
 
+/* Only the first ten lines are read for a command (C8). */
+static void test_request_reads_ten_lines(void **state)
+{
+	struct mailmsg m = msg("staff-news-request@example.org");
+
+	m.subject = NULL;
+	m.text = "\n\n\n\n\n\n\n\n\nunsubscribe\n";
+	assert_command(route(&m, "INBOX"), &lists[0], INBOUND_UNSUBSCRIBE, "");
+	m.text = "\n\n\n\n\n\n\n\n\n\nunsubscribe\n";
+	assert_command(route(&m, "INBOX"), &lists[0], INBOUND_HELP, "");
+}
+
 static void test_request_unknown_is_help(void **state)
 {
 	struct mailmsg m = msg("staff-news-request@example.org");
@@ -553,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_bad_tokens),
 		cmocka_unit_test(test_request_takes_the_subject),
 		cmocka_unit_test(test_request_falls_back_to_the_body),
+		cmocka_unit_test(test_request_reads_ten_lines),
 		cmocka_unit_test(test_request_unknown_is_help),
 		cmocka_unit_test(test_request_bad_confirm),
 		cmocka_unit_test(test_command_needs_a_from_address),
