@@ -198,22 +198,28 @@ expect_exit 1 "$PROBE" "imaps://localhost:$P_IMAPS" branch "$T/badpass" \
 assert_contains "$T/err" "connect (permanent): IMAP server localhost refused the login of branch"
 assert_not_contains "$T/err" "not-the-password"
 
-# The scripted server: no STARTTLS, no capability list, STARTTLS
-# answered NO, an injected reply after STARTTLS. Refused every time, and
-# no LOGIN in its log.
-for mode in nostarttls nocaps starttlsno inject; do
+# start_fake MODE: imapfake.py in MODE (logging to $T/fake-MODE.log, with
+# Dovecot's certificate); sets fake_pid and port.
+start_fake() {
 	rm -f "$T/fake.port"
-	python3 "$SOURCE_ROOT/tests/integration/imapfake.py" "$mode" \
-		"$T/fake.port" "$T/fake-$mode.log" "$DOVECOT_DIR/cert.pem" \
+	python3 "$SOURCE_ROOT/tests/integration/imapfake.py" "$1" \
+		"$T/fake.port" "$T/fake-$1.log" "$DOVECOT_DIR/cert.pem" \
 		"$DOVECOT_DIR/key.pem" 2>"$T/fake.err" &
 	fake_pid=$!
 	i=0
 	while [ ! -s "$T/fake.port" ]; do
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "imapfake.py $mode did not start"
+		[ $i -lt 100 ] || fail "imapfake.py $1 did not start"
 		sleep 0.1
 	done
 	port=$(cat "$T/fake.port")
+}
+
+# The scripted server: no STARTTLS, no capability list, STARTTLS
+# answered NO, an injected reply after STARTTLS. Refused every time, and
+# no LOGIN in its log.
+for mode in nostarttls nocaps starttlsno inject; do
+	start_fake "$mode"
 	expect_exit 1 probe "imap://localhost:$port" INBOX list-unseen
 	kill "$fake_pid" 2>/dev/null || true
 	wait "$fake_pid" 2>/dev/null || true
@@ -236,18 +242,7 @@ done
 # a message that says why, in bounded time (timeout 2 s: at most 10 s
 # for one reply) and bounded memory (a reply is cut at 4 MiB).
 for mode in status permflags biglit longline endless; do
-	rm -f "$T/fake.port"
-	python3 "$SOURCE_ROOT/tests/integration/imapfake.py" "$mode" \
-		"$T/fake.port" "$T/fake-$mode.log" "$DOVECOT_DIR/cert.pem" \
-		"$DOVECOT_DIR/key.pem" 2>"$T/fake.err" &
-	fake_pid=$!
-	i=0
-	while [ ! -s "$T/fake.port" ]; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "imapfake.py $mode did not start"
-		sleep 0.1
-	done
-	port=$(cat "$T/fake.port")
+	start_fake "$mode"
 	IMAP_PROBE_TIMEOUT=2 IMAP_PROBE_RUSAGE=1 "$PROBE" \
 		"imap://localhost:$port" branch "$T/pass" "$CA" INBOX \
 		list-unseen >"$T/out" 2>"$T/err" &
@@ -282,17 +277,7 @@ done
 
 # A server that accepts and never answers: no greeting, no handshake.
 # The probe gives up after its 2 s timeout; the cap is far above that.
-rm -f "$T/fake.port"
-python3 "$SOURCE_ROOT/tests/integration/imapfake.py" silent "$T/fake.port" \
-	"$T/fake-silent.log" &
-fake_pid=$!
-i=0
-while [ ! -s "$T/fake.port" ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "imapfake.py silent did not start"
-	sleep 0.1
-done
-port=$(cat "$T/fake.port")
+start_fake silent
 for url in "imap://localhost:$port" "imaps://localhost:$port"; do
 	IMAP_PROBE_TIMEOUT=2 "$PROBE" "$url" branch "$T/pass" "$CA" INBOX \
 		list-unseen >"$T/out" 2>"$T/err" &

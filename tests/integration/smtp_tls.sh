@@ -121,6 +121,7 @@ assert_not_contains "$T/err" "s3cret"
 smtpd smtps "$T/good"
 smtp_config "smtps://localhost:$SMTPD_PORT" "ca_file=$T/ca/ca.pem"
 pending_again
+# The AUTH run sent the row: queue it again for smtps.
 q "UPDATE deliveries SET state = 'pending'"
 expect_exit 0 "$BULLETIND" -c "$cfg" --once
 assert_contains "$SMTPD_DIR/log" "tls yes"
