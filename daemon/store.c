@@ -48,6 +48,7 @@ enum stmt {
 	ST_KEY_INSERT,
 	ST_KEY_LOOKUP,
 	ST_SHINGLES_PUT,
+	ST_SHINGLES_GET,
 	ST_ITEM_TEXT,
 	ST_SOURCE_SET_PRIORITY,
 	ST_ITEM_GET,
@@ -184,6 +185,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
 	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
 			    "shingles) VALUES (?1, ?2)",
+	/* A candidate's kept shingles alone: most candidates are turned
+	 * away on them, without reading their item. */
+	[ST_SHINGLES_GET] = "SELECT shingles FROM item_shingles WHERE "
+			    "item_id = ?1",
 	[ST_SOURCE_SET_PRIORITY] =
 		"UPDATE sources SET priority = ?2 WHERE name = ?1 "
 		"AND priority != ?2",
@@ -847,6 +852,11 @@ struct store *store_open(const char *path, struct err *err)
 	     * 1,000 feeds under 64 MB; a larger batch spills to the WAL
 	     * before its commit, which is safe. */
 	    exec_sql(st, "PRAGMA cache_size = -16384", err, "setting up") ||
+	    /* A checkpoint waits for the disk twice: every 32 MiB of
+	     * WAL rather than SQLite's 4 MiB, which during a large fetch
+	     * or ingest meant a checkpoint after nearly every commit. */
+	    exec_sql(st, "PRAGMA wal_autocheckpoint = 8192", err,
+		     "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;
 	if (migrate(st, err))
@@ -1331,7 +1341,9 @@ static void bind_keys(struct store *st, sqlite3_stmt *s, int i,
 }
 
 /* Keeps the shingles of doc with item id, whose keys are kept already,
- * and indexes the keys but for those marked in skip (may be NULL). */
+ * and indexes the keys: with skip, id is new to the index and its keys
+ * were just looked up by candidates(), which marked the full ones in
+ * skip; without, id may be indexed already (an updated item). */
 static int index_item(struct store *st, int64_t id,
 		      const struct neardup_doc *doc, const bool *skip,
 		      struct err *err)
@@ -1348,10 +1360,13 @@ static int index_item(struct store *st, int64_t id,
 	bind_int(s, 1, id);
 	sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
 	ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
-	for (k = 0; k < n && !ret; k++) {
-		if (skip && skip[k])
-			continue;
-		ret = index_add(st, id, keys + k, 1, NULL);
+	if (skip && id > 0 && id <= UINT32_MAX) {
+		/* A new item: its keys were just looked up. */
+		ret = keyindex_add_new(st->keys, (const uint64_t *)keys, n,
+				       (uint32_t)id, skip);
+	} else {
+		for (k = 0; k < n && !ret; k++)
+			ret = index_add(st, id, keys + k, 1, NULL);
 	}
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory indexing an item");
@@ -1522,15 +1537,55 @@ static int rel_rank(enum dedupe_relation rel)
 								 : 0;
 }
 
+/* The verdict on doc against candidate id, from its kept shingles when
+ * there are some (read in place), else from its text shingled again (an
+ * item stored before schema 5, or damaged shingles). -ENOENT for an id
+ * that is not stored. */
+static int near_judge(struct store *st, const struct neardup_doc *doc,
+		      int64_t id, enum dedupe_relation *rel, double *score,
+		      struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_SHINGLES_GET];
+	struct neardup_doc *other = NULL;
+	struct neardup_match m;
+	struct copy cp;
+	int rc, ret = 1;
+
+	*rel = DEDUPE_NONE;
+	*score = 0;
+	bind_int(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret = neardup_judge_packed(
+			&st->near, doc, sqlite3_column_blob(s, 0),
+			(size_t)sqlite3_column_bytes(s, 0), rel, score);
+		if (ret == -EINVAL) {
+			log_warnx("database %s: the kept shingles of item "
+				  "%lld are damaged; its text is shingled "
+				  "again",
+				  st->path, (long long)id);
+			ret = text_doc(st, id, &other, err);
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = store_fail(st, err, "reading an item");
+	}
+	unbind(s);
+	if (ret == 1) /* none kept: as copy_get gives it */
+		ret = copy_get(st, id, &cp, &other, err);
+	if (!ret && other) {
+		neardup_compare(doc, other, &m);
+		*rel = neardup_judge(&st->near, doc, other, &m, score);
+	}
+	neardup_doc_destroy(other);
+	return ret;
+}
+
 /* Compares doc in full with the candidates c (n of them) and keeps the
  * best match in *best. */
 static int near_find(struct store *st, const struct neardup_doc *doc,
 		     const struct cand *c, size_t n, struct near_match *best,
 		     struct err *err)
 {
-	struct neardup_doc *other;
-	struct neardup_match m;
-	struct copy cp;
 	enum dedupe_relation rel;
 	double score;
 	size_t i;
@@ -1538,18 +1593,12 @@ static int near_find(struct store *st, const struct neardup_doc *doc,
 
 	memset(best, 0, sizeof(*best));
 	for (i = 0; i < n && !ret; i++) {
-		other = NULL;
-		ret = copy_get(st, c[i].id, &cp, &other, err);
+		ret = near_judge(st, doc, c[i].id, &rel, &score, err);
 		if (ret == -ENOENT) {
 			ret = 0;
 			continue;
 		}
-		if (ret)
-			break;
-		neardup_compare(doc, other, &m);
-		rel = neardup_judge(&st->near, doc, other, &m, &score);
-		neardup_doc_destroy(other);
-		if (rel == DEDUPE_NONE)
+		if (ret || rel == DEDUPE_NONE)
 			continue;
 		if (rel_rank(rel) > rel_rank(best->rel) ||
 		    (rel_rank(rel) == rel_rank(best->rel) &&
@@ -1557,9 +1606,10 @@ static int near_find(struct store *st, const struct neardup_doc *doc,
 			best->rel = rel;
 			best->score = score;
 			best->id = c[i].id;
-			best->copy = cp;
 		}
 	}
+	if (!ret && best->rel != DEDUPE_NONE)
+		ret = copy_get(st, best->id, &best->copy, NULL, err);
 	return ret;
 }
 

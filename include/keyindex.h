@@ -9,6 +9,7 @@
 #ifndef BULLETIN_KEYINDEX_H
 #define BULLETIN_KEYINDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,14 @@ void keyindex_destroy(struct keyindex *ki); /* accepts NULL */
 /* Adds id (not 0) under key, unless the key holds max_holders ids
  * already (then *full, if not NULL, is set). Returns 0 or -ENOMEM. */
 int keyindex_add(struct keyindex *ki, uint64_t key, uint32_t id, int *full);
+
+/* Adds id under each of keys (n of them) but those marked in skip (may
+ * be NULL), for an item indexed for the first time: unlike keyindex_add
+ * it neither looks for id in what is indexed already nor counts the
+ * holders, since the caller has just looked the keys up (keyindex_find)
+ * and skips the full ones. Returns 0, -EINVAL for id 0, or -ENOMEM. */
+int keyindex_add_new(struct keyindex *ki, const uint64_t *keys, size_t n,
+		     uint32_t id, const bool *skip);
 
 /* Copies the ids held under key into ids (at most max) and returns how
  * many there are. Keys are compared on 32 bits: a rare stranger may be

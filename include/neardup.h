@@ -104,4 +104,14 @@ enum dedupe_relation neardup_judge(const struct neardup_params *p,
 				   const struct neardup_match *m,
 				   double *score);
 
+/* neardup_compare and neardup_judge of a against the packed doc in blob
+ * (len bytes, as neardup_doc_packed gives them; read in place, aligned
+ * or not), except that the comparison stops as soon as no relation can
+ * be reached any more: then the verdict is DEDUPE_NONE and *score 0.
+ * Returns 0 with *rel and *score set, or -EINVAL when blob is not a
+ * packed doc. */
+int neardup_judge_packed(const struct neardup_params *p,
+			 const struct neardup_doc *a, const void *blob,
+			 size_t len, enum dedupe_relation *rel, double *score);
+
 #endif

@@ -2,6 +2,7 @@
  * cap on holders, and the same answers after the new entries are merged
  * into the sorted part. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,12 +119,50 @@ static void test_many_entries_survive_merges(void **state)
 	keyindex_destroy(ki);
 }
 
+/* An item indexed for the first time: every key but the skipped ones
+ * holds it, a key repeated in its list holds it once, and the entries
+ * survive merges like keyindex_add's. */
+static void test_add_new(void **state)
+{
+	struct keyindex *ki = keyindex_create(8);
+	uint64_t keys[4] = {key_of(1), key_of(2), key_of(1), key_of(3)};
+	bool skip[4] = {false, false, false, true};
+	uint32_t ids[8], id;
+
+	assert_non_null(ki);
+	assert_int_equal(keyindex_add_new(ki, keys, 4, 0, NULL), -EINVAL);
+	assert_int_equal(keyindex_add_new(ki, keys, 4, 7, skip), 0);
+	assert_int_equal(keyindex_find(ki, key_of(1), ids, 8), 1);
+	assert_int_equal(ids[0], 7);
+	assert_int_equal(keyindex_find(ki, key_of(2), ids, 8), 1);
+	assert_int_equal(keyindex_find(ki, key_of(3), ids, 8), 0);
+	assert_int_equal(keyindex_size(ki), 2);
+	/* Enough items to merge many times over. */
+	for (id = 8; id < 100000; id++) {
+		keys[0] = key_of(id);
+		keys[1] = key_of(id + 1000000);
+		keys[2] = key_of(1);
+		assert_int_equal(keyindex_add_new(ki, keys, 3, id, NULL), 0);
+	}
+	for (id = 8; id < 100000; id++) {
+		assert_int_equal(keyindex_find(ki, key_of(id), ids, 8) >= 1, 1);
+		assert_true(
+			has(ids, keyindex_find(ki, key_of(id), ids, 8), id));
+		assert_true(keyindex_find(ki, key_of(id + 1000000), ids, 8) >=
+			    1);
+	}
+	/* The shared key counts every holder, though it copies 8. */
+	assert_int_equal(keyindex_find(ki, key_of(1), ids, 8), 100000 - 8 + 1);
+	keyindex_destroy(ki);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_and_find),
 		cmocka_unit_test(test_holders_are_capped),
 		cmocka_unit_test(test_many_entries_survive_merges),
+		cmocka_unit_test(test_add_new),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

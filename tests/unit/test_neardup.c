@@ -30,16 +30,35 @@ static struct neardup_doc *doc(const char *title, const char *text)
 	return d;
 }
 
+/* The verdict on a against b, which neardup_judge_packed must give too
+ * from b's packed form, read where it lies (here one byte off the
+ * alignment of a uint32). */
 static void judge(const char *a_text, const char *b_text,
 		  enum dedupe_relation want, double *score)
 {
 	struct neardup_params p;
 	struct neardup_doc *a = doc(NULL, a_text), *b = doc(NULL, b_text);
 	struct neardup_match m;
+	enum dedupe_relation rel;
+	const void *blob;
+	unsigned char *copy;
+	double packed_score;
+	size_t len;
 
 	neardup_params_default(&p);
 	neardup_compare(a, b, &m);
 	assert_int_equal(neardup_judge(&p, a, b, &m, score), want);
+	blob = neardup_doc_packed(b, &len);
+	copy = malloc(len + 1);
+	assert_non_null(copy);
+	memcpy(copy + 1, blob, len);
+	assert_int_equal(
+		neardup_judge_packed(&p, a, copy + 1, len, &rel, &packed_score),
+		0);
+	assert_int_equal(rel, want);
+	if (want != DEDUPE_NONE)
+		assert_true(packed_score == *score);
+	free(copy);
 	neardup_doc_destroy(a);
 	neardup_doc_destroy(b);
 }
@@ -268,6 +287,20 @@ static void test_damaged_packed_doc_refused(void **state)
 	memcpy(copy + len - 8, &x, 4);
 	assert_int_equal(neardup_doc_unpack(copy, len, &u), -EINVAL);
 	assert_null(u);
+	/* Judged in place, it is refused just the same. */
+	{
+		struct neardup_params p;
+		enum dedupe_relation rel;
+		double score;
+
+		neardup_params_default(&p);
+		assert_int_equal(
+			neardup_judge_packed(&p, a, copy, len, &rel, &score),
+			-EINVAL);
+		assert_int_equal(neardup_judge_packed(&p, a, copy, len - 1,
+						      &rel, &score),
+				 -EINVAL);
+	}
 	free(copy);
 	neardup_doc_destroy(a);
 }
