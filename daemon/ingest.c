@@ -205,6 +205,8 @@ int ingest_push(struct ingest *in, const char *data, size_t len)
 
 	if (in->failed)
 		return in->failed;
+	if (in->ended)
+		return INGEST_STOPPED; /* the parser is gone */
 	ret = feed_parser_push(in->parser, data, len, &err);
 	if (ret)
 		in->failed = ret;
@@ -226,11 +228,15 @@ void ingest_end(struct ingest *in)
 		return;
 	in->ended = true;
 	in->end_ret = feed_parser_finish(in->parser, &info, &in->end_err);
+	/* The parser's buffers go now: the items may wait a while for
+	 * the store (a poller batch). */
+	feed_parser_destroy(in->parser);
+	in->parser = NULL;
 }
 
-int ingest_finish(struct ingest *in, struct store *st,
-		  const struct theme_set *ts, struct ingest_result *res,
-		  struct err *err)
+int ingest_store(struct ingest *in, struct store *st,
+		 const struct theme_set *ts, struct ingest_result *res,
+		 struct err *err)
 {
 	struct store_item_new *items = NULL;
 	struct store_ingest_result sr;
@@ -291,6 +297,8 @@ int ingest_finish(struct ingest *in, struct store *st,
 	}
 	ret = store_items_ingest(st, in->source, items, in->n, in->now, &sr,
 				 err);
+	if (ret)
+		res->store_failed = true;
 	if (!ret) {
 		res->added = sr.added;
 		res->duplicates = sr.duplicates;
@@ -299,8 +307,22 @@ int ingest_finish(struct ingest *in, struct store *st,
 	}
 out:
 	free(items);
+	return ret;
+}
+
+int ingest_finish(struct ingest *in, struct store *st,
+		  const struct theme_set *ts, struct ingest_result *res,
+		  struct err *err)
+{
+	int ret = ingest_store(in, st, ts, res, err);
+
 	ingest_free(in);
 	return ret;
+}
+
+size_t ingest_bytes(const struct ingest *in)
+{
+	return in->bytes;
 }
 
 int ingest_feed(struct store *st, const struct theme_set *ts,
@@ -316,5 +338,6 @@ int ingest_feed(struct store *st, const struct theme_set *ts,
 		return -ENOMEM;
 	}
 	ingest_push(in, body, len);
+	ingest_end(in);
 	return ingest_finish(in, st, ts, res, err);
 }

@@ -12,8 +12,18 @@
  * order); when a job's backlog passes JOB_MAX_BACKLOG its transfer is
  * paused until the worker catches up. The worker touches only the job's
  * ingest; everything else stays on the loop thread.
+ *
+ * A finished job waits in a batch, whose results (items and fetch
+ * records) are stored in one transaction when it holds BATCH_MAX_JOBS
+ * jobs or BATCH_MAX_BYTES of items, BATCH_DELAY_MS after its first job,
+ * or when nothing else is in flight: one commit per source made the loop
+ * thread, and so every transfer, wait for the store. What a job did is
+ * logged only once it is committed, so that nothing reported as stored
+ * can be lost; if the batch fails, its jobs are stored one by one, so
+ * that one failing source does not hold the others.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +37,11 @@
 
 #define BACKOFF_MAX (24 * 3600)
 #define JOB_MAX_BACKLOG (1 << 20) /* bytes queued for the parser */
+#define BATCH_MAX_JOBS 64
+#define BATCH_MAX_BYTES (4 << 20) /* of parsed items waiting */
+#define BATCH_DELAY_MS 100
+/* Lines a job logs about its outcome, at most. */
+#define NOTES_MAX 6
 
 struct chunk {
 	struct chunk *next;
@@ -64,6 +79,13 @@ struct poll_job {
 	bool fetched;	/* the fetch is done: outcome is set */
 	struct outcome outcome;
 	struct poll_job *next;
+	/* Once recorded, what it did, to be logged after the commit. */
+	struct note {
+		enum log_level level;
+		char *text; /* owned */
+	} notes[NOTES_MAX];
+	size_t n_notes;
+	bool counted, failed; /* for the round's totals */
 };
 
 struct poller {
@@ -87,7 +109,13 @@ struct poller {
 	 * bounds the memory of a round whatever its size. */
 	char **pending; /* owned names */
 	size_t n_pending, next_pending;
-	size_t works; /* batches in workers: the poller waits for them */
+	size_t works;  /* batches in workers: the poller waits for them */
+	bool batching; /* job_record runs inside the store's batch */
+	/* Finished jobs waiting to be stored together. */
+	struct poll_job *batch;
+	size_t n_batch, batch_bytes;
+	uv_timer_t flush;  /* stores the batch BATCH_DELAY_MS after it began */
+	bool flush_closed; /* at destroy */
 };
 
 struct poller *poller_create(uv_loop_t *loop, struct store *st,
@@ -110,6 +138,8 @@ struct poller *poller_create(uv_loop_t *loop, struct store *st,
 	}
 	uv_idle_init(loop, &p->idle);
 	p->idle.data = p;
+	uv_timer_init(loop, &p->flush);
+	p->flush.data = p;
 	return p;
 }
 
@@ -124,6 +154,10 @@ static bool in_flight(const struct poller *p, const char *name)
 	}
 	for (i = p->next_pending; i < p->n_pending; i++) {
 		if (strcmp(p->pending[i], name) == 0)
+			return true;
+	}
+	for (j = p->batch; j; j = j->next) {
+		if (strcmp(j->source, name) == 0)
 			return true;
 	}
 	return false;
@@ -169,7 +203,7 @@ static void round_maybe_done(struct poller *p)
 {
 	poller_done_fn *done = p->done;
 
-	if (p->active > 0 || p->n_pending > 0 || !done)
+	if (p->active > 0 || p->n_pending > 0 || p->batch || !done)
 		return;
 	p->done = NULL;
 	done(p->round_fetched, p->round_failed, p->done_arg);
@@ -185,7 +219,8 @@ static void poller_on_idle(uv_idle_t *idle)
 	round_maybe_done(p);
 }
 
-static void job_remove(struct poller *p, struct poll_job *job)
+/* Takes job off the list of jobs in flight: its connection is free. */
+static void job_unlink(struct poller *p, struct poll_job *job)
 {
 	struct poll_job **pp;
 
@@ -195,7 +230,22 @@ static void job_remove(struct poller *p, struct poll_job *job)
 			break;
 		}
 	}
+	job->next = NULL;
 	p->active--;
+}
+
+static void notes_clear(struct poll_job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->n_notes; i++)
+		free(job->notes[i].text);
+	job->n_notes = 0;
+}
+
+static void job_free(struct poll_job *job)
+{
+	notes_clear(job);
 	ingest_abort(job->ingest);
 	while (job->queue) {
 		struct chunk *c = job->queue;
@@ -236,6 +286,32 @@ static int64_t jitter(int64_t interval)
 
 static void job_complete(struct poll_job *job);
 static void poller_maybe_free(struct poller *p);
+
+/* Keeps a line for the log, written once the job's results are
+ * committed (at once when there is no room for it). */
+static void note(struct poll_job *job, enum log_level level, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
+static void note(struct poll_job *job, enum log_level level, const char *fmt,
+		 ...)
+{
+	struct buf b;
+	va_list ap;
+	int ret;
+
+	buf_init(&b, BUF_MAX_LINE);
+	va_start(ap, fmt);
+	ret = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (ret || job->n_notes == NOTES_MAX) {
+		if (!ret)
+			log_msg(level, "%s", buf_str(&b));
+		buf_free(&b);
+		return;
+	}
+	job->notes[job->n_notes].level = level;
+	job->notes[job->n_notes].text = buf_take(&b);
+	job->n_notes++;
+}
 
 /* Worker thread: only the job's batch and ingest are touched here. */
 static void poller_parse_cb(uv_work_t *w)
@@ -423,8 +499,8 @@ static void poller_on_fetched(const struct fetch_result *r, void *arg)
 	job_advance(job);
 }
 
-/* Logs a permanent redirect once, when it is new. */
-static void note_move(const struct config_source *src,
+/* Notes a permanent redirect once, when it is new. */
+static void note_move(struct poll_job *job, const struct config_source *src,
 		      const struct store_source *row, const char *fetched,
 		      const char *to, struct store_fetch_outcome *o)
 {
@@ -432,13 +508,18 @@ static void note_move(const struct config_source *src,
 	    (row->moved_url && strcmp(row->moved_url, to) == 0))
 		return;
 	o->moved_url = to;
-	log_warnx("source %s: %s has moved permanently to %s; polling the new "
-		  "address from now on (set url = %s in the config to make "
-		  "it stick)",
-		  src->name, fetched, to, to);
+	note(job, LOG_LEVEL_WARNING,
+	     "source %s: %s has moved permanently to %s; polling the new "
+	     "address from now on (set url = %s in the config to make "
+	     "it stick)",
+	     src->name, fetched, to, to);
 }
 
-static void job_complete(struct poll_job *job)
+/* Stores what job fetched (its items, then its fetch record on the
+ * source), inside the store's batch when p->batching, and notes what to
+ * log. Returns 0, or -EIO when the store failed inside the batch (which
+ * must then be rolled back, and the job recorded again on its own). */
+static int job_record(struct poll_job *job)
 {
 	const struct outcome *r = &job->outcome;
 	struct poller *p = job->p;
@@ -449,8 +530,11 @@ static void job_complete(struct poll_job *job)
 	struct err err = {{0}};
 	int64_t now = (int64_t)time(NULL), wait;
 	char why[600];
-	int ret;
+	int ret = 0;
 
+	notes_clear(job);
+	job->counted = false;
+	job->failed = false;
 	src = config_source_find(p->cfg, job->source);
 	if (p->closing || !src || strcmp(src->url, job->config_url) != 0) {
 		/* Cancelled at shutdown, or the source left the config or
@@ -458,10 +542,11 @@ static void job_complete(struct poll_job *job)
 		 * nothing, so that what the store knows is about the url
 		 * the config names now. */
 		if (src && !p->closing)
-			log_info("source %s: its url changed during a fetch; "
-				 "that result is dropped",
-				 src->name);
-		goto out;
+			note(job, LOG_LEVEL_INFO,
+			     "source %s: its url changed during a fetch; "
+			     "that result is dropped",
+			     src->name);
+		return 0;
 	}
 	store_source_get(p->st, src->name, &row, NULL);
 	o.when = now;
@@ -471,9 +556,11 @@ static void job_complete(struct poll_job *job)
 	     (r->error && strcmp(r->error, "stopped by reader") == 0))) {
 		/* The body was read (or reading stopped because it is no
 		 * feed): store it, or learn why not. */
-		ret = ingest_finish(job->ingest, p->st, p->ts, &res, &err);
-		job->ingest = NULL;
-		if (ret) {
+		if (ingest_store(job->ingest, p->st, p->ts, &res, &err)) {
+			if (p->batching && res.store_failed) {
+				ret = -EIO;
+				goto out;
+			}
 			snprintf(why, sizeof(why), "%s", err.msg);
 			o.error = why;
 		}
@@ -491,54 +578,155 @@ static void job_complete(struct poll_job *job)
 		 * should know what was wrong with it. */
 		snprintf(why, sizeof(why), "%s", res.warning);
 		o.error = why;
-		log_warnx("source %s: the feed is malformed (%s); the items "
-			  "before the fault were read",
-			  src->name, res.warning);
+		note(job, LOG_LEVEL_WARNING,
+		     "source %s: the feed is malformed (%s); the items "
+		     "before the fault were read",
+		     src->name, res.warning);
 	}
 	if (o.success) {
-		note_move(src, &row, job->url, r->moved_to, &o);
+		note_move(job, src, &row, job->url, r->moved_to, &o);
 		o.etag = r->etag;
 		o.last_modified = r->last_modified;
 		o.next_poll = now + src->interval + jitter(src->interval);
 		if (row.disabled)
-			log_info("source %s: answering again; polling resumes",
-				 src->name);
+			note(job, LOG_LEVEL_INFO,
+			     "source %s: answering again; polling resumes",
+			     src->name);
 		if (r->not_modified)
-			log_info("source %s: not modified", src->name);
+			note(job, LOG_LEVEL_INFO, "source %s: not modified",
+			     src->name);
 		else
-			log_info("source %s: %zu items, %zu new, %zu "
-				 "updated, %zu repeats of earlier stories",
-				 src->name, res.parsed, res.added, res.updated,
-				 res.duplicates);
+			note(job, LOG_LEVEL_INFO,
+			     "source %s: %zu items, %zu new, %zu "
+			     "updated, %zu repeats of earlier stories",
+			     src->name, res.parsed, res.added, res.updated,
+			     res.duplicates);
 	} else if (r->status == 410) {
 		/* Gone for good (RFC 9110 15.5.11): stop asking. */
 		o.disable = "410 Gone: the site says this feed was removed; "
 			    "change its url in the config, or remove the "
 			    "source";
 		o.next_poll = now + BACKOFF_MAX;
-		log_errorx("source %s (%s): %s; it is no longer polled",
-			   src->name, job->url, o.disable);
-		p->round_failed++;
+		note(job, LOG_LEVEL_ERROR,
+		     "source %s (%s): %s; it is no longer polled", src->name,
+		     job->url, o.disable);
+		job->failed = true;
 	} else {
 		o.next_poll = now + backoff(src->interval, row.failures + 1);
 		/* 429 and 503 may say when to come back: never sooner. */
 		wait = r->retry_after;
 		if (wait > 0 && now + wait > o.next_poll)
 			o.next_poll = now + wait;
-		log_warnx("source %s (%s): %s; next try in %lld s", src->name,
-			  job->url, o.error, (long long)(o.next_poll - now));
-		p->round_failed++;
+		note(job, LOG_LEVEL_WARNING,
+		     "source %s (%s): %s; next try in %lld s", src->name,
+		     job->url, o.error, (long long)(o.next_poll - now));
+		job->failed = true;
 	}
-	p->round_fetched++;
-	if (store_source_record(p->st, src->name, &o, &err))
-		log_errorx("source %s: %s", src->name, err.msg);
+	job->counted = true;
+	if (store_source_record(p->st, src->name, &o, &err)) {
+		if (p->batching) {
+			ret = -EIO;
+			goto out;
+		}
+		note(job, LOG_LEVEL_ERROR, "source %s: %s", src->name, err.msg);
+	}
 out:
 	store_source_finish(&row);
-	job_remove(p, job);
+	return ret;
+}
+
+/* Logs what a recorded job did, counts it in the round and frees it. */
+static void job_report(struct poll_job *job)
+{
+	struct poller *p = job->p;
+	size_t i;
+
+	for (i = 0; i < job->n_notes; i++)
+		log_msg(job->notes[i].level, "%s", job->notes[i].text);
+	if (job->counted) {
+		p->round_fetched++;
+		if (job->failed)
+			p->round_failed++;
+	}
+	job_free(job);
+}
+
+/* Stores the batch's jobs in one transaction or, when that fails, one by
+ * one; then logs what they did. */
+static void batch_flush(struct poller *p)
+{
+	struct poll_job *list = p->batch, *job, *next;
+	struct err err = {{0}};
+	int ret;
+
+	if (!list)
+		return;
+	uv_timer_stop(&p->flush);
+	p->batch = NULL;
+	p->n_batch = 0;
+	p->batch_bytes = 0;
+	ret = store_batch_begin(p->st, &err);
+	if (!ret) {
+		p->batching = true;
+		for (job = list; job && !ret; job = job->next)
+			ret = job_record(job);
+		p->batching = false;
+		if (!ret)
+			ret = store_batch_commit(p->st, &err);
+		else
+			store_batch_rollback(p->st);
+	}
+	if (ret) {
+		log_debug("storing fetch results together failed (%s); "
+			  "storing them source by source",
+			  err.msg[0] ? err.msg : "the store failed");
+		for (job = list; job; job = job->next)
+			job_record(job);
+	}
+	for (job = list; job; job = next) {
+		next = job->next;
+		job_report(job);
+	}
+}
+
+static void poller_on_flush(uv_timer_t *t)
+{
+	struct poller *p = t->data;
+
+	batch_flush(p);
 	if (!p->closing) {
 		start_more(p);
 		round_maybe_done(p);
 	}
+}
+
+/* The job is over: its connection is free, and its results wait in the
+ * batch (at shutdown, a cancelled job is dropped: nothing is stored). */
+static void job_complete(struct poll_job *job)
+{
+	struct poller *p = job->p;
+	struct poll_job **tail;
+
+	job_unlink(p, job);
+	if (p->closing) {
+		job_free(job);
+		return;
+	}
+	for (tail = &p->batch; *tail; tail = &(*tail)->next)
+		;
+	*tail = job;
+	p->n_batch++;
+	if (job->ingest)
+		p->batch_bytes += ingest_bytes(job->ingest);
+	if (p->n_batch >= BATCH_MAX_JOBS || p->batch_bytes >= BATCH_MAX_BYTES ||
+	    (p->active == 0 && p->next_pending >= p->n_pending)) {
+		/* Full, or nothing else in flight: no reason to wait. */
+		batch_flush(p);
+	} else if (p->n_batch == 1) {
+		uv_timer_start(&p->flush, poller_on_flush, BATCH_DELAY_MS, 0);
+	}
+	start_more(p);
+	round_maybe_done(p);
 }
 
 static int start_one(struct poller *p, const struct config_source *src)
@@ -668,7 +856,7 @@ int64_t poller_next_due(struct poller *p)
 
 size_t poller_active(const struct poller *p)
 {
-	return p->active + (p->n_pending - p->next_pending);
+	return p->active + (p->n_pending - p->next_pending) + p->n_batch;
 }
 
 void poller_reconfigure(struct poller *p, const struct config *cfg,
@@ -682,7 +870,7 @@ void poller_reconfigure(struct poller *p, const struct config *cfg,
  * a worker (the loop runs until both are done). */
 static void poller_maybe_free(struct poller *p)
 {
-	if (p->closing && p->idle_closed && p->works == 0)
+	if (p->closing && p->idle_closed && p->flush_closed && p->works == 0)
 		free(p);
 }
 
@@ -694,10 +882,20 @@ static void poller_on_idle_close(uv_handle_t *h)
 	poller_maybe_free(p);
 }
 
+static void poller_on_flush_close(uv_handle_t *h)
+{
+	struct poller *p = h->data;
+
+	p->flush_closed = true;
+	poller_maybe_free(p);
+}
+
 void poller_destroy(struct poller *p)
 {
 	if (!p)
 		return;
+	/* What was fetched and parsed in full is stored. */
+	batch_flush(p);
 	p->closing = true;
 	p->done = NULL;
 	pending_clear(p);
@@ -705,4 +903,6 @@ void poller_destroy(struct poller *p)
 	fetch_destroy(p->fetch);
 	uv_idle_stop(&p->idle);
 	uv_close((uv_handle_t *)&p->idle, poller_on_idle_close);
+	uv_timer_stop(&p->flush);
+	uv_close((uv_handle_t *)&p->flush, poller_on_flush_close);
 }

@@ -520,6 +520,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[ST__COUNT];
 	bool in_tx;
+	bool in_batch; /* store_batch_begin's transaction is open */
 	struct neardup_params near; /* thresholds for near duplicates */
 	struct keyindex *keys;	    /* owned; NULL until first needed */
 	int64_t keys_upto;	    /* highest item id read into it */
@@ -1813,6 +1814,14 @@ int store_items_ingest(struct store *st, const char *source,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	if (st->in_batch) {
+		/* The batch's transaction: a failure here is undone by
+		 * store_batch_rollback, with the rest of the batch. */
+		ret = items_ingest_tx(st, source, items, n, now, res, err);
+		if (ret)
+			memset(res, 0, sizeof(*res));
+		return ret;
+	}
 	/* SQLite changes the level only outside a transaction. */
 	sync_lazy(st, true);
 	ret = tx_begin(st, err);
@@ -1830,6 +1839,47 @@ int store_items_ingest(struct store *st, const char *source,
 out:
 	sync_lazy(st, false);
 	return ret;
+}
+
+int store_batch_begin(struct store *st, struct err *err)
+{
+	int ret;
+
+	if (CHECK_FAILS(!st->in_tx)) {
+		err_set(err, "database %s: a transaction is open already",
+			st->path);
+		return -EINVAL;
+	}
+	sync_lazy(st, true);
+	ret = tx_begin(st, err);
+	if (ret)
+		sync_lazy(st, false);
+	else
+		st->in_batch = true;
+	return ret;
+}
+
+int store_batch_commit(struct store *st, struct err *err)
+{
+	int ret;
+
+	if (CHECK_FAILS(st->in_batch)) {
+		err_set(err, "database %s: no batch is open", st->path);
+		return -EINVAL;
+	}
+	st->in_batch = false;
+	ret = tx_commit(st, err);
+	sync_lazy(st, false);
+	return ret;
+}
+
+void store_batch_rollback(struct store *st)
+{
+	if (!st->in_batch)
+		return;
+	st->in_batch = false;
+	tx_rollback(st);
+	sync_lazy(st, false);
 }
 
 static int items_walk(struct store *st, sqlite3_stmt *s, store_item_fn *fn,

@@ -23,6 +23,8 @@ struct ingest_result {
 	size_t duplicates;	   /* of those, repeats of an earlier story */
 	size_t known;		   /* already stored */
 	size_t updated;		   /* already stored, edited since: updated */
+	bool store_failed;	   /* the error came from the store (the
+				      document itself was read) */
 	char warning[ERR_MSG_MAX]; /* what was wrong with a document that
 		  was still read (malformed after some items), or
 		  "" */
@@ -52,10 +54,21 @@ void ingest_end(struct ingest *in);
  * ts (the theme set current now: the one at ingest_begin may be gone
  * after a reload). Returns 0, or a negative errno with err saying what
  * is wrong (the caller names the source): a document that does not
- * parse stores nothing. Frees in. */
+ * parse stores nothing. Inside a store batch (store_batch_begin) its
+ * items go into the batch's transaction. Frees in. */
 int ingest_finish(struct ingest *in, struct store *st,
 		  const struct theme_set *ts, struct ingest_result *res,
 		  struct err *err);
+
+/* ingest_finish without the freeing: in may be stored again (after the
+ * store batch it went into was rolled back), then freed with
+ * ingest_abort. */
+int ingest_store(struct ingest *in, struct store *st,
+		 const struct theme_set *ts, struct ingest_result *res,
+		 struct err *err);
+
+/* Bytes of text and shingles held for the document's items. */
+size_t ingest_bytes(const struct ingest *in);
 
 /* Drops a document (a failed transfer): nothing is stored. Accepts
  * NULL. */

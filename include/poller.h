@@ -2,7 +2,8 @@
  * poller: keeps feed sources fresh on the loop. Starts a fetch for each
  * source that is due (or all of them, or one, on request), hands the
  * body to ingest, and records the outcome and next poll time on the
- * source's row. Owns the fetcher. Loop thread only.
+ * source's row, storing the results of several sources in one store
+ * batch. Owns the fetcher. Loop thread only.
  */
 #ifndef BULLETIN_POLLER_H
 #define BULLETIN_POLLER_H
@@ -42,7 +43,9 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 /* The earliest next poll time among feed sources (INT64_MAX if none). */
 int64_t poller_next_due(struct poller *p);
 
-/* Fetches in flight or waiting in the round. */
+/* Fetches in flight, waiting in the round, or done and waiting to be
+ * stored with others (a batch is stored within BATCH_DELAY_MS, and at
+ * once when nothing else is in flight). */
 size_t poller_active(const struct poller *p);
 
 /* Uses a new config and theme set from now on; fetches in flight finish
@@ -50,8 +53,9 @@ size_t poller_active(const struct poller *p);
 void poller_reconfigure(struct poller *p, const struct config *cfg,
 			const struct theme_set *ts);
 
-/* Cancels fetches in flight (nothing half-stored: a cancelled fetch
- * stores nothing) and frees the poller. Accepts NULL. */
+/* Stores the fetches that are done, cancels those in flight (nothing
+ * half-stored: a cancelled fetch stores nothing) and frees the poller.
+ * Accepts NULL. */
 void poller_destroy(struct poller *p);
 
 #endif

@@ -145,6 +145,20 @@ int store_items_ingest(struct store *st, const char *source,
 		       int64_t now, struct store_ingest_result *res,
 		       struct err *err);
 
+/* A batch: from store_batch_begin to store_batch_commit, the fetch
+ * results stored with store_items_ingest and store_source_record (and
+ * nothing else) go into one transaction, committed as fetch results are
+ * (see store_source_record), so that a cycle of many sources commits a
+ * few times rather than twice per source. A call that fails inside a
+ * batch leaves it to store_batch_rollback, which undoes the whole batch:
+ * the caller may then store its parts one by one, so that one failing
+ * part does not hold the others. */
+int store_batch_begin(struct store *st, struct err *err);
+/* Commits (and ends) the batch; on failure nothing of it is stored. */
+int store_batch_commit(struct store *st, struct err *err);
+/* Undoes and ends the batch; nothing if none is open. */
+void store_batch_rollback(struct store *st);
+
 /* A stored item; strings valid only during the callback. */
 struct store_item {
 	int64_t id;

@@ -268,6 +268,81 @@ static void test_sent_story_is_not_taken_over(void **state)
 	assert_int_equal(sd.items, 0);
 }
 
+/* Rows of table as another connection sees them. */
+static int count_rows(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A batch's items and fetch records are committed together: none is
+ * seen before the commit, each sees the ones before it, and a failing
+ * part undoes the whole batch (the caller then stores the parts one by
+ * one), after which ingest goes on as before. */
+static void test_batch_commits_together_or_not_at_all(void **state)
+{
+	struct fixture *f = *state;
+	struct store_fetch_outcome o = {.when = 10,
+					.success = true,
+					.status = 200,
+					.etag = "\"v1\"",
+					.next_poll = 9999};
+	struct store_ingest_result res;
+	struct store_source src;
+	struct err err = {{0}};
+	struct store_item_new a[1], b[1];
+
+	a[0] = item("a1", "http://x.org/1", "fp1", 100);
+	b[0] = item("b1", "http://x.org/1", "other", 200);
+	assert_int_equal(store_batch_begin(f->st, &err), 0);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err), 0);
+	assert_int_equal(res.added, 1);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1000, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	assert_int_equal(store_source_record(f->st, "blog", &o, &err), 0);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"), 0);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sources "
+					     "WHERE etag IS NOT NULL"),
+			 0);
+	assert_int_equal(store_batch_commit(f->st, &err), 0);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"), 2);
+	assert_int_equal(store_source_get(f->st, "blog", &src, &err), 0);
+	assert_string_equal(src.etag, "\"v1\"");
+	store_source_finish(&src);
+
+	/* A part fails: nothing of the batch stays. */
+	a[0] = item("a2", "http://x.org/2", "fp2", 300);
+	assert_int_equal(store_batch_begin(f->st, &err), 0);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1001, &res, &err), 0);
+	assert_int_equal(
+		store_items_ingest(f->st, "nope", b, 1, 1001, &res, &err),
+		-ENOENT);
+	store_batch_rollback(f->st);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"), 2);
+	/* Stored on its own, a2 is new and b2 still finds a1. */
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1002, &res, &err), 0);
+	assert_int_equal(res.added, 1);
+	b[0] = item("b2", "http://x.org/1", "other2", 400);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1003, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"), 4);
+}
+
 static void test_url_change_forgets_validators(void **state)
 {
 	struct fixture *f = *state;
@@ -833,6 +908,9 @@ int main(void)
 			test_sent_story_is_not_taken_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_url_change_forgets_validators, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_batch_commits_together_or_not_at_all, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_unattempted_claims_go_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
