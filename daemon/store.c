@@ -14,6 +14,7 @@
  * NEAR_CANDIDATES comparisons of at most NEARDUP_MAX_WORDS shingles.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,6 +516,26 @@ static const char *const migrations[] = {
 	"  shingles BLOB NOT NULL);",
 };
 
+/* Checkpoints (copying the WAL back into the database, with two fsyncs)
+ * run on a thread of their own with its own connection, started when
+ * the WAL first reaches CKPT_FRAMES pages and woken after each commit
+ * that leaves it at least that long, so that a writer never waits for
+ * them; were it ever CKPT_FRAMES_MAX pages long (the thread cannot
+ * start, or falls behind), the writer checkpoints itself, as SQLite's
+ * autocheckpoint would. */
+#define CKPT_FRAMES 4096
+#define CKPT_FRAMES_MAX (8 * CKPT_FRAMES)
+
+struct ckpt {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool started; /* the thread runs: join it at close */
+	bool broken;  /* it could not start or open the database */
+	bool wanted;  /* a checkpoint is asked for */
+	bool stop;
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -528,7 +549,88 @@ struct store {
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
 	struct subs *subs; /* schema 4 statements, prepared on first use */
+	struct ckpt ckpt;
 };
+
+static void *ckpt_main(void *arg)
+{
+	struct store *st = arg;
+	struct ckpt *c = &st->ckpt;
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(st->path, &db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	pthread_mutex_lock(&c->lock);
+	if (rc != SQLITE_OK) {
+		/* The writer checkpoints itself from now on. */
+		log_warnx("database %s: cannot open it for checkpoints (%s); "
+			  "they are made while writing instead",
+			  st->path, db ? sqlite3_errmsg(db) : "out of memory");
+		c->broken = true;
+	}
+	while (!c->stop && !c->broken) {
+		if (!c->wanted) {
+			pthread_cond_wait(&c->wake, &c->lock);
+			continue;
+		}
+		c->wanted = false;
+		pthread_mutex_unlock(&c->lock);
+		/* PASSIVE: never waits for the writer or readers; what it
+		 * cannot copy now, the next one does. */
+		rc = sqlite3_wal_checkpoint_v2(
+			db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_debug("database %s: checkpoint: %s", st->path,
+				  sqlite3_errmsg(db));
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* After each commit: wakes (or starts) the checkpoint thread once the
+ * WAL is long enough, and checkpoints here when there is none or the
+ * WAL has grown far past it. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+	struct ckpt *c = &st->ckpt;
+	bool inline_ckpt = frames >= CKPT_FRAMES_MAX;
+
+	if (frames < CKPT_FRAMES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->lock);
+	if (!c->started && !c->broken) {
+		if (pthread_create(&c->thread, NULL, ckpt_main, st) == 0)
+			c->started = true;
+		else
+			c->broken = true;
+	}
+	if (c->broken)
+		inline_ckpt = true;
+	c->wanted = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	if (inline_ckpt)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+					  NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void ckpt_stop(struct store *st)
+{
+	struct ckpt *c = &st->ckpt;
+
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	if (c->started)
+		pthread_join(c->thread, NULL);
+	c->started = false;
+}
 
 /* Translates the connection's last error into an admin-facing message
  * and a negative errno. */
@@ -818,6 +920,8 @@ struct store *store_open(const char *path, struct err *err)
 		err_set(err, "out of memory opening %s", path);
 		return NULL;
 	}
+	pthread_mutex_init(&st->ckpt.lock, NULL);
+	pthread_cond_init(&st->ckpt.wake, NULL);
 	neardup_params_default(&st->near);
 	st->path = strdup(path);
 	if (!st->path) {
@@ -853,13 +957,12 @@ struct store *store_open(const char *path, struct err *err)
 	     * 1,000 feeds under 64 MB; a larger batch spills to the WAL
 	     * before its commit, which is safe. */
 	    exec_sql(st, "PRAGMA cache_size = -16384", err, "setting up") ||
-	    /* A checkpoint waits for the disk twice: every 32 MiB of
-	     * WAL rather than SQLite's 4 MiB, which during a large fetch
-	     * or ingest meant a checkpoint after nearly every commit. */
-	    exec_sql(st, "PRAGMA wal_autocheckpoint = 8192", err,
-		     "setting up") ||
 	    exec_sql(st, "PRAGMA foreign_keys = ON", err, "setting up"))
 		goto fail;
+	/* In place of SQLite's autocheckpoint, which copied the WAL back
+	 * inside the commit that reached 1,000 pages: during a large
+	 * fetch or ingest, after nearly every commit, with two fsyncs. */
+	sqlite3_wal_hook(st->db, on_wal, st);
 	if (migrate(st, err))
 		goto fail;
 	for (k = 0; k < ST__COUNT; k++) {
@@ -886,6 +989,8 @@ void store_close(struct store *st)
 
 	if (!st)
 		return;
+	/* First, so that the last connection to close is this one. */
+	ckpt_stop(st);
 	subs_free(st->subs);
 	for (k = 0; k < ST__COUNT; k++)
 		sqlite3_finalize(st->stmt[k]);
@@ -897,6 +1002,8 @@ void store_close(struct store *st)
 	free(st->held_state);
 	free(st->held_digest_list);
 	free(st->path);
+	pthread_cond_destroy(&st->ckpt.wake);
+	pthread_mutex_destroy(&st->ckpt.lock);
 	free(st);
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -341,6 +343,54 @@ static void test_batch_commits_together_or_not_at_all(void **state)
 		store_items_ingest(f->st, "union", b, 1, 1003, &res, &err), 0);
 	assert_int_equal(res.duplicates, 1);
 	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"), 4);
+}
+
+/* Enough writing to wake the checkpoint thread (16 MiB of WAL): every
+ * item is there after a close and a reopen, and the close leaves no WAL
+ * behind. */
+static void test_checkpoints_off_the_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new it[50];
+	char guid[50][16], link[50][48], *text, *texts[50];
+	struct stat sb;
+	char wal[160];
+	size_t i, k, batch;
+
+	text = malloc(8192);
+	assert_non_null(text);
+	for (batch = 0; batch < 60; batch++) {
+		for (k = 0; k < 50; k++) {
+			i = batch * 50 + k;
+			snprintf(guid[k], sizeof(guid[k]), "g%zu", i);
+			snprintf(link[k], sizeof(link[k]), "http://x.org/%zu",
+				 i);
+			/* Different words in every item: no duplicates. */
+			for (size_t w = 0, n = 0; n + 16 < 8000; w++)
+				n += (size_t)snprintf(text + n, 8192 - n,
+						      "w%zux%zu ", i, w);
+			it[k] = item(guid[k], link[k], NULL, 100);
+			texts[k] = strdup(text);
+			assert_non_null(texts[k]);
+			it[k].text = texts[k];
+		}
+		assert_int_equal(store_items_ingest(f->st, "blog", it, 50, 1000,
+						    &res, &err),
+				 0);
+		assert_int_equal(res.added, 50);
+		for (k = 0; k < 50; k++)
+			free(texts[k]);
+	}
+	free(text);
+	store_close(f->st);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), -1);
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM items"),
+			 3000);
 }
 
 static void test_url_change_forgets_validators(void **state)
@@ -911,6 +961,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_batch_commits_together_or_not_at_all, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints_off_the_writer,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unattempted_claims_go_back,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
