@@ -15,7 +15,8 @@
  *
  * A finished job waits in a batch, whose results (items and fetch
  * records) are stored in one transaction when it holds BATCH_MAX_JOBS
- * jobs or BATCH_MAX_BYTES of items, BATCH_DELAY_MS after its first job,
+ * jobs or BATCH_MAX_BYTES of items (a few dozen sources: the batch is
+ * part of the peak memory of a cycle), BATCH_DELAY_MS after its first job,
  * or when nothing else is in flight: one commit per source made the loop
  * thread, and so every transfer, wait for the store. What a job did is
  * logged only once it is committed, so that nothing reported as stored
@@ -38,7 +39,7 @@
 #define BACKOFF_MAX (24 * 3600)
 #define JOB_MAX_BACKLOG (1 << 20) /* bytes queued for the parser */
 #define BATCH_MAX_JOBS 64
-#define BATCH_MAX_BYTES (4 << 20) /* of parsed items waiting */
+#define BATCH_MAX_BYTES (1 << 20) /* of parsed items waiting */
 #define BATCH_DELAY_MS 100
 /* Lines a job logs about its outcome, at most. */
 #define NOTES_MAX 6
