@@ -1,8 +1,8 @@
 /*
- * neardup: shingles, MinHash and marks. A text is folded (text_fold:
- * NFKC + case fold), split into words (text_words: punctuation and
- * spacing are separators; CJK and Thai, written without spaces, one
- * word per character), each word hashed with SipHash (libsodium
+ * neardup: shingles, MinHash and marks. A text is folded (NFKC + case
+ * fold) and split into words (text_fold_words: punctuation and spacing
+ * are separators; CJK and Thai, written without spaces, one word per
+ * character), each word hashed with SipHash (libsodium
  * crypto_shorthash, fixed key: keys are stored, so they must not change
  * between runs), and every NEARDUP_SHINGLE_WORDS consecutive words
  * combined into one 64-bit shingle. The keys come from the 64-bit
@@ -256,33 +256,27 @@ static void band_keys(struct neardup_doc *d, const uint64_t *shingles, size_t n)
 	}
 }
 
-/* The start of s, at most max bytes, cut between characters. */
-static char *head(const char *s, size_t max)
+/* How much of s (len bytes) is read: at most max bytes, cut between
+ * characters. */
+static size_t head_len(const char *s, size_t len, size_t max)
 {
-	size_t k = strlen(s);
+	size_t k = max;
 
-	if (k <= max)
-		return NULL;
-	k = max;
+	if (len <= max)
+		return len;
 	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
 		k--;
-	return strndup(s, k);
+	return k;
 }
 
 static int shingle_text(struct shingler *sh, const char *text, bool *cut)
 {
-	char *part, *folded;
+	size_t len = strlen(text), k = head_len(text, len, MAX_TEXT_BYTES);
 	int ret;
 
-	part = head(text, MAX_TEXT_BYTES);
-	if (part)
+	if (k < len)
 		*cut = true;
-	folded = text_fold(part ? part : text);
-	free(part);
-	if (!folded)
-		return -ENOMEM;
-	ret = text_words(folded, on_word, sh);
-	free(folded);
+	ret = text_fold_words(text, k, on_word, sh);
 	if (ret == 1) {
 		*cut = true;
 		ret = 0;

@@ -218,6 +218,144 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 	return ret;
 }
 
+/* ASCII letters and digits, lower-cased; 0 for every other byte. */
+static const unsigned char ascii_alnum[128] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+	['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+	['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+	['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+	['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+	['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+	['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i',
+	['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+	['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's',
+	['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+	['y'] = 'y', ['z'] = 'z',
+};
+
+static bool is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\n' || c == '\t';
+}
+
+/* The words of a run of printable ASCII with no blank: letters and
+ * digits lower-cased into word (apostrophes between them dropped), as
+ * text_fold then text_words would give them. */
+static int ascii_words(const unsigned char *p, size_t n, struct buf *word,
+		       text_word_fn *fn, void *arg)
+{
+	char small[64];
+	size_t j = 0, k;
+	unsigned char c;
+	int ret;
+
+	while (j < n) {
+		if (!ascii_alnum[p[j]]) {
+			j++;
+			continue;
+		}
+		k = 0;
+		buf_reset(word);
+		while (j < n) {
+			c = ascii_alnum[p[j]];
+			if (c) {
+				if (k == sizeof(small)) {
+					ret = buf_add(word, small, k);
+					if (ret)
+						return ret;
+					k = 0;
+				}
+				small[k++] = (char)c;
+				j++;
+			} else if (p[j] == '\'' && j + 1 < n &&
+				   ascii_alnum[p[j + 1]]) {
+				j++; /* "don't": the apostrophe goes */
+			} else {
+				break;
+			}
+		}
+		if (word->len == 0) {
+			ret = fn(small, k, arg);
+		} else {
+			ret = buf_add(word, small, k);
+			if (!ret)
+				ret = fn(buf_str(word), word->len, arg);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The words of any other run with no blank: cleaned, folded and split
+ * as text_fold then text_words do it (text_fold folds each run between
+ * blanks on its own, and no word goes across a blank). */
+static int other_words(const char *s, size_t n, struct buf *clean,
+		       text_word_fn *fn, void *arg)
+{
+	utf8proc_uint8_t *folded = NULL;
+	utf8proc_ssize_t m;
+	const char *c;
+	size_t k;
+	int ret;
+
+	buf_reset(clean);
+	ret = text_clean(s, n, clean);
+	if (ret)
+		return ret;
+	c = buf_str(clean);
+	for (k = 0; k < clean->len && (unsigned char)c[k] < 0x80; k++)
+		;
+	if (k == clean->len) {
+		for (k = 0; k < clean->len; k++) {
+			if (clean->ptr[k] >= 'A' && clean->ptr[k] <= 'Z')
+				clean->ptr[k] = (char)(clean->ptr[k] + 32);
+		}
+		return text_words(buf_str(clean), fn, arg);
+	}
+	m = utf8proc_map((const utf8proc_uint8_t *)c,
+			 (utf8proc_ssize_t)clean->len, &folded,
+			 UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+				 UTF8PROC_CASEFOLD);
+	if (m < 0)
+		return -ENOMEM;
+	ret = text_words((const char *)folded, fn, arg);
+	free(folded);
+	return ret;
+}
+
+int text_fold_words(const char *s, size_t len, text_word_fn *fn, void *arg)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf word, clean;
+	size_t i = 0, start;
+	bool simple;
+	int ret = 0;
+
+	buf_init(&word, BUF_MAX_TEXT);
+	buf_init(&clean, BUF_MAX_TEXT);
+	while (i < len && !ret) {
+		if (is_blank(p[i])) {
+			i++;
+			continue;
+		}
+		start = i;
+		simple = true;
+		for (; i < len && !is_blank(p[i]); i++) {
+			if (p[i] < 0x20 || p[i] >= 0x7f)
+				simple = false;
+		}
+		ret = simple ? ascii_words(p + start, i - start, &word, fn, arg)
+			     : other_words(s + start, i - start, &clean, fn,
+					   arg);
+	}
+	buf_free(&word);
+	buf_free(&clean);
+	return ret;
+}
+
 size_t text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	uint32_t c = s[0], min;

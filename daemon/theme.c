@@ -410,22 +410,13 @@ static int add_word(const char *word, size_t len, void *arg)
 	return 0;
 }
 
-/* Folds, splits and stems text into out. */
-static int text_ids(const struct theme_set *ts, const char *text,
+/* Folds, splits and stems the len bytes of text into out. */
+static int text_ids(const struct theme_set *ts, const char *text, size_t len,
 		    struct ids *out)
 {
 	struct ids_ctx ctx = {ts, out};
-	char *folded;
-	int ret;
 
-	if (!text)
-		return 0;
-	folded = text_fold(text);
-	if (!folded)
-		return -ENOMEM;
-	ret = text_words(folded, add_word, &ctx);
-	free(folded);
-	return ret;
+	return text_fold_words(text, len, add_word, &ctx);
 }
 
 /* Whether kw's stems start at words->v[i]. */
@@ -466,26 +457,21 @@ static void count_hits(const struct theme_set *ts, const struct ids *words,
 static int stem_item(const struct theme_set *ts, const char *title,
 		     const char *text, struct ids *t, struct ids *b, bool *cut)
 {
-	char *head = NULL;
-	size_t k;
-	int ret;
+	size_t k = text ? strlen(text) : 0;
+	int ret = 0;
 
 	*cut = false;
-	if (text && strlen(text) > THEME_MAX_TEXT) {
+	if (k > THEME_MAX_TEXT) {
 		/* Cut between characters, not inside one. */
 		k = THEME_MAX_TEXT;
 		while (k > 0 && ((unsigned char)text[k] & 0xc0) == 0x80)
 			k--;
-		head = strndup(text, k);
-		if (!head)
-			return -ENOMEM;
-		text = head;
 		*cut = true;
 	}
-	ret = text_ids(ts, title, t);
-	if (!ret)
-		ret = text_ids(ts, text, b);
-	free(head);
+	if (title)
+		ret = text_ids(ts, title, strlen(title), t);
+	if (!ret && text)
+		ret = text_ids(ts, text, k, b);
 	return ret;
 }
 

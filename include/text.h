@@ -31,6 +31,14 @@ bool text_is_word_char(uint32_t cp);
 typedef int text_word_fn(const char *word, size_t len, void *arg);
 int text_words(const char *s, text_word_fn *fn, void *arg);
 
+/* text_words(text_fold(s)) for the len bytes at s, without the folded
+ * copy: the same words, in the same order, though not pointing into s
+ * (they are valid during the call). Runs of printable ASCII, most text,
+ * are lower-cased and split in one pass; other runs go through
+ * text_fold's cleaning and utf8proc. Returns 0, a non-zero return of
+ * fn, or -ENOMEM. */
+int text_fold_words(const char *s, size_t len, text_word_fn *fn, void *arg);
+
 /* Decodes the UTF-8 sequence at s (n > 0 bytes left): returns its length
  * and sets *cp, or returns 0 when the bytes are not valid UTF-8 (overlong
  * forms, surrogates and values past U+10FFFF included). */

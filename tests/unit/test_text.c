@@ -173,6 +173,100 @@ static void test_json_quote_writes_escapes(void **state)
 	buf_free(&b);
 }
 
+/* Words gathered into one string, each followed by '|'. */
+static int gather(const char *word, size_t len, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_add(b, word, len) || buf_addc(b, '|'))
+		return -ENOMEM;
+	return 0;
+}
+
+static void fold_words_as_fold_then_words(const char *s)
+{
+	struct buf want, got;
+	char *folded = text_fold(s);
+
+	assert_non_null(folded);
+	buf_init(&want, BUF_MAX_TEXT);
+	buf_init(&got, BUF_MAX_TEXT);
+	assert_int_equal(text_words(folded, gather, &want), 0);
+	assert_int_equal(text_fold_words(s, strlen(s), gather, &got), 0);
+	assert_string_equal(buf_str(&got), buf_str(&want));
+	buf_free(&want);
+	buf_free(&got);
+	free(folded);
+}
+
+/* text_fold_words gives what text_words gives of text_fold's copy, for
+ * every mix of ASCII, blanks, controls, apostrophes (straight and
+ * curly), invalid bytes, and characters that NFKC and case folding
+ * change (ligatures, no-break space, sharp s, full-width letters). */
+static void test_fold_words_as_fold_then_words(void **state)
+{
+	static const char *const parts[] = {
+		"a",
+		"B",
+		"z",
+		"Q",
+		"0",
+		"9",
+		" ",
+		"\n",
+		"\t",
+		"'",
+		"\x01",
+		"\r",
+		"\x7f",
+		"-",
+		".",
+		"\xc3\xa9",
+		"\xe2\x80\x99",
+		"\xc2\xa0",
+		"\xff",
+		"\xef\xac\x81",
+		"\xce\xa3",
+		"\xe4\xb8\xad",
+		"\xc3\x9f",
+		"\xef\xbc\xa1",
+		"\xc2\x85",
+		"Don",
+		"WORD",
+		"x1y2",
+	};
+	const size_t n_parts = sizeof(parts) / sizeof(*parts);
+	char s[512];
+	uint64_t r = 0x9e3779b97f4a7c15ULL;
+	size_t i, k, len, n;
+	const char *word;
+
+	fold_words_as_fold_then_words("");
+	fold_words_as_fold_then_words("Don't stop: it's 9 O'CLOCK'");
+	fold_words_as_fold_then_words("caf\xc3\xa9\xc2\xa0Stra\xc3\x9f"
+				      "e \xef\xac\x81ne a\x01b c\r\nd");
+	for (i = 0; i < 5000; i++) {
+		n = (size_t)(r >> 59);
+		len = 0;
+		for (k = 0; k < n; k++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			word = parts[r % n_parts];
+			if (len + strlen(word) + 1 > sizeof(s))
+				break;
+			memcpy(s + len, word, strlen(word));
+			len += strlen(word);
+		}
+		s[len] = '\0';
+		fold_words_as_fold_then_words(s);
+	}
+	/* A word longer than any small buffer. */
+	memset(s, 'A', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	fold_words_as_fold_then_words(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +274,7 @@ int main(void)
 			test_clean_replaces_invalid_and_drops_controls),
 		cmocka_unit_test(test_fold_case_and_compat),
 		cmocka_unit_test(test_words_split_and_apostrophes),
+		cmocka_unit_test(test_fold_words_as_fold_then_words),
 		cmocka_unit_test(test_fold_mixed_words_keeps_spacing),
 		cmocka_unit_test(test_clean_keeps_runs_and_cuts_controls),
 		cmocka_unit_test(test_parse_int),
