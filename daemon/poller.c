@@ -15,13 +15,13 @@
  *
  * A finished job waits in a batch, whose results (items and fetch
  * records) are stored in one transaction when it holds BATCH_MAX_JOBS
- * jobs or BATCH_MAX_BYTES of items (a few dozen sources: the batch is
- * part of the peak memory of a cycle), BATCH_DELAY_MS after its first job,
- * or when nothing else is in flight: one commit per source made the loop
- * thread, and so every transfer, wait for the store. What a job did is
- * logged only once it is committed, so that nothing reported as stored
- * can be lost; if the batch fails, its jobs are stored one by one, so
- * that one failing source does not hold the others.
+ * jobs or BATCH_MAX_BYTES of items (about ten feeds of 100 KB: the batch
+ * is part of a cycle's peak memory), BATCH_DELAY_MS after its first
+ * job, or when nothing else is in flight: one commit per source made
+ * the loop thread, and so every transfer, wait for the store. What a
+ * job did is logged only once it is committed, so that nothing reported
+ * as stored can be lost; if the batch fails, its jobs are stored one by
+ * one, so that one failing source does not hold the others.
  */
 #include <errno.h>
 #include <stdarg.h>
