@@ -561,6 +561,11 @@ static void *ckpt_main(void *arg)
 
 	rc = sqlite3_open_v2(st->path, &db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	/* A connection finds the database in WAL mode at its first read;
+	 * until then a checkpoint does nothing. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1",
+				  NULL, NULL, NULL);
 	pthread_mutex_lock(&c->lock);
 	if (rc != SQLITE_OK) {
 		/* The writer checkpoints itself from now on. */
