@@ -16,11 +16,19 @@
 
 #include <sodium.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_MINIMA 1
+#else
+#define HAVE_AVX512_MINIMA 0
+#endif
+
 #include "neardup.h"
 #include "text.h"
 
 #define N_HASHES (NEARDUP_BANDS * NEARDUP_ROWS)
-_Static_assert(N_HASHES % 4 == 0, "band_keys takes the hashes four at a time");
+_Static_assert(N_HASHES % 8 == 0,
+	       "the minima take the hashes 4 or 8 at a time");
 /* Bytes of text read: enough for NEARDUP_MAX_WORDS words of any script,
  * so a 1 MB post costs no more than its start. */
 #define MAX_TEXT_BYTES (NEARDUP_MAX_WORDS * 12)
@@ -55,7 +63,7 @@ void neardup_params_default(struct neardup_params *p)
 
 /* The shingler's state while the words go by. */
 struct shingler {
-	uint64_t last[NEARDUP_SHINGLE_WORDS]; /* ring of word hashes */
+	uint64_t last[NEARDUP_SHINGLE_WORDS]; /* word hashes, oldest first */
 	size_t words;
 	uint64_t *v; /* shingles in text order (owned) */
 	size_t n, cap;
@@ -111,16 +119,16 @@ static int add_word(struct shingler *sh, const char *w, size_t len)
 	if (sh->words >= NEARDUP_MAX_WORDS)
 		return 1; /* stop the walk: enough read */
 	crypto_shorthash(h, (const unsigned char *)w, len, word_key);
-	sh->last[sh->words % NEARDUP_SHINGLE_WORDS] = load64(h);
+	for (i = 1; i < NEARDUP_SHINGLE_WORDS; i++)
+		sh->last[i - 1] = sh->last[i];
+	sh->last[NEARDUP_SHINGLE_WORDS - 1] = load64(h);
 	sh->words++;
 	if (sh->words < NEARDUP_SHINGLE_WORDS)
 		return 0;
 	/* Position-dependent combination of the last words, oldest
 	 * first. */
-	for (i = 0; i < NEARDUP_SHINGLE_WORDS; i++) {
-		s = s * 0x9e3779b97f4a7c15ULL +
-		    sh->last[(sh->words + i) % NEARDUP_SHINGLE_WORDS];
-	}
+	for (i = 0; i < NEARDUP_SHINGLE_WORDS; i++)
+		s = s * 0x9e3779b97f4a7c15ULL + sh->last[i];
 	return push_shingle(sh, mix64(s));
 }
 
@@ -203,28 +211,17 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* MinHash over the shingles (repeats change no minimum): N_HASHES
- * multiply-shift hashes (odd multipliers, high half kept), then one key
- * per band of NEARDUP_ROWS minima. Two texts share a band key with probability
- * J^ROWS per band. */
-static void band_keys(struct neardup_doc *d, const uint64_t *shingles, size_t n)
+/* The minimum over the shingles v (n of them) of each of the N_HASHES
+ * multiply-shift hashes (odd multipliers mult, high half kept). Four
+ * hashes at a time over all the shingles: their multipliers and minima
+ * stay in registers, and the four products of a shingle are independent
+ * (the hash-major order kept every minimum in memory and was most of the
+ * cost of a doc). */
+static void minima_scalar(const uint64_t *mult, const uint64_t *shingles,
+			  size_t n, uint32_t *mins)
 {
-	uint64_t mult[N_HASHES], seed = 0x2545f4914f6cdd1dULL;
-	uint32_t mins[N_HASHES];
-	unsigned char buf[1 + NEARDUP_ROWS * 4];
-	unsigned char h[crypto_shorthash_BYTES];
 	size_t i, j;
 
-	/* Odd multipliers from a fixed seed: the same in every process,
-	 * as the stored keys need. */
-	for (i = 0; i < N_HASHES; i++) {
-		seed += 0x9e3779b97f4a7c15ULL;
-		mult[i] = mix64(seed) | 1;
-	}
-	/* Four hashes at a time over all the shingles: their multipliers
-	 * and minima stay in registers, and the four products of a
-	 * shingle are independent (the hash-major order kept every
-	 * minimum in memory and was most of the cost of a doc). */
 	for (j = 0; j < N_HASHES; j += 4) {
 		uint64_t m0 = mult[j], m1 = mult[j + 1], m2 = mult[j + 2],
 			 m3 = mult[j + 3];
@@ -248,6 +245,64 @@ static void band_keys(struct neardup_doc *d, const uint64_t *shingles, size_t n)
 		mins[j + 2] = v2;
 		mins[j + 3] = v3;
 	}
+}
+
+#if HAVE_AVX512_MINIMA
+/* The same with AVX-512 (eight 64-bit products at once), where the CPU
+ * has it: the same minima, so the same keys. */
+__attribute__((target("avx512f,avx512dq"))) static void
+minima_avx512(const uint64_t *mult, const uint64_t *shingles, size_t n,
+	      uint32_t *mins)
+{
+	__m512i m[N_HASHES / 8], lo[N_HASHES / 8], x;
+	uint64_t out[8];
+	size_t i, j, k;
+
+	for (j = 0; j < N_HASHES / 8; j++) {
+		m[j] = _mm512_loadu_si512((const void *)(mult + 8 * j));
+		lo[j] = _mm512_set1_epi64((long long)UINT32_MAX);
+	}
+	for (i = 0; i < n; i++) {
+		x = _mm512_set1_epi64((long long)shingles[i]);
+		for (j = 0; j < N_HASHES / 8; j++)
+			lo[j] = _mm512_min_epu64(
+				lo[j],
+				_mm512_srli_epi64(_mm512_mullo_epi64(m[j], x),
+						  32));
+	}
+	for (j = 0; j < N_HASHES / 8; j++) {
+		_mm512_storeu_si512((void *)out, lo[j]);
+		for (k = 0; k < 8; k++)
+			mins[8 * j + k] = (uint32_t)out[k];
+	}
+}
+#endif
+
+/* MinHash over the shingles (repeats change no minimum): N_HASHES
+ * multiply-shift hashes (odd multipliers, high half kept), then one key
+ * per band of NEARDUP_ROWS minima. Two texts share a band key with probability
+ * J^ROWS per band. */
+static void band_keys(struct neardup_doc *d, const uint64_t *shingles, size_t n)
+{
+	uint64_t mult[N_HASHES], seed = 0x2545f4914f6cdd1dULL;
+	uint32_t mins[N_HASHES];
+	unsigned char buf[1 + NEARDUP_ROWS * 4];
+	unsigned char h[crypto_shorthash_BYTES];
+	size_t i;
+
+	/* Odd multipliers from a fixed seed: the same in every process,
+	 * as the stored keys need. */
+	for (i = 0; i < N_HASHES; i++) {
+		seed += 0x9e3779b97f4a7c15ULL;
+		mult[i] = mix64(seed) | 1;
+	}
+#if HAVE_AVX512_MINIMA
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512dq"))
+		minima_avx512(mult, shingles, n, mins);
+	else
+#endif
+		minima_scalar(mult, shingles, n, mins);
 	for (i = 0; i < NEARDUP_BANDS; i++) {
 		buf[0] = (unsigned char)i;
 		memcpy(buf + 1, &mins[i * NEARDUP_ROWS], NEARDUP_ROWS * 4);

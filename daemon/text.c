@@ -235,20 +235,25 @@ static const unsigned char ascii_alnum[128] = {
 	['y'] = 'y', ['z'] = 'z',
 };
 
-static bool is_blank(unsigned char c)
-{
-	return c == ' ' || c == '\n' || c == '\t';
-}
+/* Byte classes for text_fold_words: a blank (where text_fold cuts),
+ * printable ASCII, or anything else (controls, DEL and the bytes of
+ * other characters, which need text_fold's cleaning and utf8proc). */
+enum { FW_PRINT, FW_BLANK, FW_OTHER };
+static const unsigned char fw_class[256] = {
+	[0x00 ... 0x08] = FW_OTHER, ['\t'] = FW_BLANK,
+	['\n'] = FW_BLANK,	    [0x0b ... 0x1f] = FW_OTHER,
+	[' '] = FW_BLANK,	    [0x7f ... 0xff] = FW_OTHER,
+};
 
 /* The words of a run of printable ASCII with no blank: letters and
- * digits lower-cased into word (apostrophes between them dropped), as
- * text_fold then text_words would give them. */
+ * digits lower-cased (apostrophes between them dropped), as text_fold
+ * then text_words would give them. A word that is lower-case already is
+ * handed over where it lies; others are copied into word. */
 static int ascii_words(const unsigned char *p, size_t n, struct buf *word,
 		       text_word_fn *fn, void *arg)
 {
-	char small[64];
-	size_t j = 0, k;
-	unsigned char c;
+	size_t j = 0, start, k;
+	bool copy;
 	int ret;
 
 	while (j < n) {
@@ -256,30 +261,30 @@ static int ascii_words(const unsigned char *p, size_t n, struct buf *word,
 			j++;
 			continue;
 		}
-		k = 0;
-		buf_reset(word);
+		start = j;
+		copy = false;
 		while (j < n) {
-			c = ascii_alnum[p[j]];
-			if (c) {
-				if (k == sizeof(small)) {
-					ret = buf_add(word, small, k);
-					if (ret)
-						return ret;
-					k = 0;
-				}
-				small[k++] = (char)c;
+			if (ascii_alnum[p[j]]) {
+				copy |= ascii_alnum[p[j]] != p[j];
 				j++;
 			} else if (p[j] == '\'' && j + 1 < n &&
 				   ascii_alnum[p[j + 1]]) {
-				j++; /* "don't": the apostrophe goes */
+				copy = true; /* "don't": the apostrophe goes */
+				j++;
 			} else {
 				break;
 			}
 		}
-		if (word->len == 0) {
-			ret = fn(small, k, arg);
+		if (!copy) {
+			ret = fn((const char *)p + start, j - start, arg);
 		} else {
-			ret = buf_add(word, small, k);
+			buf_reset(word);
+			ret = 0;
+			for (k = start; k < j && !ret; k++) {
+				if (ascii_alnum[p[k]])
+					ret = buf_addc(word,
+						       (char)ascii_alnum[p[k]]);
+			}
 			if (!ret)
 				ret = fn(buf_str(word), word->len, arg);
 		}
@@ -331,22 +336,21 @@ int text_fold_words(const char *s, size_t len, text_word_fn *fn, void *arg)
 	const unsigned char *p = (const unsigned char *)s;
 	struct buf word, clean;
 	size_t i = 0, start;
+	unsigned char c;
 	bool simple;
 	int ret = 0;
 
 	buf_init(&word, BUF_MAX_TEXT);
 	buf_init(&clean, BUF_MAX_TEXT);
 	while (i < len && !ret) {
-		if (is_blank(p[i])) {
+		if (fw_class[p[i]] == FW_BLANK) {
 			i++;
 			continue;
 		}
 		start = i;
 		simple = true;
-		for (; i < len && !is_blank(p[i]); i++) {
-			if (p[i] < 0x20 || p[i] >= 0x7f)
-				simple = false;
-		}
+		for (; i < len && (c = fw_class[p[i]]) != FW_BLANK; i++)
+			simple &= c == FW_PRINT;
 		ret = simple ? ascii_words(p + start, i - start, &word, fn, arg)
 			     : other_words(s + start, i - start, &clean, fn,
 					   arg);

@@ -305,6 +305,25 @@ static void test_damaged_packed_doc_refused(void **state)
 	neardup_doc_destroy(a);
 }
 
+/* Keys are stored: whatever computes them (the scalar MinHash or the
+ * AVX-512 one, say), a text keeps the keys it had when it was stored. */
+static void test_keys_never_change(void **state)
+{
+	static const uint64_t want[4] = {
+		0x0c399ac63a20d06dULL,
+		0x210168d8529faa02ULL,
+		0x31280752b04f2370ULL,
+		0x132351015708523dULL,
+	};
+	struct neardup_doc *d = doc(NULL, briefing);
+	const int64_t *k;
+
+	assert_int_equal(neardup_doc_keys(d, &k), 21);
+	for (size_t i = 0; i < 4; i++)
+		assert_true((uint64_t)k[i] == want[i]);
+	neardup_doc_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_same_topic_is_not_a_duplicate),
 		cmocka_unit_test(test_short_texts_are_not_compared),
 		cmocka_unit_test(test_keys_find_each_other),
+		cmocka_unit_test(test_keys_never_change),
 		cmocka_unit_test(test_empty_and_title_only),
 		cmocka_unit_test(test_unspaced_scripts_are_split),
 		cmocka_unit_test(test_long_text_reads_only_its_start),
