@@ -219,7 +219,7 @@ int text_words(const char *s, text_word_fn *fn, void *arg)
 }
 
 /* ASCII letters and digits, lower-cased; 0 for every other byte. */
-static const unsigned char ascii_alnum[128] = {
+static const unsigned char ascii_alnum[256] = {
 	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
 	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
@@ -245,10 +245,35 @@ static const unsigned char fw_class[256] = {
 	[' '] = FW_BLANK,	    [0x7f ... 0xff] = FW_OTHER,
 };
 
-/* The words of a run of printable ASCII with no blank: letters and
- * digits lower-cased (apostrophes between them dropped), as text_fold
- * then text_words would give them. A word that is lower-case already is
- * handed over where it lies; others are copied into word. */
+/* The length of the punctuation at p (n bytes) that text_fold leaves
+ * a separator (or, for U+2019, an apostrophe): the typographic marks
+ * of English text (no-break space, pound sign, copyright sign, dashes,
+ * quotation marks, ellipsis), none a letter or a digit, none composing
+ * with what is next to it, and none folded into one. 0 for anything
+ * else. */
+static size_t fw_punct(const unsigned char *p, size_t n)
+{
+	if (n >= 2 && p[0] == 0xc2 &&
+	    (p[1] == 0xa0 || p[1] == 0xa3 || p[1] == 0xa9 || p[1] == 0xab ||
+	     p[1] == 0xbb))
+		return 2;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+	    (p[2] == 0x93 || p[2] == 0x94 || p[2] == 0x98 || p[2] == 0x99 ||
+	     p[2] == 0x9c || p[2] == 0x9d || p[2] == 0xa6))
+		return 3;
+	return 0;
+}
+
+static bool is_rsquo(const unsigned char *p, size_t n)
+{
+	return n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] == 0x99;
+}
+
+/* The words of a run of printable ASCII with no blank, and maybe such
+ * punctuation: letters and digits lower-cased (apostrophes between them
+ * dropped), as text_fold then text_words would give them. A word that is
+ * lower-case already is handed over where it lies; others are copied into word.
+ */
 static int ascii_words(const unsigned char *p, size_t n, struct buf *word,
 		       text_word_fn *fn, void *arg)
 {
@@ -271,6 +296,10 @@ static int ascii_words(const unsigned char *p, size_t n, struct buf *word,
 				   ascii_alnum[p[j + 1]]) {
 				copy = true; /* "don't": the apostrophe goes */
 				j++;
+			} else if (is_rsquo(p + j, n - j) && j + 3 < n &&
+				   ascii_alnum[p[j + 3]]) {
+				copy = true; /* "don’t" likewise */
+				j += 3;
 			} else {
 				break;
 			}
@@ -335,7 +364,7 @@ int text_fold_words(const char *s, size_t len, text_word_fn *fn, void *arg)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	struct buf word, clean;
-	size_t i = 0, start;
+	size_t i = 0, start, k;
 	unsigned char c;
 	bool simple;
 	int ret = 0;
@@ -349,8 +378,16 @@ int text_fold_words(const char *s, size_t len, text_word_fn *fn, void *arg)
 		}
 		start = i;
 		simple = true;
-		for (; i < len && (c = fw_class[p[i]]) != FW_BLANK; i++)
-			simple &= c == FW_PRINT;
+		while (i < len && (c = fw_class[p[i]]) != FW_BLANK) {
+			if (c == FW_PRINT) {
+				i++;
+			} else if ((k = fw_punct(p + i, len - i)) > 0) {
+				i += k;
+			} else {
+				simple = false;
+				i++;
+			}
+		}
 		ret = simple ? ascii_words(p + start, i - start, &word, fn, arg)
 			     : other_words(s + start, i - start, &clean, fn,
 					   arg);

@@ -205,7 +205,10 @@ static void fold_words_as_fold_then_words(const char *s)
  * change (ligatures, no-break space, sharp s, full-width letters). */
 static void test_fold_words_as_fold_then_words(void **state)
 {
-	static const char *const parts[] = {
+	/* What the one-pass reading takes: ASCII, blanks, apostrophes and
+	 * the typographic marks (no-break space, pound, copyright,
+	 * guillemets, en and em dashes, quotation marks, ellipsis)... */
+	static const char *const common[] = {
 		"a",
 		"B",
 		"z",
@@ -216,26 +219,36 @@ static void test_fold_words_as_fold_then_words(void **state)
 		"\n",
 		"\t",
 		"'",
-		"\x01",
-		"\r",
-		"\x7f",
 		"-",
 		".",
-		"\xc3\xa9",
-		"\xe2\x80\x99",
-		"\xc2\xa0",
-		"\xff",
-		"\xef\xac\x81",
-		"\xce\xa3",
-		"\xe4\xb8\xad",
-		"\xc3\x9f",
-		"\xef\xbc\xa1",
-		"\xc2\x85",
 		"Don",
 		"WORD",
 		"x1y2",
+		"\xe2\x80\x99",
+		"\xc2\xa0",
+		"\xc2\xa3",
+		"\xc2\xa9",
+		"\xc2\xab",
+		"\xc2\xbb",
+		"\xe2\x80\x93",
+		"\xe2\x80\x94",
+		"\xe2\x80\x98",
+		"\xe2\x80\x9c",
+		"\xe2\x80\x9d",
+		"\xe2\x80\xa6",
 	};
-	const size_t n_parts = sizeof(parts) / sizeof(*parts);
+	/* ...and what it leaves to text_fold's cleaning and utf8proc:
+	 * controls, letters NFKC or case folding change, a combining
+	 * acute, a bullet, the trade mark and superscript two signs,
+	 * invalid and cut sequences. */
+	static const char *const rare[] = {
+		"\x01",		"\r",		"\x7f",	    "\xc3\xa9",
+		"\xff",		"\xef\xac\x81", "\xce\xa3", "\xe4\xb8\xad",
+		"\xc3\x9f",	"\xef\xbc\xa1", "\xc2\x85", "\xcc\x81",
+		"\xe2\x80\xa2", "\xe2\x84\xa2", "\xc2\xb2", "\xe2\x80",
+	};
+	const size_t n_common = sizeof(common) / sizeof(*common);
+	const size_t n_rare = sizeof(rare) / sizeof(*rare);
 	char s[512];
 	uint64_t r = 0x9e3779b97f4a7c15ULL;
 	size_t i, k, len, n;
@@ -243,16 +256,24 @@ static void test_fold_words_as_fold_then_words(void **state)
 
 	fold_words_as_fold_then_words("");
 	fold_words_as_fold_then_words("Don't stop: it's 9 O'CLOCK'");
+	fold_words_as_fold_then_words(
+		"It\xe2\x80\x99s \xe2\x80\x9cours\xe2\x80\x9d"
+		"\xe2\x80\x94\xc2\xa3"
+		"5\xe2\x80\xa6 don\xe2\x80\x99\xe2\x80\x99t a\xe2\x80\x98"
+		"b");
 	fold_words_as_fold_then_words("caf\xc3\xa9\xc2\xa0Stra\xc3\x9f"
 				      "e \xef\xac\x81ne a\x01b c\r\nd");
-	for (i = 0; i < 5000; i++) {
+	for (i = 0; i < 20000; i++) {
 		n = (size_t)(r >> 59);
 		len = 0;
 		for (k = 0; k < n; k++) {
 			r ^= r << 13;
 			r ^= r >> 7;
 			r ^= r << 17;
-			word = parts[r % n_parts];
+			/* Mostly common parts, so that long runs of them
+			 * come up; now and then a rare one. */
+			word = (r >> 32) % 16 ? common[r % n_common]
+					      : rare[r % n_rare];
 			if (len + strlen(word) + 1 > sizeof(s))
 				break;
 			memcpy(s + len, word, strlen(word));
