@@ -185,7 +185,7 @@ static void fp_end_word(struct fp_state *st)
 }
 
 /* ASCII letters and digits, lower-cased; 0 for every other byte. */
-static const unsigned char ascii_word[128] = {
+static const unsigned char ascii_word[256] = {
 	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
 	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
@@ -224,12 +224,25 @@ static void fp_hash_words(struct fp_state *st, const char *s)
 	while (i < len) {
 		if (p[i] < 0x80) {
 			unsigned char c = ascii_word[p[i]];
+			size_t room, end;
 
 			if (c) {
-				fp_reserve(st);
-				st->stage[st->len++] = c;
+				/* A run of letters and digits, copied with
+				 * one check of the stage's room per stretch
+				 * rather than per byte (fp_reserve leaves
+				 * room for 4 at least). */
+				do {
+					fp_reserve(st);
+					room = sizeof(st->stage) - 1 - st->len;
+					end = len - i < room ? len : i + room;
+					while (i < end &&
+					       (c = ascii_word[p[i]]) != 0) {
+						st->stage[st->len++] = c;
+						i++;
+					}
+				} while (i == end && i < len &&
+					 ascii_word[p[i]]);
 				in_word = true;
-				i++;
 				continue;
 			}
 			cp = p[i];

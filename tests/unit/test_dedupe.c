@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "dedupe.h"
 
@@ -104,6 +105,53 @@ static void test_fingerprint_needs_enough_words(void **state)
 	assert_int_equal(dedupe_fingerprint(NULL, "", a), -ENODATA);
 }
 
+/* The fingerprint is the BLAKE2b (16 bytes, hex) of the folded words,
+ * each followed by a space, with a newline after the title and after
+ * the text: checked against that definition on a text long enough to
+ * go through the hashing stage several times, with runs of letters of
+ * every length across its boundaries. */
+static void test_fingerprint_is_the_hash_of_the_words(void **state)
+{
+	static char text[40000], words[40000];
+	unsigned char hash[16];
+	char want[DEDUPE_FINGERPRINT_LEN], got[DEDUPE_FINGERPRINT_LEN];
+	crypto_generichash_state h;
+	size_t t = 0, w = 0, n, k;
+	uint32_t r = 7;
+	const char *sep;
+
+	while (t < sizeof(text) - 200) {
+		r = r * 1103515245 + 12345;
+		n = 1 + (r >> 16) % 60; /* a word of 1 to 60 letters */
+		for (k = 0; k < n; k++) {
+			char c = (char)('a' + (r >> (k % 16)) % 26);
+
+			text[t++] = k % 3 ? c : (char)(c - 32);
+			words[w++] = c;
+		}
+		if ((r >> 8) % 5 == 0) {
+			/* "don't": one word without its apostrophe */
+			text[t++] = '\'';
+			text[t++] = 't';
+			words[w++] = 't';
+		}
+		words[w++] = ' ';
+		sep = (r >> 12) % 2 ? ", " : "  --\n";
+		memcpy(text + t, sep, strlen(sep));
+		t += strlen(sep);
+	}
+	text[t] = '\0';
+	crypto_generichash_init(&h, NULL, 0, sizeof(hash));
+	crypto_generichash_update(&h, (const unsigned char *)"the title \n",
+				  11);
+	crypto_generichash_update(&h, (const unsigned char *)words, w);
+	crypto_generichash_update(&h, (const unsigned char *)"\n", 1);
+	crypto_generichash_final(&h, hash, sizeof(hash));
+	sodium_bin2hex(want, sizeof(want), hash, sizeof(hash));
+	assert_int_equal(dedupe_fingerprint("The TITLE!", text, got), 0);
+	assert_string_equal(got, want);
+}
+
 static void test_global_ids(void **state)
 {
 	assert_true(dedupe_id_is_global("tag:blogger.com,1999:blog-1.post-2"));
@@ -167,6 +215,7 @@ int main(void)
 		cmocka_unit_test(
 			test_fingerprint_folds_other_scripts_and_apostrophes),
 		cmocka_unit_test(test_fingerprint_needs_enough_words),
+		cmocka_unit_test(test_fingerprint_is_the_hash_of_the_words),
 		cmocka_unit_test(test_global_ids),
 		cmocka_unit_test(test_relation_names_round_trip),
 		cmocka_unit_test(test_keep_rule),
