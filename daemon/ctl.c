@@ -23,6 +23,7 @@
 #include "bulletin-config.h"
 #include "buf.h"
 #include "config.h"
+#include "ctl.h"
 #include "deliver.h"
 #include "feed.h"
 #include "intake.h"
@@ -38,20 +39,6 @@
 #include "theme.h"
 #include "token.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define DEFAULT_CONFIG "/etc/bulletin/bulletin.conf"
-
-struct ctl {
-	const char *config_path;
-	struct config *cfg;
-	struct store *store;
-	struct theme_set *themes;
-	struct token_keys *keys;
-	struct outbox *outbox;
-	size_t config_errors;
-};
-
 static void ctl_config_error(const char *file, int line, const char *msg,
 			     void *arg)
 {
@@ -64,7 +51,7 @@ static void ctl_config_error(const char *file, int line, const char *msg,
 		fprintf(stderr, "%s: %s\n", file, msg);
 }
 
-static void ctl_finish(struct ctl *ctl)
+void ctl_finish(struct ctl *ctl)
 {
 	outbox_destroy(ctl->outbox);
 	token_keys_destroy(ctl->keys);
@@ -73,19 +60,7 @@ static void ctl_finish(struct ctl *ctl)
 	config_destroy(ctl->cfg);
 }
 
-/* What a command needs. */
-enum need {
-	NEED_CONFIG = 1,
-	NEED_STORE = 2,
-	NEED_OUTBOX = 4,
-	/* Commands that act (fetch, send, subscriber changes) first make
-	 * the store's sources and lists match the config; the others read
-	 * it as it is, so that looking never changes what the daemon
-	 * sees. */
-	NEED_SYNC = 8,
-};
-
-static int ctl_open(struct ctl *ctl, int need)
+int ctl_open(struct ctl *ctl, int need)
 {
 	struct err err = {{0}};
 
@@ -120,7 +95,7 @@ static int ctl_open(struct ctl *ctl, int need)
 	return 0;
 }
 
-static const struct config_list *need_list(struct ctl *ctl, const char *name)
+const struct config_list *need_list(struct ctl *ctl, const char *name)
 {
 	const struct config_list *list = config_list_find(ctl->cfg, name);
 	size_t i;
@@ -135,7 +110,7 @@ static const struct config_list *need_list(struct ctl *ctl, const char *name)
 	return NULL;
 }
 
-static void format_time(int64_t t, char *out, size_t len)
+void format_time(int64_t t, char *out, size_t len)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -1717,6 +1692,10 @@ static int cmd_digests(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct command commands[] = {
+	{"status", cmd_status,
+	 "status                        one screen: the daemon, sources, "
+	 "next digests,\n"
+	 "                                the outbox, recent errors"},
 	{"check-config", cmd_check_config,
 	 "check-config                  validate the config; list every "
 	 "problem"},

@@ -34,6 +34,7 @@ struct http {
 	struct subscribe *sub;	  /* borrowed */
 	struct tmpl *page;	  /* owned */
 	struct ratelimit *per_ip; /* owned */
+	struct http_status status;
 	char listen[128];
 };
 
@@ -589,18 +590,55 @@ static int route_subscribe(struct http *h, struct MHD_Connection *c,
 	return show(h, c, &p);
 }
 
+/* 200 "ok", or 503 with the reason: for a monitor, and for a person
+ * reading it. */
+static int route_health(struct http *h, struct MHD_Connection *c)
+{
+	char why[ERR_MSG_MAX + 64] = "ok";
+	bool ok = true;
+	size_t len;
+
+	if (h->status.health)
+		ok = h->status.health(why, sizeof(why) - 1, h->status.arg);
+	len = strlen(why);
+	why[len++] = '\n';
+	return respond(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+		       "text/plain; charset=utf-8", why, len, NULL);
+}
+
+static int route_metrics(struct http *h, struct MHD_Connection *c)
+{
+	static const char oops[] = "The metrics cannot be read now; see the "
+				   "daemon's log\n";
+	struct buf out;
+	int ok, ret;
+
+	if (!h->status.metrics)
+		return not_found(h, c);
+	buf_init(&out, 16 * 1024 * 1024);
+	ret = h->status.metrics(&out, h->status.arg);
+	if (ret) {
+		buf_free(&out);
+		return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			       "text/plain; charset=utf-8", oops,
+			       sizeof(oops) - 1, NULL);
+	}
+	ok = respond(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+		     buf_str(&out), out.len, NULL);
+	buf_free(&out);
+	return ok;
+}
+
 static int route(struct http *h, struct MHD_Connection *c, const char *url,
 		 const char *method, const struct req *rq)
 {
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
-	static const char ok[] = "ok\n";
 
-	if (strcmp(url, "/healthz") == 0) {
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
 		if (!get)
 			return method_not_allowed(h, c);
-		return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", ok,
-			       sizeof(ok) - 1, NULL);
+		return url[1] == 'h' ? route_health(h, c) : route_metrics(h, c);
 	}
 	if (strncmp(url, "/u/", 3) != 0 && strncmp(url, "/c/", 3) != 0 &&
 	    strncmp(url, "/s/", 3) != 0)
@@ -833,6 +871,11 @@ int http_reconfigure(struct http *h, const struct config *cfg,
 			  "effect when bulletind restarts",
 			  cfg->path);
 	return 0;
+}
+
+void http_set_status(struct http *h, const struct http_status *s)
+{
+	h->status = *s;
 }
 
 static void on_closed(uv_handle_t *handle)

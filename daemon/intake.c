@@ -12,6 +12,7 @@
 #include "dedupe.h"
 #include "inbound.h"
 #include "intake.h"
+#include "metrics.h"
 #include "mailmsg.h"
 
 /* A Message-ID longer than this is keyed by its hash. */
@@ -269,6 +270,8 @@ static int record(const struct intake_ctx *ctx, const struct mailmsg *m,
 	}
 	res->added = ir.added;
 	res->duplicates = ir.duplicates;
+	metrics_add(METRIC_ITEMS_NEW, ir.added);
+	metrics_add(METRIC_DUPLICATES, ir.duplicates);
 	return 0;
 }
 

@@ -17,6 +17,8 @@
 
 static const char *log_progname = "bulletin";
 static enum log_level log_level = LOG_LEVEL_INFO;
+static log_hook_fn *log_hook;
+static void *log_hook_arg;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -40,6 +42,12 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return log_level;
+}
+
+void log_set_hook(log_hook_fn *fn, void *arg)
+{
+	log_hook = fn;
+	log_hook_arg = arg;
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -81,13 +89,13 @@ static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 			line[n] = ' ';
 	}
 	if (errnum)
-		fprintf(stderr, "%s.%03dZ %s[%d] %s: %s: %s\n", stamp,
-			(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
-			level_names[level], line, strerror(errnum));
-	else
-		fprintf(stderr, "%s.%03dZ %s[%d] %s: %s\n", stamp,
-			(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
-			level_names[level], line);
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 ": %s", strerror(errnum));
+	fprintf(stderr, "%s.%03dZ %s[%d] %s: %s\n", stamp,
+		(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
+		level_names[level], line);
+	if (log_hook && level <= LOG_LEVEL_WARNING)
+		log_hook(level, line, log_hook_arg);
 	errno = saved;
 }
 

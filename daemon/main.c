@@ -21,9 +21,11 @@
 #include "bulletin-config.h"
 #include "config.h"
 #include "deliver.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "mailbox.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "poller.h"
 #include "schedule.h"
@@ -69,9 +71,10 @@ struct daemon {
 	struct poller *poller;
 	struct mailbox *mailbox; /* NULL without [imap] */
 	struct deliver *deliver;
-	struct http *http;    /* NULL with --once */
-	int once_pending;     /* --once: feeds and mailbox still running */
-	size_t once_failures; /* --once: digests that could not be made */
+	struct http *http;     /* NULL with --once */
+	struct health *health; /* NULL with --once */
+	int once_pending;      /* --once: feeds and mailbox still running */
+	size_t once_failures;  /* --once: digests that could not be made */
 	struct generation gen;
 };
 
@@ -195,6 +198,8 @@ static size_t run_digests(struct daemon *d, int64_t now)
 			failures++;
 			continue;
 		}
+		if (sd.items || list->nothing_new)
+			metrics_add(METRIC_DIGESTS, 1);
 		if (sd.items == 0 && !list->nothing_new)
 			log_info("list %s: nothing new since the last digest; "
 				 "nothing to send",
@@ -488,6 +493,40 @@ static void reload(struct daemon *d)
 	schedule_tick(d);
 }
 
+static bool status_health(char *why, size_t size, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping) {
+		snprintf(why, size, "stopping");
+		return false;
+	}
+	return health_ok(d->health, why, size);
+}
+
+static int status_metrics(struct buf *out, void *arg)
+{
+	struct daemon *d = arg;
+	const struct deliver_stats *s = deliver_stats(d->deliver);
+	struct metrics_extra x = {
+		.started = health_started(d->health),
+		.loop_lag = health_loop_lag(d->health),
+		.sent = s->sent,
+		.deferred = s->deferred,
+		.failed = s->failed,
+		.store_error = s->store_errors,
+	};
+	char why[ERR_MSG_MAX];
+	struct err err = {{0}};
+	int ret;
+
+	x.healthy = health_ok(d->health, why, sizeof(why));
+	ret = metrics_render(out, d->store, (int64_t)time(NULL), &x, &err);
+	if (ret)
+		log_errorx("GET /metrics: %s", err.msg);
+	return ret;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
@@ -526,6 +565,10 @@ static void stop(struct daemon *d)
 	d->poller = NULL;
 	mailbox_destroy(d->mailbox);
 	d->mailbox = NULL;
+	/* Last: it records the stop, and its log hook sees every line
+	 * logged while the rest stopped. */
+	health_destroy(d->health);
+	d->health = NULL;
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->commands, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -663,6 +706,22 @@ int main(int argc, char **argv)
 			store_close(d.store);
 			return EXIT_RUNTIME;
 		}
+		d.health =
+			health_create(&d.loop, d.store, d.gen.cfg->http_listen);
+		if (!d.health) {
+			log_errorx("cannot start: out of memory");
+			http_destroy(d.http);
+			deliver_destroy(d.deliver);
+			poller_destroy(d.poller);
+			uv_run(&d.loop, UV_RUN_DEFAULT);
+			uv_loop_close(&d.loop);
+			generation_finish(&d.gen);
+			store_close(d.store);
+			return EXIT_RUNTIME;
+		}
+		http_set_status(d.http,
+				&(struct http_status){status_health,
+						      status_metrics, &d});
 	}
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;

@@ -23,6 +23,7 @@
 #include "fetch.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "poller.h"
 
 #define BACKOFF_MAX (24 * 3600)
@@ -503,6 +504,12 @@ static void job_complete(struct poll_job *job)
 		if (row.disabled)
 			log_info("source %s: answering again; polling resumes",
 				 src->name);
+		metrics_add(r->not_modified ? METRIC_FETCH_NOT_MODIFIED
+					    : METRIC_FETCH_OK,
+			    1);
+		metrics_add(METRIC_ITEMS_NEW, res.added);
+		metrics_add(METRIC_ITEMS_UPDATED, res.updated);
+		metrics_add(METRIC_DUPLICATES, res.duplicates);
 		if (r->not_modified)
 			log_info("source %s: not modified", src->name);
 		else
@@ -518,6 +525,7 @@ static void job_complete(struct poll_job *job)
 		o.next_poll = now + BACKOFF_MAX;
 		log_errorx("source %s (%s): %s; it is no longer polled",
 			   src->name, job->url, o.disable);
+		metrics_add(METRIC_FETCH_GONE, 1);
 		p->round_failed++;
 	} else {
 		o.next_poll = now + backoff(src->interval, row.failures + 1);
@@ -527,6 +535,7 @@ static void job_complete(struct poll_job *job)
 			o.next_poll = now + wait;
 		log_warnx("source %s (%s): %s; next try in %lld s", src->name,
 			  job->url, o.error, (long long)(o.next_poll - now));
+		metrics_add(METRIC_FETCH_FAILED, 1);
 		p->round_failed++;
 	}
 	p->round_fetched++;

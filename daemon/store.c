@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -508,6 +509,22 @@ static const char *const migrations[] = {
 	"CREATE TABLE item_shingles ("
 	"  item_id INTEGER PRIMARY KEY REFERENCES items(id),"
 	"  shingles BLOB NOT NULL);",
+	/* 5 -> 6: what the running daemon says about itself, for
+	 * bulletinctl status: one row written at every heartbeat (which
+	 * is also the probe that the database takes writes), and the
+	 * last warnings and errors it logged. */
+	"CREATE TABLE daemon ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  pid INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  beat INTEGER NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  http TEXT);"
+	"CREATE TABLE daemon_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  message TEXT NOT NULL);",
 };
 
 struct store {
@@ -521,21 +538,48 @@ struct store {
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
+	char *held_daemon[2];
 	struct subs *subs; /* schema 4 statements, prepared on first use */
+	/* The last storage fault (disk full, read-only, I/O error, lock
+	 * held elsewhere, damage), until a later commit succeeds. */
+	int64_t fault_at;
+	char fault[ERR_MSG_MAX];
+	sqlite3_int64 tx_changes; /* total changes when the tx began */
 };
 
 /* Translates the connection's last error into an admin-facing message
  * and a negative errno. */
+static int fail_message(struct store *st, struct err *err, const char *what,
+			int code, int sys, const char *msg);
+
 static int store_fail(struct store *st, struct err *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
 	int sys = sqlite3_system_errno(st->db);
 	const char *msg = sqlite3_errmsg(st->db);
+	struct err own;
+	int ret;
 
+	if (!err)
+		err = &own;
 	/* A full disk shows up as SQLITE_FULL, or as an I/O error whose
 	 * system errno says so (growing the WAL index, say). */
 	if ((code & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))
 		code = SQLITE_FULL;
+	ret = fail_message(st, err, what, code, sys, msg);
+	if (ret != -EINVAL) {
+		st->fault_at = (int64_t)time(NULL);
+		snprintf(st->fault, sizeof(st->fault), "%s", err->msg);
+	} else
+		ret = -EIO;
+	return ret;
+}
+
+/* Fills err for a SQLite error code; -EINVAL for one that is not a
+ * storage fault (a constraint, a bad statement). */
+static int fail_message(struct store *st, struct err *err, const char *what,
+			int code, int sys, const char *msg)
+{
 	switch (code & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -573,7 +617,7 @@ static int store_fail(struct store *st, struct err *err, const char *what)
 		return -EIO;
 	default:
 		err_set(err, "database %s: %s while %s", st->path, msg, what);
-		return -EIO;
+		return -EINVAL;
 	}
 }
 
@@ -665,6 +709,7 @@ static int tx_begin(struct store *st, struct err *err)
 
 	if (!ret)
 		st->in_tx = true;
+	st->tx_changes = sqlite3_total_changes64(st->db);
 	return ret;
 }
 
@@ -686,7 +731,8 @@ static int tx_commit(struct store *st, struct err *err)
 		 * roll it back so that nothing half-written stays. */
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
 		index_drop(st);
-	}
+	} else if (sqlite3_total_changes64(st->db) > st->tx_changes)
+		st->fault_at = 0; /* a write went through */
 	st->in_tx = false;
 	return ret;
 }
@@ -885,6 +931,8 @@ void store_close(struct store *st)
 	free(st->held_address);
 	free(st->held_state);
 	free(st->held_digest_list);
+	free(st->held_daemon[0]);
+	free(st->held_daemon[1]);
 	free(st->path);
 	free(st);
 }
@@ -3212,4 +3260,204 @@ int store_sub_purge(struct store *st, int64_t before, size_t *n,
 	if (!ret && n)
 		*n = (size_t)sqlite3_changes(st->db);
 	return ret;
+}
+
+/* ---- the daemon's own state ---- */
+
+/* Prepares sql, or fails with err. Rare statements only: each call
+ * prepares anew. */
+static sqlite3_stmt *prepare_once(struct store *st, const char *sql,
+				  struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_fail(st, err, "preparing a query");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Steps a prepared statement to its end and finalizes it. */
+static int run_once(struct store *st, sqlite3_stmt *s, struct err *err,
+		    const char *what)
+{
+	int rc;
+
+	do {
+		rc = sqlite3_step(s);
+	} while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE) {
+		int ret = store_fail(st, err, what);
+
+		sqlite3_finalize(s);
+		return ret;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int store_daemon_beat(struct store *st, const struct store_daemon *d,
+		      const struct store_daemon_log *lines, size_t n,
+		      struct err *err)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	s = prepare_once(
+		st,
+		"INSERT INTO daemon(id, pid, started, beat, version, "
+		"http) VALUES (1, ?1, ?2, ?3, ?4, ?5) "
+		"ON CONFLICT(id) DO UPDATE SET pid = ?1, started = ?2, "
+		"beat = ?3, version = ?4, http = ?5",
+		err);
+	if (!s) {
+		ret = -EIO;
+		goto fail;
+	}
+	bind_int(s, 1, d->pid);
+	bind_int(s, 2, d->started);
+	bind_int(s, 3, d->beat);
+	bind_text(s, 4, d->version);
+	bind_text(s, 5, d->http);
+	ret = run_once(st, s, err, "recording the daemon's heartbeat");
+	for (size_t i = 0; !ret && i < n; i++) {
+		s = prepare_once(st,
+				 "INSERT INTO daemon_log(at, level, message) "
+				 "VALUES (?1, ?2, ?3)",
+				 err);
+		if (!s) {
+			ret = -EIO;
+			break;
+		}
+		bind_int(s, 1, lines[i].at);
+		bind_text(s, 2, lines[i].level);
+		bind_text(s, 3, lines[i].message);
+		ret = run_once(st, s, err, "recording the daemon's log");
+	}
+	if (!ret && n) {
+		s = prepare_once(st,
+				 "DELETE FROM daemon_log WHERE id <= "
+				 "(SELECT max(id) FROM daemon_log) - ?1",
+				 err);
+		if (!s)
+			ret = -EIO;
+		else {
+			bind_int(s, 1, STORE_DAEMON_LOG_KEEP);
+			ret = run_once(st, s, err, "trimming the daemon's log");
+		}
+	}
+	if (ret)
+		goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return ret;
+}
+
+int store_daemon_get(struct store *st, struct store_daemon *out,
+		     struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	s = prepare_once(st,
+			 "SELECT pid, started, beat, version, http FROM daemon "
+			 "WHERE id = 1",
+			 err);
+	if (!s)
+		return -EIO;
+	free(st->held_daemon[0]);
+	free(st->held_daemon[1]);
+	st->held_daemon[0] = st->held_daemon[1] = NULL;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pid = sqlite3_column_int64(s, 0);
+		out->started = sqlite3_column_int64(s, 1);
+		out->beat = sqlite3_column_int64(s, 2);
+		st->held_daemon[0] = col_dup(s, 3);
+		st->held_daemon[1] = col_dup(s, 4);
+		out->version = st->held_daemon[0];
+		out->http = st->held_daemon[1];
+	} else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = store_fail(st, err, "reading the daemon's heartbeat");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_daemon_log_each(struct store *st, size_t limit,
+			  store_daemon_log_fn *fn, void *arg, struct err *err)
+{
+	struct store_daemon_log line;
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	s = prepare_once(st,
+			 "SELECT at, level, message FROM daemon_log "
+			 "ORDER BY id DESC LIMIT ?1",
+			 err);
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading the daemon's log");
+			break;
+		}
+		line.at = sqlite3_column_int64(s, 0);
+		line.level = col_text(s, 1);
+		line.message = col_text(s, 2);
+		ret = fn(&line, arg);
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
+			struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	/* Each count is a search of the state index, not a table scan. */
+	s = prepare_once(
+		st,
+		"SELECT (SELECT count(*) FROM deliveries WHERE state = "
+		"'pending'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'sending'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'sent'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'failed')",
+		err);
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(s, 0);
+		out->sending = sqlite3_column_int64(s, 1);
+		out->sent = sqlite3_column_int64(s, 2);
+		out->failed = sqlite3_column_int64(s, 3);
+	} else
+		ret = store_fail(st, err, "counting deliveries");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+bool store_fault(const struct store *st, int64_t *when, const char **msg)
+{
+	if (!st->fault_at)
+		return false;
+	if (when)
+		*when = st->fault_at;
+	if (msg)
+		*msg = st->fault;
+	return true;
 }

@@ -9,7 +9,8 @@
  * GET /c/TOKEN only show a page with one button that POSTs (mail scanners
  * fetch links); POST /c/TOKEN confirms; GET /s/LIST shows the subscribe
  * form and POST /s/LIST only ever sends a confirmation (the same answer
- * whatever the address: no enumeration); GET /healthz. Bodies are parsed
+ * whatever the address: no enumeration); GET /healthz (200 "ok", or
+ * 503 saying what is wrong) and GET /metrics. Bodies are parsed
  * here (at most HTTP_BODY_MAX bytes, urlencoded or multipart), never with
  * MHD's post processor. Bad tokens get one uniform 404 page. Connections,
  * memory per connection and idle time are bounded. Pages come from
@@ -19,9 +20,11 @@
 #ifndef BULLETIN_HTTP_H
 #define BULLETIN_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "subscribe.h"
@@ -60,6 +63,18 @@ struct http *http_create(uv_loop_t *loop, const struct config *cfg,
  * listening address stays until a restart (a change is logged). */
 int http_reconfigure(struct http *h, const struct config *cfg,
 		     struct subscribe *sub, struct err *err);
+
+/* What GET /healthz and GET /metrics report, from the daemon. health
+ * returns whether all is well, with why saying what is not; metrics
+ * appends the Prometheus exposition to out (0, or a negative errno). */
+struct http_status {
+	bool (*health)(char *why, size_t size, void *arg);
+	int (*metrics)(struct buf *out, void *arg);
+	void *arg;
+};
+
+/* Sets (copies) them; without, /healthz says ok and /metrics is 404. */
+void http_set_status(struct http *h, const struct http_status *s);
 
 /* Stops listening, drops connections, frees on a later loop turn.
  * Accepts NULL. */

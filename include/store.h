@@ -19,7 +19,7 @@
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -545,5 +545,53 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
  * made before before (RELIABILITY C5). *n (may be NULL) gets how many. */
 int store_sub_purge(struct store *st, int64_t before, size_t *n,
 		    struct err *err);
+
+/* ---- the daemon's own state (bulletinctl status) ---- */
+
+/* The running daemon, as it said at its last heartbeat. Strings are
+ * valid until the next store_daemon_get. */
+struct store_daemon {
+	int64_t pid;
+	int64_t started;
+	int64_t beat;
+	const char *version;
+	const char *http; /* its [http] listen, or NULL */
+};
+
+/* A warning or error the daemon logged. */
+struct store_daemon_log {
+	int64_t at;
+	const char *level;
+	const char *message;
+};
+
+#define STORE_DAEMON_LOG_KEEP 100
+
+/* Writes the daemon's row and appends n log lines (keeping the last
+ * STORE_DAEMON_LOG_KEEP), in one transaction. */
+int store_daemon_beat(struct store *st, const struct store_daemon *d,
+		      const struct store_daemon_log *lines, size_t n,
+		      struct err *err);
+
+/* Returns 0, -ENOENT when no daemon ever ran on this database, or an
+ * error. */
+int store_daemon_get(struct store *st, struct store_daemon *out,
+		     struct err *err);
+
+/* The last limit log lines, newest first; strings valid during the
+ * call. */
+typedef int store_daemon_log_fn(const struct store_daemon_log *l, void *arg);
+int store_daemon_log_each(struct store *st, size_t limit,
+			  store_daemon_log_fn *fn, void *arg, struct err *err);
+
+/* Deliveries of every digest, by state. */
+int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
+			struct err *err);
+
+/* Whether the last write failed for a storage fault (disk full,
+ * read-only, an I/O error, damage, a lock held elsewhere) with no
+ * successful commit since: then *when and *msg (valid until the next
+ * store call) say when and what. */
+bool store_fault(const struct store *st, int64_t *when, const char **msg);
 
 #endif

@@ -449,7 +449,8 @@ static void test_schema_4_migrates(void **state)
 	assert_int_equal(
 		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
 	store_close(f->st);
-	sql(f, "DROP TABLE item_shingles; PRAGMA user_version = 4");
+	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
+	       "DROP TABLE daemon_log; PRAGMA user_version = 4");
 	f->st = store_open(f->path, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
@@ -642,6 +643,72 @@ static void test_locked_database_is_named(void **state)
 	assert_int_equal(store_subscriber_put(f->st, "news", "a@example.org",
 					      "active", 1, NULL, &err),
 			 0);
+}
+
+static int collect_log(const struct store_daemon_log *l, void *arg)
+{
+	int64_t *at = arg;
+
+	/* Newest first: each line older than the one before. */
+	if (*at)
+		assert_true(l->at < *at);
+	*at = l->at;
+	assert_string_equal(l->level, "error");
+	return 0;
+}
+
+/* The heartbeat row and log (bulletinctl status), and the storage
+ * fault that GET /healthz reports: set by a write the lock refused,
+ * kept across a read-only transaction, cleared by a write. */
+static void test_daemon_state_and_fault(void **state)
+{
+	struct fixture *f = *state;
+	struct store_daemon d = {7, 100, 200, "9.9", "127.0.0.1:1"}, got;
+	struct store_daemon_log lines[STORE_DAEMON_LOG_KEEP + 20];
+	char msgs[STORE_DAEMON_LOG_KEEP + 20][16];
+	struct err err = {{0}};
+	const char *why = NULL;
+	int64_t when = 0, at = 0;
+	sqlite3 *other;
+
+	assert_int_equal(store_daemon_get(f->st, &got, &err), -ENOENT);
+	for (size_t i = 0; i < STORE_DAEMON_LOG_KEEP + 20; i++) {
+		snprintf(msgs[i], sizeof(msgs[i]), "line %zu", i);
+		lines[i] = (struct store_daemon_log){(int64_t)i + 1, "error",
+						     msgs[i]};
+	}
+	assert_int_equal(store_daemon_beat(f->st, &d, lines, 3, &err), 0);
+	d.beat = 300;
+	assert_int_equal(store_daemon_beat(f->st, &d, lines + 3,
+					   STORE_DAEMON_LOG_KEEP + 17, &err),
+			 0);
+	assert_int_equal(store_daemon_get(f->st, &got, &err), 0);
+	assert_int_equal(got.pid, 7);
+	assert_int_equal(got.started, 100);
+	assert_int_equal(got.beat, 300);
+	assert_string_equal(got.version, "9.9");
+	assert_string_equal(got.http, "127.0.0.1:1");
+	assert_int_equal(
+		store_daemon_log_each(f->st, 1000, collect_log, &at, &err), 0);
+	/* Only the newest STORE_DAEMON_LOG_KEEP are kept. */
+	assert_int_equal(at, 21);
+
+	assert_false(store_fault(f->st, NULL, NULL));
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		SQLITE_OK);
+	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), -EBUSY);
+	assert_true(store_fault(f->st, &when, &why));
+	assert_true(when > 0);
+	assert_non_null(strstr(why, "locked"));
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	/* Reading proves nothing about writing. */
+	assert_int_equal(store_daemon_get(f->st, &got, &err), 0);
+	assert_true(store_fault(f->st, NULL, NULL));
+	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), 0);
+	assert_false(store_fault(f->st, NULL, NULL));
 }
 
 static void test_sent_check_uses_an_index(void **state)
@@ -842,6 +909,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locked_database_is_named,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_check_uses_an_index,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_state_and_fault,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_once, setup,
 						teardown),
