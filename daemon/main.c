@@ -364,17 +364,14 @@ static void on_tick(uv_timer_t *t)
 
 	if (d->stopping)
 		return;
-	if (poller_active(d->poller) > 0) {
-		/* A round is still in flight: its end runs the digests and
-		 * re-arms the tick. */
-		return;
-	}
-	if (poller_start(d->poller, NULL, false, now, on_round_fetched, d) <
-	    0) {
+	/* A round still starting its sources goes on; its end runs the
+	 * digests. Fetches still in flight from an earlier round do not
+	 * hold up this one: a stalled server holds only its own source. */
+	if (poller_waiting(d->poller) == 0 &&
+	    poller_start(d->poller, NULL, false, now, on_round_fetched, d) < 0)
 		log_errorx("cannot start polling (out of memory?); trying "
 			   "again later");
-		schedule_tick(d);
-	}
+	schedule_tick(d);
 }
 
 /* Re-arms the tick for the earliest of: a source due, the next scheduled
@@ -451,6 +448,24 @@ static void smtp_follow(const struct config *old, const struct config *cfg)
 			  cfg->path);
 }
 
+/* Says when each list's next digest goes out, so that a schedule
+ * changed by a reload can be checked in the log. */
+static void log_schedules(const struct config *cfg)
+{
+	time_t now = time(NULL), next;
+	char when[32], how[64];
+	struct tm tm;
+
+	for (size_t i = 0; i < cfg->n_lists; i++) {
+		next = schedule_next(&cfg->lists[i].schedule, now);
+		localtime_r(&next, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm);
+		schedule_describe(&cfg->lists[i].schedule, how, sizeof(how));
+		log_info("list %s: next digest %s (%s)", cfg->lists[i].name,
+			 when, how);
+	}
+}
+
 static void reload(struct daemon *d)
 {
 	struct err err = {{0}};
@@ -488,6 +503,7 @@ static void reload(struct daemon *d)
 	log_info("reloaded %s: %zu sources, %zu lists, %zu themes",
 		 d->config_path, d->gen.cfg->n_sources, d->gen.cfg->n_lists,
 		 d->gen.cfg->n_themes);
+	log_schedules(d->gen.cfg);
 	sd_notifyf(0, "READY=1\nSTATUS=reloaded: %zu sources, %zu lists",
 		   d->gen.cfg->n_sources, d->gen.cfg->n_lists);
 	schedule_tick(d);
@@ -741,6 +757,8 @@ int main(int argc, char **argv)
 		 "database %s",
 		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
 		 d.gen.cfg->n_lists, d.gen.cfg->database);
+	if (!d.once)
+		log_schedules(d.gen.cfg);
 	watchdog_start(&d);
 	sd_notifyf(0, "READY=1\nSTATUS=started: %zu sources, %zu lists",
 		   d.gen.cfg->n_sources, d.gen.cfg->n_lists);

@@ -45,6 +45,7 @@ struct outcome {
 
 struct poll_job {
 	struct poller *p;
+	unsigned round; /* the round that started it */
 	char *source;
 	char *url;
 	char *config_url;      /* the source's url when the fetch began */
@@ -76,9 +77,13 @@ struct poller {
 	struct poll_job *jobs;
 	size_t active;
 
-	/* The current round, for its done callback. */
+	/* The current round, for its done callback: it is over when the
+	 * jobs it started are, whatever older rounds still have in flight
+	 * (a stalled server holds its own fetch, not the next round). */
 	poller_done_fn *done;
 	void *done_arg;
+	unsigned round;
+	size_t round_active; /* its jobs still running */
 	size_t round_fetched, round_failed;
 	uv_idle_t idle; /* reports an empty round on a later turn */
 	bool closing;
@@ -170,7 +175,7 @@ static void round_maybe_done(struct poller *p)
 {
 	poller_done_fn *done = p->done;
 
-	if (p->active > 0 || p->n_pending > 0 || !done)
+	if (p->round_active > 0 || p->n_pending > 0 || !done)
 		return;
 	p->done = NULL;
 	done(p->round_fetched, p->round_failed, p->done_arg);
@@ -197,6 +202,8 @@ static void job_remove(struct poller *p, struct poll_job *job)
 		}
 	}
 	p->active--;
+	if (job->round == p->round)
+		p->round_active--;
 	ingest_abort(job->ingest);
 	while (job->queue) {
 		struct chunk *c = job->queue;
@@ -526,7 +533,8 @@ static void job_complete(struct poll_job *job)
 		log_errorx("source %s (%s): %s; it is no longer polled",
 			   src->name, job->url, o.disable);
 		metrics_add(METRIC_FETCH_GONE, 1);
-		p->round_failed++;
+		if (job->round == p->round)
+			p->round_failed++;
 	} else {
 		o.next_poll = now + backoff(src->interval, row.failures + 1);
 		/* 429 and 503 may say when to come back: never sooner. */
@@ -536,9 +544,11 @@ static void job_complete(struct poll_job *job)
 		log_warnx("source %s (%s): %s; next try in %lld s", src->name,
 			  job->url, o.error, (long long)(o.next_poll - now));
 		metrics_add(METRIC_FETCH_FAILED, 1);
-		p->round_failed++;
+		if (job->round == p->round)
+			p->round_failed++;
 	}
-	p->round_fetched++;
+	if (job->round == p->round)
+		p->round_fetched++;
 	if (store_source_record(p->st, src->name, &o, &err))
 		log_errorx("source %s: %s", src->name, err.msg);
 out:
@@ -589,6 +599,8 @@ static int start_one(struct poller *p, const struct config_source *src)
 	job->next = p->jobs;
 	p->jobs = job;
 	p->active++;
+	job->round = p->round;
+	p->round_active++;
 	log_debug("source %s: fetching %s", src->name, src->url);
 	return 0;
 fail:
@@ -612,6 +624,8 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 		return -ENOMEM;
 	p->done = done;
 	p->done_arg = arg;
+	p->round++;
+	p->round_active = 0;
 	p->round_fetched = 0;
 	p->round_failed = 0;
 	for (i = 0; i < p->cfg->n_sources; i++) {
@@ -678,6 +692,11 @@ int64_t poller_next_due(struct poller *p)
 size_t poller_active(const struct poller *p)
 {
 	return p->active + (p->n_pending - p->next_pending);
+}
+
+size_t poller_waiting(const struct poller *p)
+{
+	return p->n_pending - p->next_pending;
 }
 
 void poller_reconfigure(struct poller *p, const struct config *cfg,

@@ -23,6 +23,8 @@ Serves files under ROOT like a plain static server, plus:
   /etag/FILE               FILE with ETag "v1"; 304 when sent it back
   /moves-later/FILE        the first time: FILE with ETag "v1"; after
                            that: 301 to /etag/FILE
+  /hold/FILE               logs "holding FILE", then answers only once
+                           ROOT/.release exists: FILE as a feed
   /etag-cr/FILE            FILE with an ETag holding a bare CR and a
                            header after it; logs the If-None-Match it
                            is sent
@@ -103,6 +105,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             finally:
                 with STALLS_LOCK:
                     STALLED.discard(self.connection)
+        elif p.startswith('/hold/'):
+            name = '/'.join(parts[2:])
+            sys.stderr.write('faultserver: holding %s\n' % name)
+            sys.stderr.flush()
+            while not os.path.exists(os.path.join(self.directory,
+                                                  '.release')):
+                time.sleep(0.05)
+            with open(os.path.join(self.directory, name), 'rb') as f:
+                body = f.read()
+            self.answer(200, [('Content-Type', 'application/rss+xml')],
+                        body)
         elif p.startswith('/redirect/'):
             code = int(parts[2])
             self.answer(code, [('Location', '/' + '/'.join(parts[3:]))])
