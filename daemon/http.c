@@ -5,6 +5,16 @@
  * collects at most HTTP_BODY_MAX bytes of body (more is refused with 413
  * at once), then routes. Nothing here decides who is subscribed: that is
  * subscribe's.
+ *
+ * Slow clients (RELIABILITY B9): MHD's timeout counts idle time only, so
+ * a client that sends a byte every few seconds would hold its connection
+ * for ever. Every connection is therefore also listed here, oldest
+ * first, with when it opened or last finished a request; a once-a-second
+ * sweep shuts down the socket of any that has not finished a request
+ * within HTTP_TIMEOUT (MHD then sees the end of the stream and closes
+ * it), and past HTTP_SHED_AT open connections the oldest are shut down
+ * at once to make room, so that clients from many addresses cannot fill
+ * every slot.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -23,11 +34,20 @@
 #define RATE_SLOTS 4096
 #define RATE_WINDOW 3600
 
+/* One open connection (MHD's socket context). */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	uint64_t since; /* uv_now when it opened or last finished a request */
+	bool cut;	/* its socket is shut down; MHD closes it next */
+};
+
 struct http {
 	uv_loop_t *loop;
 	uv_poll_t poll;
 	uv_timer_t timer;
-	int handles; /* uv handles not yet closed */
+	uv_timer_t sweep; /* runs while connections are open */
+	int handles;	  /* uv handles not yet closed */
 	bool closing;
 	struct MHD_Daemon *mhd;
 	const struct config *cfg; /* borrowed */
@@ -35,6 +55,9 @@ struct http {
 	struct tmpl *page;	  /* owned */
 	struct ratelimit *per_ip; /* owned */
 	char listen[128];
+	struct conn *head, *tail;  /* oldest first */
+	size_t open, cut;	   /* listed; of them, shut down */
+	size_t cut_late, cut_room; /* shut down since the last log line */
 };
 
 /* One request's state, from its headers to its completion. */
@@ -674,13 +697,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	return route(h, c, url, method, rq) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	free(*con_cls);
-	*con_cls = NULL;
-}
-
 /* ---- the loop ---- */
 
 static void rearm(struct http *h);
@@ -711,6 +727,149 @@ static void rearm(struct http *h)
 		uv_timer_start(&h->timer, on_timer, ms > 60000 ? 60000 : ms, 0);
 	else
 		uv_timer_stop(&h->timer);
+}
+
+/* ---- slow clients ---- */
+
+static void conn_unlink(struct http *h, struct conn *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		h->tail = k->prev;
+	k->prev = k->next = NULL;
+}
+
+static void conn_append(struct http *h, struct conn *k)
+{
+	k->prev = h->tail;
+	k->next = NULL;
+	if (h->tail)
+		h->tail->next = k;
+	else
+		h->head = k;
+	h->tail = k;
+}
+
+/* Ends k's stream: MHD reads the end on its next run and closes it. */
+static void conn_cut(struct http *h, struct conn *k)
+{
+	if (k->cut)
+		return;
+	k->cut = true;
+	h->cut++;
+	if (k->fd >= 0)
+		shutdown(k->fd, SHUT_RDWR);
+}
+
+/* Past HTTP_SHED_AT open connections, the oldest go. The one just
+ * opened is the newest: it stays. */
+static void shed(struct http *h)
+{
+	struct conn *k = h->head;
+
+	while (k && h->open - h->cut > HTTP_SHED_AT) {
+		if (!k->cut) {
+			conn_cut(h, k);
+			h->cut_room++;
+		}
+		k = k->next;
+	}
+}
+
+static void flush_log(struct http *h)
+{
+	if (h->cut_room)
+		log_warnx("http: over %d connections open: closed the %zu "
+			  "oldest to make room; many clients are connecting "
+			  "at once",
+			  HTTP_SHED_AT, h->cut_room);
+	if (h->cut_late)
+		log_warnx("http: closed %zu connection%s that sent no whole "
+			  "request within %ds (slow or stalled clients)",
+			  h->cut_late, h->cut_late == 1 ? "" : "s",
+			  HTTP_TIMEOUT);
+	h->cut_room = h->cut_late = 0;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct http *h = t->data;
+	uint64_t now = uv_now(h->loop);
+	struct conn *k;
+
+	if (h->closing)
+		return;
+	/* Oldest first: stop at the first one still within its time. */
+	for (k = h->head; k; k = k->next) {
+		if (k->cut)
+			continue;
+		if (now - k->since < (uint64_t)HTTP_TIMEOUT * 1000)
+			break;
+		conn_cut(h, k);
+		h->cut_late++;
+	}
+	flush_log(h);
+	if (!h->open)
+		uv_timer_stop(&h->sweep);
+	run(h);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	struct conn *k = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code != MHD_CONNECTION_NOTIFY_STARTED) {
+		if (!k)
+			return;
+		conn_unlink(h, k);
+		h->open--;
+		if (k->cut)
+			h->cut--;
+		free(k);
+		*socket_context = NULL;
+		return;
+	}
+	/* Without memory for it, MHD's idle timeout still applies. */
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	k->fd = ci ? ci->connect_fd : -1;
+	k->since = uv_now(h->loop);
+	conn_append(h, k);
+	h->open++;
+	*socket_context = k;
+	shed(h);
+	if (!h->closing && !uv_is_active((uv_handle_t *)&h->sweep))
+		uv_timer_start(&h->sweep, on_sweep, 1000, 1000);
+}
+
+/* A request finished (answered, or ended by an error): the connection
+ * gets a new HTTP_TIMEOUT for its next one, and goes to the back. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = ci ? ci->socket_context : NULL;
+
+	free(*con_cls);
+	*con_cls = NULL;
+	if (k && !k->cut) {
+		k->since = uv_now(h->loop);
+		conn_unlink(h, k);
+		conn_append(h, k);
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -781,13 +940,14 @@ struct http *http_create(uv_loop_t *loop, const struct config *cfg,
 	}
 	h->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)HTTP_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)HTTP_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		MHD_OPTION_END);
 	if (!h->mhd) {
 		err_set(err,
 			"cannot listen on %s ([http] listen): %s; is another "
@@ -803,8 +963,9 @@ struct http *http_create(uv_loop_t *loop, const struct config *cfg,
 	}
 	uv_poll_init(loop, &h->poll, info->epoll_fd);
 	uv_timer_init(loop, &h->timer);
-	h->poll.data = h->timer.data = h;
-	h->handles = 2;
+	uv_timer_init(loop, &h->sweep);
+	h->poll.data = h->timer.data = h->sweep.data = h;
+	h->handles = 3;
 	uv_poll_start(&h->poll, UV_READABLE, on_poll);
 	rearm(h);
 	log_info("http: listening on %s", cfg->http_listen);
@@ -853,8 +1014,11 @@ void http_destroy(struct http *h)
 	if (!h || h->closing)
 		return;
 	h->closing = true;
+	flush_log(h);
 	uv_poll_stop(&h->poll);
 	uv_timer_stop(&h->timer);
+	uv_timer_stop(&h->sweep);
 	uv_close((uv_handle_t *)&h->poll, on_closed);
 	uv_close((uv_handle_t *)&h->timer, on_closed);
+	uv_close((uv_handle_t *)&h->sweep, on_closed);
 }

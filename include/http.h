@@ -11,8 +11,10 @@
  * form and POST /s/LIST only ever sends a confirmation (the same answer
  * whatever the address: no enumeration); GET /healthz. Bodies are parsed
  * here (at most HTTP_BODY_MAX bytes, urlencoded or multipart), never with
- * MHD's post processor. Bad tokens get one uniform 404 page. Connections,
- * memory per connection and idle time are bounded. Pages come from
+ * MHD's post processor. Bad tokens get one uniform 404 page. Connections
+ * (in all and per client address), memory per connection, idle time and
+ * the time to send a whole request are bounded; past HTTP_SHED_AT open
+ * connections the oldest are closed to make room. Pages come from
  * templates/page.html, HTML-escaped, with charset, nosniff and a CSP
  * that allows no script.
  */
@@ -30,7 +32,12 @@
 #define HTTP_FIELDS_MAX 8
 #define HTTP_CONNECTIONS 256
 #define HTTP_PER_IP 64
-#define HTTP_TIMEOUT 10		/* seconds a connection may idle */
+/* Past this many open connections the oldest are closed to make room
+ * (RELIABILITY B9): below HTTP_CONNECTIONS by one address's worth. */
+#define HTTP_SHED_AT (HTTP_CONNECTIONS - HTTP_PER_IP)
+/* Seconds a connection may idle, and may take to send a whole request
+ * however slowly its bytes come. */
+#define HTTP_TIMEOUT 10
 #define HTTP_MEMORY (32 * 1024) /* per connection: headers and all */
 
 /* One form field, decoded. */
