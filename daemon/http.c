@@ -544,20 +544,177 @@ static int route_confirm(struct http *h, struct MHD_Connection *c,
 	return show(h, c, &p);
 }
 
-static void client_ip(struct MHD_Connection *c, char *out, size_t size)
+/* ---- the client's address ---- */
+
+/* An address as text; an IPv6 one mapped from IPv4 as the IPv4 one, so
+ * that both forms share one limit. */
+static void addr_text(int family, const unsigned char *addr, char *out,
+		      size_t size)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
+						 0, 0, 0, 0, 0xff, 0xff};
+
+	if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += sizeof(mapped);
+	}
+	if (!inet_ntop(family, addr, out, (socklen_t)size))
+		snprintf(out, size, "unknown");
+}
+
+static bool trusted(const struct config *cfg, int family,
+		    const unsigned char *addr)
+{
+	for (size_t i = 0; i < cfg->n_http_trusted_proxies; i++)
+		if (config_net_match(&cfg->http_trusted_proxies[i], family,
+				     addr))
+			return true;
+	return false;
+}
+
+/* One X-Forwarded-For entry or X-Real-IP value: "1.2.3.4", "1.2.3.4:80",
+ * "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:80", with blanks
+ * around. */
+static bool addr_parse(const char *p, size_t len, int *family,
+		       unsigned char *addr)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	const char *colon;
+
+	while (len && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len && p[0] == '[') {
+		const char *close = memchr(p, ']', len);
+
+		if (!close || (close + 1 < p + len && close[1] != ':'))
+			return false;
+		len = (size_t)(close - p - 1);
+		p++;
+	} else if ((colon = memchr(p, ':', len)) &&
+		   !memchr(colon + 1, ':', len - (size_t)(colon + 1 - p))) {
+		len = (size_t)(colon - p); /* IPv4 with a port */
+	}
+	if (len == 0 || len >= sizeof(text))
+		return false;
+	memcpy(text, p, len);
+	text[len] = '\0';
+	if (inet_pton(AF_INET, text, addr) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, addr) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+void http_client_address(const struct config *cfg, int family,
+			 const unsigned char *peer,
+			 const char *const *forwarded, size_t n_forwarded,
+			 const char *real_ip, char *out, size_t size)
+{
+	unsigned char addr[16], found[16];
+	int fam, found_fam = 0;
+	size_t i;
+
+	addr_text(family, peer, out, size);
+	if (!trusted(cfg, family, peer))
+		return;
+	/* Right to left: each trusted proxy appended the address it got
+	 * the request from; the first one that is not a trusted proxy is
+	 * the client. Past it, anything may be forged. */
+	for (i = n_forwarded; i-- > 0;) {
+		const char *v = forwarded[i];
+		const char *end = v + strlen(v);
+
+		while (end > v) {
+			const char *comma = end;
+
+			while (comma > v && comma[-1] != ',')
+				comma--;
+			if (comma == end ||
+			    strspn(comma, " \t") == (size_t)(end - comma)) {
+				end = comma > v ? comma - 1 : v;
+				continue; /* an empty entry */
+			}
+			/* Not an address: who wrote it cannot be told, so
+			 * the proxy's own address stands. */
+			if (!addr_parse(comma, (size_t)(end - comma), &fam,
+					addr))
+				return;
+			memcpy(found, addr, sizeof(addr));
+			found_fam = fam;
+			if (!trusted(cfg, fam, addr)) {
+				addr_text(fam, addr, out, size);
+				return;
+			}
+			end = comma > v ? comma - 1 : v;
+		}
+	}
+	/* Every entry a trusted proxy: the left-most is the client. */
+	if (found_fam) {
+		addr_text(found_fam, found, out, size);
+		return;
+	}
+	if (real_ip && addr_parse(real_ip, strlen(real_ip), &fam, addr))
+		addr_text(fam, addr, out, size);
+}
+
+/* The X-Forwarded-For lines, in order; of more than fit, the last
+ * (those the nearest proxies wrote). */
+struct forwarded {
+	const char *v[HTTP_FORWARDED_MAX];
+	size_t n;
+};
+
+static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind,
+					 const char *key, const char *value)
+{
+	struct forwarded *f = cls;
+
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	if (f->n == HTTP_FORWARDED_MAX) {
+		memmove(f->v, f->v + 1, (f->n - 1) * sizeof(f->v[0]));
+		f->n--;
+	}
+	f->v[f->n++] = value;
+	return MHD_YES;
+}
+
+/* The client's address for limits: see http_client_address. */
+static void client_ip(struct http *h, struct MHD_Connection *c, char *out,
+		      size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	struct forwarded f = {.n = 0};
+	const unsigned char *peer;
+	int family;
 
 	snprintf(out, size, "unknown");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  out, (socklen_t)size);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-			  (socklen_t)size);
+	if (sa && sa->sa_family == AF_INET) {
+		family = AF_INET;
+		peer = (const unsigned char *)&((const struct sockaddr_in *)sa)
+			       ->sin_addr;
+	} else if (sa && sa->sa_family == AF_INET6) {
+		family = AF_INET6;
+		peer = (const unsigned char *)&((const struct sockaddr_in6 *)sa)
+			       ->sin6_addr;
+	} else {
+		return;
+	}
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_forwarded, &f);
+	http_client_address(
+		h->cfg, family, peer, f.v, f.n,
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP"),
+		out, size);
 }
 
 static int route_subscribe(struct http *h, struct MHD_Connection *c,
@@ -593,7 +750,7 @@ static int route_subscribe(struct http *h, struct MHD_Connection *c,
 			address = f[i].value;
 	if (!address)
 		return bad_request(h, c, MHD_HTTP_BAD_REQUEST);
-	client_ip(c, ip, sizeof(ip));
+	client_ip(h, c, ip, sizeof(ip));
 	/* Over the limit, the answer is the same, and no mail goes (C2). */
 	if (!ratelimit_hit(h->per_ip, ip, (int64_t)time(NULL))) {
 		log_warnx("list %s: subscribe form: client %s is over "

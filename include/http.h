@@ -55,6 +55,23 @@ struct http_field {
 int http_form_parse(const char *content_type, const char *body, size_t len,
 		    struct http_field *fields, size_t max, size_t *n);
 
+/* X-Forwarded-For lines read (the last ones) from one request. */
+#define HTTP_FORWARDED_MAX 8
+
+/* The address a request came from, as text (IPv4 mapped into IPv6 as
+ * IPv4), for per-client limits. peer is the connection's (family
+ * AF_INET or AF_INET6, network-order bytes). Only when the peer is one
+ * of cfg's trusted_proxies are headers believed: the client is then the
+ * right-most X-Forwarded-For entry that is not itself a trusted proxy
+ * (forwarded: the header's lines in the order received), the left-most
+ * when all are, or with no entries a valid X-Real-IP. An entry that is
+ * not an address leaves the peer's. Anyone else's headers are ignored:
+ * anyone can send them. Pure. */
+void http_client_address(const struct config *cfg, int family,
+			 const unsigned char *peer,
+			 const char *const *forwarded, size_t n_forwarded,
+			 const char *real_ip, char *out, size_t size);
+
 struct http;
 
 /* Listens on cfg's [http] listen. sub and cfg are borrowed until the
