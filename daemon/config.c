@@ -73,7 +73,7 @@ enum {
 	DK_CONFIRMATIONS_PER_HOUR
 };
 enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
-enum { HK_LISTEN, HK_FORM_PER_IP, HK_TRUSTED_PROXIES };
+enum { HK_LISTEN, HK_FORM_PER_IP, HK_FORM_MIN_TIME, HK_TRUSTED_PROXIES };
 enum {
 	MK_URL,
 	MK_USERNAME,
@@ -146,6 +146,7 @@ static const char *const fetch_keys[] = {
 static const char *const http_keys[] = {
 	[HK_LISTEN] = "listen",
 	[HK_FORM_PER_IP] = "form_per_ip",
+	[HK_FORM_MIN_TIME] = "form_min_time",
 	[HK_TRUSTED_PROXIES] = "trusted_proxies",
 	NULL,
 };
@@ -1468,9 +1469,23 @@ static void set_trusted_proxies(struct parse *p, const char *value)
 
 static void set_http(struct parse *p, int key, const char *value)
 {
+	int64_t v;
+
 	if (key == HK_FORM_PER_IP) {
 		set_int(p, "form_per_ip", value, 1, 1000000,
 			&p->cfg->http_form_per_ip);
+		return;
+	}
+	if (key == HK_FORM_MIN_TIME) {
+		/* 0 turns the time trap off; a form lives an hour
+		 * (SUBSCRIBE_FORM_LIFETIME), so it must be less. */
+		if (config_parse_duration(value, &v) < 0 || v >= 3600)
+			report(p, p->line,
+			       "form_min_time \"%.*s\": use a duration under "
+			       "1h, such as 3s, or 0 for none",
+			       QV(value));
+		else
+			p->cfg->http_form_min_time = v;
 		return;
 	}
 	if (key == HK_TRUSTED_PROXIES) {
@@ -2971,6 +2986,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->confirm_expiry = 7 * 86400;
 	cfg->confirmations_per_hour = 100;
 	cfg->http_form_per_ip = 10;
+	cfg->http_form_min_time = 3;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->smtp_timeout = 10 * 60;

@@ -279,7 +279,10 @@ struct page {
 	unsigned status;
 	const char *title, *message;
 	const char *button, *action, *field, *value; /* a one-button form */
-	bool subscribe_form;			     /* the form at action */
+	/* The subscribe form for this list, at action: with form_token,
+	 * or a new one; address filled in, if any. */
+	const struct config_list *subscribe_form;
+	const char *form_token, *address;
 };
 
 static int respond(struct MHD_Connection *c, unsigned status, const char *type,
@@ -311,11 +314,12 @@ static int respond(struct MHD_Connection *c, unsigned status, const char *type,
 static int show(struct http *h, struct MHD_Connection *c, const struct page *p)
 {
 	struct tmpl_data *d = tmpl_data_create();
-	struct buf out;
+	struct buf out, token;
 	int ret = d ? 0 : -ENOMEM;
 	enum MHD_Result ok;
 
 	buf_init(&out, 64 * 1024);
+	buf_init(&token, BUF_MAX_LINE);
 	if (!ret)
 		ret = tmpl_data_set(d, "title", p->title);
 	if (!ret)
@@ -328,11 +332,22 @@ static int show(struct http *h, struct MHD_Connection *c, const struct page *p)
 		ret = tmpl_data_set(d, "field", p->field);
 	if (!ret && p->value)
 		ret = tmpl_data_set(d, "value", p->value);
-	if (!ret && p->subscribe_form)
+	if (!ret && p->subscribe_form) {
 		ret = tmpl_data_set(d, "subscribe_form", "yes");
+		if (!ret && !p->form_token)
+			ret = subscribe_form_token(h->sub, p->subscribe_form,
+						   (int64_t)time(NULL), &token);
+		if (!ret)
+			ret = tmpl_data_set(d, "form_token",
+					    p->form_token ? p->form_token
+							  : buf_str(&token));
+		if (!ret && p->address)
+			ret = tmpl_data_set(d, "address", p->address);
+	}
 	if (!ret)
 		ret = tmpl_render(h->page, d, &out);
 	tmpl_data_destroy(d);
+	buf_free(&token);
 	if (ret) {
 		static const char oops[] = "Server error\n";
 
@@ -503,7 +518,7 @@ static int route_confirm(struct http *h, struct MHD_Connection *c,
 		p.status = MHD_HTTP_GONE;
 		p.title = "Link expired";
 		p.message = msg;
-		p.subscribe_form = true;
+		p.subscribe_form = config_list_find(h->cfg, info.list);
 		p.action = again;
 		return show(h, c, &p);
 	case SUBSCRIBE_WAITING:
@@ -717,6 +732,73 @@ static void client_ip(struct http *h, struct MHD_Connection *c, char *out,
 		out, size);
 }
 
+/* The value of field name, or NULL. */
+static const char *field(const struct http_field *f, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].name, name) == 0)
+			return f[i].value;
+	return NULL;
+}
+
+/* Why a form post was refused before any mail (RELIABILITY C3). */
+enum form_refusal {
+	FORM_NO_TOKEN,
+	FORM_BAD_TOKEN,
+	FORM_EXPIRED,
+	FORM_TRAP,
+	FORM_EARLY,
+};
+
+static const struct {
+	unsigned status;
+	const char *log, *message;
+} form_refusals[] = {
+	[FORM_NO_TOKEN] = {MHD_HTTP_FORBIDDEN, "no form token",
+			   "This form did not come from this site, or is out "
+			   "of date. Check your address and press Subscribe "
+			   "again."},
+	[FORM_BAD_TOKEN] = {MHD_HTTP_FORBIDDEN, "not a form token of this list",
+			    "This form did not come from this site, or is out "
+			    "of date. Check your address and press Subscribe "
+			    "again."},
+	[FORM_EXPIRED] = {MHD_HTTP_FORBIDDEN, "the form is over an hour old",
+			  "This form is out of date. Check your address and "
+			  "press Subscribe again."},
+	[FORM_TRAP] = {MHD_HTTP_BAD_REQUEST, "hidden field filled in",
+		       "The last field of the form must stay empty. Clear it, "
+		       "check your address and press Subscribe again."},
+	[FORM_EARLY] = {MHD_HTTP_TOO_MANY_REQUESTS,
+			"posted sooner than form_min_time after the form",
+			"That was quicker than we expected. Check your "
+			"address and press Subscribe again."},
+};
+
+/* The form again, the address kept, with a word on what to do; an
+ * early post keeps its token (the next press counts), others get a new
+ * one. */
+static int form_again(struct http *h, struct MHD_Connection *c,
+		      const struct config_list *list, enum form_refusal why,
+		      const char *token, const char *address,
+		      const char *action)
+{
+	char ip[64];
+	struct page p = {
+		.status = form_refusals[why].status,
+		.title = "Please try again",
+		.message = form_refusals[why].message,
+		.subscribe_form = list,
+		.form_token = why == FORM_EARLY ? token : NULL,
+		.address = address,
+		.action = action,
+	};
+
+	client_ip(h, c, ip, sizeof(ip));
+	log_info("list %s: subscribe form from %s refused (%s): no mail sent",
+		 list->name, ip, form_refusals[why].log);
+	return show(h, c, &p);
+}
+
 static int route_subscribe(struct http *h, struct MHD_Connection *c,
 			   const char *name, bool post, const struct req *rq)
 {
@@ -724,9 +806,11 @@ static int route_subscribe(struct http *h, struct MHD_Connection *c,
 	struct http_field f[HTTP_FIELDS_MAX];
 	struct err err = {{0}};
 	char action[256], msg[512], ip[64], outcome[ERR_MSG_MAX];
-	const char *address = NULL;
+	const char *address, *token, *trap;
+	int64_t now = (int64_t)time(NULL);
+	bool early = false;
 	unsigned status;
-	size_t n, i;
+	size_t n;
 	struct page p = {.status = MHD_HTTP_OK};
 
 	if (!list)
@@ -739,25 +823,47 @@ static int route_subscribe(struct http *h, struct MHD_Connection *c,
 			 list->title);
 		p.title = list->title;
 		p.message = msg;
-		p.subscribe_form = true;
+		p.subscribe_form = list;
 		p.action = action;
 		return show(h, c, &p);
 	}
 	if (!read_form(c, rq, f, &n, &status))
 		return bad_request(h, c, status);
-	for (i = 0; i < n; i++)
-		if (strcmp(f[i].name, "address") == 0)
-			address = f[i].value;
+	address = field(f, n, "address");
+	token = field(f, n, "form_token");
+	trap = field(f, n, "website");
 	if (!address)
 		return bad_request(h, c, MHD_HTTP_BAD_REQUEST);
+	/* The form's token, hidden field and time trap, the same whatever
+	 * the address (B11), before any limit counts the post (C3). */
+	switch (subscribe_form_check(h->sub, list, token, now)) {
+	case SUBSCRIBE_FORM_BAD:
+		return form_again(h, c, list,
+				  token ? FORM_BAD_TOKEN : FORM_NO_TOKEN, token,
+				  address, action);
+	case SUBSCRIBE_FORM_EXPIRED:
+		return form_again(h, c, list, FORM_EXPIRED, token, address,
+				  action);
+	case SUBSCRIBE_FORM_EARLY:
+		early = true;
+		break;
+	case SUBSCRIBE_FORM_OK:
+		break;
+	}
+	if (trap && *trap)
+		return form_again(h, c, list, FORM_TRAP, token, address,
+				  action);
+	if (early)
+		return form_again(h, c, list, FORM_EARLY, token, address,
+				  action);
 	client_ip(h, c, ip, sizeof(ip));
 	/* Over the limit, the answer is the same, and no mail goes (C2). */
-	if (!ratelimit_hit(h->per_ip, ip, (int64_t)time(NULL))) {
+	if (!ratelimit_hit(h->per_ip, ip, now)) {
 		log_warnx("list %s: subscribe form: client %s is over "
 			  "form_per_ip; absorbed",
 			  list->name, ip);
 	} else if (subscribe_request(h->sub, list, address, SUBSCRIBE_VIA_WEB,
-				     (int64_t)time(NULL), outcome, &err)) {
+				     now, outcome, &err)) {
 		return server_error(c, &err);
 	}
 	snprintf(msg, sizeof(msg),

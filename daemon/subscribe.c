@@ -1017,6 +1017,40 @@ int subscribe_admin_approve(struct subscribe *s, const struct config_list *list,
 	return ret ? ret : change_apply(s, &c, err);
 }
 
+/* ---- the subscribe form ---- */
+
+int subscribe_form_token(struct subscribe *s, const struct config_list *list,
+			 int64_t now, struct buf *out)
+{
+	struct token_claims c = {
+		.purpose = TOKEN_FORM,
+		.subscriber_id = 0,
+		.issued = now,
+		.list = list->name,
+	};
+
+	return token_make(s->keys, &c, out);
+}
+
+enum subscribe_form_check subscribe_form_check(struct subscribe *s,
+					       const struct config_list *list,
+					       const char *token, int64_t now)
+{
+	struct token_claims c;
+
+	if (!token || token_verify(s->keys, token, TOKEN_FORM, &c) ||
+	    token_check_list(&c, list->name) || c.subscriber_id != 0)
+		return SUBSCRIBE_FORM_BAD;
+	/* A little leeway for a clock stepped back since. */
+	if (c.issued > now + 60)
+		return SUBSCRIBE_FORM_BAD;
+	if (now - c.issued > SUBSCRIBE_FORM_LIFETIME)
+		return SUBSCRIBE_FORM_EXPIRED;
+	if (now - c.issued < s->cfg->http_form_min_time)
+		return SUBSCRIBE_FORM_EARLY;
+	return SUBSCRIBE_FORM_OK;
+}
+
 int subscribe_purge(struct subscribe *s, int64_t now, size_t *n,
 		    struct err *err)
 {

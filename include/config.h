@@ -118,9 +118,12 @@ struct config {
 	char *fetch_ca_file;	 /* extra trusted CA (PEM), or NULL */
 
 	/* [http] */
-	char *http_listen;    /* default 127.0.0.1:8025 */
-	int http_form_per_ip; /* subscribe form posts per client address
-				 per hour; default 10 */
+	char *http_listen;	    /* default 127.0.0.1:8025 */
+	int http_form_per_ip;	    /* subscribe form posts per client address
+				       per hour; default 10 */
+	int64_t http_form_min_time; /* seconds a form must be shown before a
+				       post counts (C3); 0: none; default
+				       3s */
 	struct config_net *http_trusted_proxies; /* peers whose
 						    X-Forwarded-For and
 						    X-Real-IP are believed;

@@ -20,7 +20,7 @@ W="$T/work"
 cfg="$W/demo.conf"
 PORT=$(free_port)
 NPORT=$(free_port)
-sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\nform_per_ip = 2\ntrusted_proxies = 127.0.0.1\n\n[smtp]|" "$cfg"
+sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\nform_per_ip = 2\nform_min_time = 0\ntrusted_proxies = 127.0.0.1\n\n[smtp]|" "$cfg"
 q() { sqlite3 "$W/demo.db" "$1"; }
 
 # nginx with the contrib location block, pointed at this daemon.
@@ -61,6 +61,8 @@ stop_daemon() {
 }
 cleanup_hooks="stop_daemon $cleanup_hooks"
 wait_for "$T/daemon.log" "http: listening on 127.0.0.1:$PORT"
+FT=$(curl -s "http://127.0.0.1:$PORT/s/staff-news" | sed -n 's/.*name="form_token" value="\([A-Za-z0-9_-]*\)".*/\1/p')
+[ -n "$FT" ] || fail "the subscribe form carries no form_token"
 
 # post URL N [CURL_ARGS...]: the subscribe form for s$N@example.org.
 post() {
@@ -68,7 +70,7 @@ post() {
 	n=$2
 	shift 2
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$@" \
-		--data-urlencode "address=s$n@example.org" "$url/s/staff-news")
+		--data-urlencode "address=s$n@example.org" -d "form_token=$FT" "$url/s/staff-news")
 	[ "$code" = 200 ] || fail "the form answered $code"
 }
 over() { grep -c "client $1 is over form_per_ip" "$T/daemon.log" || true; }

@@ -874,7 +874,7 @@ static void test_values(void **state)
 			     "[smtp]\nstarttls = off\nconnections = 64\n"
 			     "[http]\nlisten = [::1]:8025\n"
 			     "trusted_proxies = 127.0.0.1, ::1, 10.0.0.0/8, "
-			     "fd00::/8\n"
+			     "fd00::/8\nform_min_time = 0\n"
 			     "[list l]\naddress = l@example.org\n"
 			     "schedule = daily 07:30\nsubscribe = open\n"
 			     "from = \"Union, Branch\" <l@example.org>\n"
@@ -886,6 +886,7 @@ static void test_values(void **state)
 	assert_false(cfg->smtp_starttls);
 	assert_int_equal(cfg->smtp_connections, 64);
 	assert_string_equal(cfg->http_listen, "[::1]:8025");
+	assert_int_equal(cfg->http_form_min_time, 0);
 	assert_int_equal(cfg->n_http_trusted_proxies, 4);
 	assert_int_equal(cfg->http_trusted_proxies[0].family, AF_INET);
 	assert_int_equal(cfg->http_trusted_proxies[0].prefix, 32);
@@ -1190,6 +1191,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->fetch_connections, 8);
 	assert_string_equal(cfg->http_listen, "127.0.0.1:8025");
 	assert_int_equal(cfg->http_form_per_ip, 10);
+	assert_int_equal(cfg->http_form_min_time, 3);
 	assert_int_equal(cfg->n_http_trusted_proxies, 0);
 	assert_string_equal(cfg->smtp_url, "smtp://127.0.0.1:25");
 	assert_null(config_maildir(cfg));
@@ -1327,7 +1329,7 @@ static bool in_nets(const struct config *cfg, const char *text)
 }
 
 /* [http] trusted_proxies: addresses and networks, matched by prefix
- * (IPv4 mapped into IPv6 as IPv4). */
+ * (IPv4 mapped into IPv6 as IPv4); form_min_time under an hour. */
 static void test_http_keys(void **state)
 {
 	static const char *const bad[] = {"127.0.0.1, proxy.example.org",
@@ -1336,9 +1338,10 @@ static void test_http_keys(void **state)
 	char text[512], want[512];
 	struct config *cfg = load_ok(
 		DAEMON "[http]\ntrusted_proxies = 10.0.0.0/8,2001:db8::/32 , "
-		       "192.168.1.7,  172.16.0.0/12\n");
+		       "192.168.1.7,  172.16.0.0/12\nform_min_time = 59m\n");
 
 	assert_int_equal(cfg->n_http_trusted_proxies, 4);
+	assert_int_equal(cfg->http_form_min_time, 59 * 60);
 	assert_true(in_nets(cfg, "10.1.2.3"));
 	assert_true(in_nets(cfg, "10.255.255.255"));
 	assert_false(in_nets(cfg, "11.0.0.1"));
@@ -1368,6 +1371,12 @@ static void test_http_keys(void **state)
 			 item ? item + 1 : bad[i]);
 		expect_errors(text, one, 1);
 	}
+	EXPECT_ERRORS(DAEMON "[http]\nform_min_time = 1h\n",
+		      "5: form_min_time \"1h\": use a duration under 1h, such "
+		      "as 3s, or 0 for none");
+	EXPECT_ERRORS(DAEMON "[http]\nform_min_time = soon\n",
+		      "5: form_min_time \"soon\": use a duration under 1h, "
+		      "such as 3s, or 0 for none");
 }
 
 /* The example config loads, and documents every key of every section
@@ -1401,6 +1410,7 @@ static void test_example_documents_every_key(void **state)
 		"theme keywords",     "dedupe similar",
 		"dedupe contained",   "dedupe min_words",
 		"classify min_score", "classify title_weight",
+		"http form_min_time",
 	};
 	char path[PATH_MAX + 64];
 	char seen[128][48];
