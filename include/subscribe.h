@@ -110,6 +110,8 @@ struct subscribe_token_info {
 	enum subscribe_result result;
 	char list[128];	      /* the list's name, or "" */
 	char list_title[256]; /* its title, or "" */
+	bool gone; /* SUBSCRIBE_EXPIRED: the request it confirmed was purged
+		      since (nothing was done or recorded) */
 };
 
 /* Checks a token without acting (GET pages). Returns 0 with info set, or
