@@ -8,6 +8,7 @@
 # posted too soon, or with the hidden field filled in is refused (403,
 # 429 or 400) with the form again and the address kept, and no mail goes
 # out; a good one answers 200 and the confirmation mail is delivered.
+# Pages carry their charset, nosniff and a no-script policy (B10).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -37,8 +38,17 @@ stop_daemon() {
 cleanup_hooks="stop_daemon $cleanup_hooks"
 wait_for "$T/daemon.log" "http: listening on 127.0.0.1:$PORT"
 
-# The form: a token, the hidden trap field, no script.
-curl -s "$URL/s/staff-news" >"$T/form"
+# The form: a token, the hidden trap field, no script; like every page
+# (the uniform 404 too), with its charset, nosniff and a policy that
+# allows no script (B10).
+curl -s -D "$T/form-headers" "$URL/s/staff-news" >"$T/form"
+curl -s -D "$T/404-headers" -o /dev/null "$URL/u/AAAA"
+for h in form-headers 404-headers; do
+	tr -d '\r' <"$T/$h" >"$T/$h.txt"
+	assert_contains "$T/$h.txt" "Content-Type: text/html; charset=utf-8"
+	assert_contains "$T/$h.txt" "X-Content-Type-Options: nosniff"
+	assert_contains "$T/$h.txt" "Content-Security-Policy: default-src 'none'"
+done
 FRESH=$(sed -n 's/.*name="form_token" value="\([A-Za-z0-9_-]*\)".*/\1/p' "$T/form")
 [ -n "$FRESH" ] || fail "the form has no form_token"
 assert_contains "$T/form" 'name="website" type="text" tabindex="-1" autocomplete="off"'
