@@ -39,6 +39,7 @@ struct conn {
 	struct conn *prev, *next;
 	int fd;
 	uint64_t since; /* uv_now when it opened or last finished a request */
+	bool served;	/* it finished a request (it may idle, kept alive) */
 	bool cut;	/* its socket is shut down; MHD closes it next */
 };
 
@@ -1074,7 +1075,10 @@ static void on_sweep(uv_timer_t *t)
 		if (now - k->since < (uint64_t)HTTP_TIMEOUT * 1000)
 			break;
 		conn_cut(h, k);
-		h->cut_late++;
+		/* A kept-alive connection idle as long is no news: MHD's
+		 * idle timeout would close it now too. */
+		if (!k->served)
+			h->cut_late++;
 	}
 	flush_log(h);
 	if (!h->open)
@@ -1129,6 +1133,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(*con_cls);
 	*con_cls = NULL;
 	if (k && !k->cut) {
+		k->served = true;
 		k->since = uv_now(h->loop);
 		conn_unlink(h, k);
 		conn_append(h, k);

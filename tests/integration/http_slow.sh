@@ -8,8 +8,9 @@
 # limit (a further request from it is closed unanswered); every slow
 # connection is closed without an answer, either to make room (the
 # oldest go first) or when it has not sent a whole request within the
-# timeout, and the daemon says which in its log; resident memory stays
-# bounded. A 64 KiB header and 10,000 header lines get 431.
+# timeout, and the daemon says which in its log; a kept-alive connection
+# left idle after its answer is closed too, without a warning; resident
+# memory stays bounded. A 64 KiB header and 10,000 header lines get 431.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +58,8 @@ seen() { sed -n "s/^$1 //p" "$T/seen"; }
 	fail "a 65th connection from one address was served (per-address limit)"
 [ "$(seen open_at_end)" = 0 ] ||
 	fail "$(seen open_at_end) slow connections were never closed"
+[ "$(seen keepalive)" = yes ] ||
+	fail "an idle kept-alive connection: $(seen keepalive)"
 [ "$(seen answered)" = 0 ] ||
 	fail "$(seen answered) slow connections got an answer to a request never finished"
 kill -0 "$DPID" || fail "bulletind died"
@@ -64,7 +67,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
 [ "$code" = 200 ] || fail "/healthz answered $code after the attack"
 
 # Every slow connection is accounted for in the log: refused at once by
-# a limit, closed to make room, or closed at the timeout.
+# a limit, closed to make room, or closed at the timeout (the idle
+# kept-alive one is closed without a word).
 refused=$(grep -c 'reached connection limit' "$T/daemon.log" || true)
 shed=$(sed -n 's/.*http: over [0-9]* connections open: closed the \([0-9]*\) oldest.*/\1/p' "$T/daemon.log" |
 	awk '{ n += $1 } END { print n + 0 }')

@@ -18,6 +18,8 @@ so an idle timeout alone never closes it. Writes what it saw to OUT, one
   normal_1 / normal_2 STATUS  the normal client's status line, with one
                     address's worth of slow connections open, then with
                     five addresses' worth (more than the endpoint keeps)
+  keepalive X       "yes" when a connection that asked for /healthz (a
+                    200) and then idled, kept alive, was closed too
   rss_before / rss_peak KIB  the daemon's resident memory
 """
 import errno
@@ -155,11 +157,27 @@ for _ in range(10):
 trickle(conns, 1)
 out["normal_2"] = request_while(conns, "127.0.6.1")
 out["rss_peak"] = rss()
+# A client that keeps its connection alive after an answer: closed in
+# time like the rest, but it is no slow client.
+keep = socket.create_connection(("127.0.0.1", PORT), 20)
+keep.sendall(b"GET /healthz HTTP/1.1\r\nHost: bulletin\r\n\r\n")
+first = keep.recv(4096)
+keep.setblocking(False)
+keep_closed = False
 # Keep trickling until the daemon has closed every one of them.
 end = time.monotonic() + GIVE_UP
-while time.monotonic() < end and not all(c.closed for c in conns):
+while time.monotonic() < end and not (
+        keep_closed and all(c.closed for c in conns)):
     trickle(conns, 1)
     out["rss_peak"] = max(out["rss_peak"], rss())
+    try:
+        keep_closed = keep_closed or keep.recv(4096) == b""
+    except BlockingIOError:
+        pass
+    except OSError:
+        keep_closed = True
+out["keepalive"] = ("yes" if first.startswith(b"HTTP/1.1 200") and keep_closed
+                    else "no: %r, closed %s" % (first[:20], keep_closed))
 out["opened"] = len(conns) + 1  # and the refused probe
 out["answered"] = sum(c.answered for c in conns)
 out["open_at_end"] = sum(not c.closed for c in conns)
