@@ -2686,6 +2686,7 @@ enum sub_stmt {
 	SS_EVENTS,
 	SS_DELIVERIES,
 	SS_PURGE,
+	SS_PURGE_REVERT,
 	SS__COUNT,
 };
 
@@ -2758,6 +2759,12 @@ static const char *const sub_sql[SS__COUNT] = {
 		     "AND coalesce(requested, created) < ?1 AND NOT EXISTS "
 		     "(SELECT 1 FROM deliveries WHERE subscriber_id = "
 		     "subscribers.id)",
+	/* Deliveries keep the row: the request alone goes. */
+	[SS_PURGE_REVERT] = "UPDATE subscribers SET state = 'unsubscribed', "
+			    "awaiting = NULL, confirm_issued = NULL, "
+			    "updated = ?2 WHERE state = 'pending' "
+			    "AND coalesce(awaiting, 'confirm') = 'confirm' "
+			    "AND coalesce(requested, created) < ?1",
 };
 
 struct subs {
@@ -3247,19 +3254,39 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
 	return ret;
 }
 
-int store_sub_purge(struct store *st, int64_t before, size_t *n,
+int store_sub_purge(struct store *st, int64_t before, int64_t now, size_t *n,
 		    struct err *err)
 {
-	sqlite3_stmt *s = sub_stmt(st, SS_PURGE, err);
+	sqlite3_stmt *del = sub_stmt(st, SS_PURGE, err);
+	sqlite3_stmt *revert = del ? sub_stmt(st, SS_PURGE_REVERT, err) : NULL;
+	size_t done = 0;
 	int ret;
 
-	if (!s)
+	if (!revert)
 		return -EIO;
-	bind_int(s, 1, before);
-	ret = sub_exec(st, s, err, "purging expired requests");
-	if (!ret && n)
-		*n = (size_t)sqlite3_changes(st->db);
-	return ret;
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	bind_int(del, 1, before);
+	ret = sub_exec(st, del, err, "purging expired requests");
+	if (!ret) {
+		done = (size_t)sqlite3_changes(st->db);
+		/* What is left of them has deliveries. */
+		bind_int(revert, 1, before);
+		bind_int(revert, 2, now);
+		ret = sub_exec(st, revert, err, "purging expired requests");
+	}
+	if (!ret) {
+		done += (size_t)sqlite3_changes(st->db);
+		ret = tx_commit(st, err);
+	}
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	if (n)
+		*n = done;
+	return 0;
 }
 
 /* ---- the daemon's own state ---- */

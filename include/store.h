@@ -541,9 +541,13 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
 			      store_sub_delivery_fn *fn, void *arg,
 			      struct err *err);
 
-/* Deletes pending requests still waiting for confirmation that were
- * made before before (RELIABILITY C5). *n (may be NULL) gets how many. */
-int store_sub_purge(struct store *st, int64_t before, size_t *n,
+/* Drops pending requests still waiting for confirmation that were last
+ * made before before (RELIABILITY C5), in one transaction: the row is
+ * deleted, or, when deliveries refer to it (a former subscriber who
+ * asked again), set back to unsubscribed with no token out (updated =
+ * now). *n (may be NULL) gets how many. A deleted row's id may be handed
+ * out again: token users tell by the row's created time. */
+int store_sub_purge(struct store *st, int64_t before, int64_t now, size_t *n,
 		    struct err *err);
 
 /* ---- the daemon's own state (bulletinctl status) ---- */

@@ -1,8 +1,9 @@
 /*
  * token: signed, self-contained tokens for links in mail (unsubscribe,
- * confirm) and stable Message-IDs, with libsodium. A token carries its
- * purpose, the list it acts on (a hash of the list's name), the
- * subscriber row and when it was issued, and an HMAC-SHA256 over them, in
+ * confirm), for the subscribe form (RELIABILITY C3: the list and when the
+ * form was shown, no subscriber) and stable Message-IDs, with libsodium. A
+ * token carries its purpose, the list it acts on (a hash of the list's name),
+ * the subscriber row and when it was issued, and an HMAC-SHA256 over them, in
  * unpadded base64url. Verification compares MACs in constant time
  * (sodium_memcmp, never memcmp: RELIABILITY B7) and accepts a previous key
  * after rotation. Expiry is the caller's: it compares issued with its own
@@ -19,6 +20,7 @@
 enum token_purpose {
 	TOKEN_UNSUBSCRIBE = 'u',
 	TOKEN_CONFIRM = 'c',
+	TOKEN_FORM = 'f', /* subscriber_id 0 */
 };
 
 #define TOKEN_LIST_TAG 4
