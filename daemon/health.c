@@ -197,12 +197,20 @@ double health_loop_lag(struct health *h)
 
 bool health_ok(struct health *h, char *why, size_t size)
 {
-	const char *msg;
 	int64_t when;
 	double lag;
+	int code;
 
-	if (store_fault(h->st, &when, &msg)) {
-		snprintf(why, size, "the database cannot be written: %s", msg);
+	/* What the world may see (RELIABILITY B11): the kind of fault,
+	 * never the path; the log and bulletinctl status say the rest. */
+	if (store_fault(h->st, &when, &code, NULL)) {
+		snprintf(why, size,
+			 "the database cannot be written: %s; see the daemon's "
+			 "log or bulletinctl status",
+			 code == -EBUSY	   ? "another process holds its lock"
+			 : code == -ENOSPC ? "the disk is full"
+			 : code == -EROFS  ? "it is read-only"
+					   : "an I/O error or damage");
 		return false;
 	}
 	lag = health_loop_lag(h);

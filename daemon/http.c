@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "template.h"
 
@@ -864,6 +865,7 @@ static int route_subscribe(struct http *h, struct MHD_Connection *c,
 		log_warnx("list %s: subscribe form: client %s is over "
 			  "form_per_ip; absorbed",
 			  list->name, ip);
+		metrics_add(METRIC_FORMS_ABSORBED, 1);
 	} else if (subscribe_request(h->sub, list, address, SUBSCRIBE_VIA_WEB,
 				     now, outcome, &err)) {
 		return server_error(c, &err);

@@ -178,6 +178,18 @@ int metrics_render(struct buf *out, struct store *st, int64_t now,
 			      "Digests composed to be sent since start.",
 			      metrics_get(METRIC_DIGESTS));
 	if (!ret)
+		ret = counter(out, "bulletin_replies_absorbed_total",
+			      "Automatic replies (confirmations, help) not "
+			      "sent because a limit per address or per hour "
+			      "was reached, since start.",
+			      metrics_get(METRIC_REPLIES_ABSORBED));
+	if (!ret)
+		ret = counter(out, "bulletin_form_posts_absorbed_total",
+			      "Subscribe-form posts over [http] form_per_ip, "
+			      "answered as usual but sending nothing, since "
+			      "start.",
+			      metrics_get(METRIC_FORMS_ABSORBED));
+	if (!ret)
 		ret = family(out, "bulletin_deliveries_total", "counter",
 			     "Attempts to deliver digest messages since "
 			     "start, by result.");

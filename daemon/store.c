@@ -543,6 +543,7 @@ struct store {
 	/* The last storage fault (disk full, read-only, I/O error, lock
 	 * held elsewhere, damage), until a later commit succeeds. */
 	int64_t fault_at;
+	int fault_code; /* a negative errno: -EBUSY, -ENOSPC, -EROFS, -EIO */
 	char fault[ERR_MSG_MAX];
 	sqlite3_int64 tx_changes; /* total changes when the tx began */
 };
@@ -569,6 +570,7 @@ static int store_fail(struct store *st, struct err *err, const char *what)
 	ret = fail_message(st, err, what, code, sys, msg);
 	if (ret != -EINVAL) {
 		st->fault_at = (int64_t)time(NULL);
+		st->fault_code = ret;
 		snprintf(st->fault, sizeof(st->fault), "%s", err->msg);
 	} else
 		ret = -EIO;
@@ -3478,12 +3480,15 @@ int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 	return ret;
 }
 
-bool store_fault(const struct store *st, int64_t *when, const char **msg)
+bool store_fault(const struct store *st, int64_t *when, int *code,
+		 const char **msg)
 {
 	if (!st->fault_at)
 		return false;
 	if (when)
 		*when = st->fault_at;
+	if (code)
+		*code = st->fault_code;
 	if (msg)
 		*msg = st->fault;
 	return true;

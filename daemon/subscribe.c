@@ -15,6 +15,7 @@
 
 #include "bulletin-config.h"
 #include "message.h"
+#include "metrics.h"
 #include "subscribe.h"
 
 #ifndef BULLETIN_TEMPLATE_DIR
@@ -498,6 +499,7 @@ static int change_reply(struct change *c, enum reply r, bool reply_ok,
 		return ret;
 	if (why) {
 		snprintf(c->outcome, sizeof(c->outcome), "%s", why);
+		metrics_add(METRIC_REPLIES_ABSORBED, 1);
 		return 0;
 	}
 	c->r.reply = r;

@@ -25,6 +25,8 @@ enum metric {
 	METRIC_ITEMS_UPDATED,	   /* stored items edited at the source */
 	METRIC_DUPLICATES,	   /* new items that repeat a stored story */
 	METRIC_DIGESTS,		   /* digests composed to be sent */
+	METRIC_REPLIES_ABSORBED,   /* automatic replies a limit stopped */
+	METRIC_FORMS_ABSORBED,	   /* form posts over the per-client limit */
 	METRIC__COUNT
 };
 

@@ -594,8 +594,10 @@ int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 
 /* Whether the last write failed for a storage fault (disk full,
  * read-only, an I/O error, damage, a lock held elsewhere) with no
- * successful commit since: then *when and *msg (valid until the next
- * store call) say when and what. */
-bool store_fault(const struct store *st, int64_t *when, const char **msg);
+ * successful commit since: then *when, *code (-EBUSY, -ENOSPC, -EROFS
+ * or -EIO) and *msg (valid until the next store call) say when and
+ * what. Any of them may be NULL. */
+bool store_fault(const struct store *st, int64_t *when, int *code,
+		 const char **msg);
 
 #endif

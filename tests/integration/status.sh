@@ -80,6 +80,9 @@ have_metric '# TYPE bulletin_outbox_depth gauge'
 grep -Eq '^bulletin_source_last_success_seconds\{source="union-branch"\} [0-9]+$' "$T/metrics" ||
 	fail "no last-success age for union-branch"
 assert_not_contains "$T/metrics" 'bulletin_source_last_success_seconds{source="broken"}'
+# No addresses, tokens or paths (B11).
+assert_not_contains "$T/metrics" "@"
+assert_not_contains "$T/metrics" "$W"
 # Every sample line is NAME{LABELS} VALUE, under a TYPE line of its name.
 python3 - "$T/metrics" <<'PY'
 import re, sys
@@ -145,7 +148,9 @@ while :; do
 	[ $i -lt 20 ] || fail "/healthz never reported the locked database: $(cat "$T/h")"
 	sleep 0.5
 done
-assert_contains "$T/h" "is locked by another process"
+assert_contains "$T/h" "another process holds its lock"
+# What anybody may read says nothing of paths (B11).
+assert_not_contains "$T/h" "$W"
 wait "$LOCKER"
 wait_for "$T/daemon.log" "the database takes writes again" 30
 curl -sS -o "$T/h" "$URL/healthz"

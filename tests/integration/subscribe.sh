@@ -350,6 +350,15 @@ total=$(q "SELECT count(*) FROM notices WHERE kind = 'confirm' AND created > str
 [ "$total" = 8 ] || fail "$total confirmations this hour, expected the cap of 8 (C2)"
 ctl subscribers staff-news requests >"$T/requests"
 assert_contains "$T/requests" "confirmations_per_hour reached"
+# ...and the metrics count what was absorbed, without an address (B11).
+curl -s "$URL/metrics" >"$T/metrics"
+grep -qx 'bulletin_form_posts_absorbed_total 10' "$T/metrics" ||
+	fail "form posts absorbed: $(grep form_posts "$T/metrics")"
+absorbed=$(q "SELECT count(*) FROM sub_events WHERE outcome LIKE 'absorbed%'")
+[ "$absorbed" -gt 20 ] || fail "only $absorbed absorbed requests recorded"
+grep -qx "bulletin_replies_absorbed_total $absorbed" "$T/metrics" ||
+	fail "replies absorbed: $(grep replies_absorbed "$T/metrics"), expected $absorbed"
+assert_not_contains "$T/metrics" "@"
 
 # ---- B8: after a rotation, old unsubscribe links still work ----
 stop_daemon
@@ -362,4 +371,37 @@ start_daemon
 code=$(curl -s -o /dev/null -w '%{http_code}' -d List-Unsubscribe=One-Click "$URL/u/$UTOK")
 [ "$code" = 200 ] || fail "an old-key token answered $code after rotation"
 [ "$(state ann@example.org)" = unsubscribed ] || fail "an old-key token did not unsubscribe after rotation"
+
+# No whole token, and no secret, is ever logged: every token any mail
+# carried (links, List-Unsubscribe, +unsubscribe- addresses) is looked
+# for in the daemon's and bulletinctl's logs.
+stop_daemon
+cat "$T/daemon1.log" "$T/daemon.log" "$T/receive.log" >"$T/all.log"
+/usr/bin/python3 - "$W/maildir" "$T/all.log" "$W/demo-secret" "$W/old-secret" <<'PY'
+import email, email.policy, os, re, sys
+maildir, logfile = sys.argv[1], sys.argv[2]
+log = open(logfile, encoding="utf-8", errors="replace").read()
+tokens = set()
+for sub in ("new", "cur"):
+    d = os.path.join(maildir, sub)
+    for name in os.listdir(d) if os.path.isdir(d) else []:
+        with open(os.path.join(d, name), "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        text = str(msg.get("List-Unsubscribe", ""))
+        for part in msg.walk():
+            if part.get_content_maintype() == "text":
+                text += part.get_content()
+        tokens.update(re.findall(r"/[uc]/([A-Za-z0-9_-]{20,})", text))
+        tokens.update(re.findall(r"\+unsubscribe-([A-Za-z0-9_-]{20,})@", text))
+if len(tokens) < 5:
+    sys.exit("FAIL: only %d tokens found in the mail" % len(tokens))
+for t in tokens:
+    if t in log:
+        sys.exit("FAIL: a whole token is in the log: %s" % t)
+for path in sys.argv[3:]:
+    secret = open(path, "rb").read()
+    if secret.hex() in log or secret.decode("latin-1") in log:
+        sys.exit("FAIL: the secret in %s is in the log" % path)
+print("checked %d tokens" % len(tokens))
+PY
 echo "ok"
