@@ -2,8 +2,8 @@
  * ctl: what bulletinctl's commands share, inside the program (not a
  * library module): the state a command opens (config, store, themes,
  * keys, outbox), how it opens them, and small printing helpers. Each
- * group of commands lives in its own ctl_*.c file; ctl.c holds main and
- * the command table.
+ * group of commands lives in its own ctl_*.c file; ctl.c holds main,
+ * the command table, opening what a command needs, and check-config.
  */
 #ifndef BULLETIN_CTL_H
 #define BULLETIN_CTL_H
@@ -54,7 +54,21 @@ const struct config_list *need_list(struct ctl *ctl, const char *name);
 /* "YYYY-MM-DD HH:MM" in the configured time zone, or "never" for 0. */
 void format_time(int64_t t, char *out, size_t len);
 
-/* Commands in their own files. */
-int cmd_status(struct ctl *ctl, int argc, char **argv);
+/* The commands, by file: each returns the exit status. */
+int cmd_status(struct ctl *ctl, int argc, char **argv); /* ctl_status.c */
+/* ctl_feeds.c */
+int cmd_sources(struct ctl *ctl, int argc, char **argv);
+int cmd_fetch(struct ctl *ctl, int argc, char **argv);
+int cmd_parse(struct ctl *ctl, int argc, char **argv);
+int cmd_items(struct ctl *ctl, int argc, char **argv);
+/* ctl_digests.c */
+int cmd_preview(struct ctl *ctl, int argc, char **argv);
+int cmd_send(struct ctl *ctl, int argc, char **argv);
+int cmd_digests(struct ctl *ctl, int argc, char **argv);
+/* ctl_subscribers.c */
+int cmd_subscribers(struct ctl *ctl, int argc, char **argv);
+/* ctl_mail.c */
+int cmd_receive(struct ctl *ctl, int argc, char **argv);
+int cmd_inbound(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -7,14 +7,19 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "health.h"
+#include "log.h"
+#include "store.h"
 
 #define SHOW_FAILING 8 /* failing sources listed by name */
 #define SHOW_LOG 6     /* recent warnings and errors */
