@@ -115,7 +115,7 @@ static bool show_daemon(struct ctl *ctl, int64_t now)
 	struct store_daemon d = {0};
 	struct err err = {{0}};
 	char when[32], answer[ANSWER_MAX];
-	bool alive;
+	bool alive, healthy = true;
 	long status;
 	int ret;
 
@@ -134,26 +134,34 @@ static bool show_daemon(struct ctl *ctl, int64_t now)
 		return false;
 	}
 	alive = kill((pid_t)d.pid, 0) == 0 || errno == EPERM;
-	if (!alive || now - d.beat > 3 * HEALTH_BEAT) {
-		printf("bulletind: NOT RUNNING: pid %lld %s; its last "
-		       "heartbeat "
-		       "was at %s. Start it (systemctl start bulletin) and "
-		       "see its log (journalctl -u bulletin)\n",
-		       (long long)d.pid,
-		       alive ? "exists but is not answering" : "is gone", when);
+	if (!alive) {
+		printf("bulletind: NOT RUNNING: pid %lld is gone; its last "
+		       "heartbeat was at %s. Start it (systemctl start "
+		       "bulletin) and see its log (journalctl -u bulletin)\n",
+		       (long long)d.pid, when);
 		return false;
 	}
-	format_time(d.started, when, sizeof(when));
-	printf("bulletind: running, pid %lld, version %s, since %s; last "
-	       "heartbeat %lld s ago\n",
-	       (long long)d.pid, d.version ? d.version : "?", when,
-	       (long long)(now > d.beat ? now - d.beat : 0));
+	if (now - d.beat > 3 * HEALTH_BEAT) {
+		/* Running, but not writing: /healthz below says why (a
+		 * locked or full database, a stalled loop). */
+		printf("bulletind: running, pid %lld, but its last heartbeat "
+		       "was at %s: it cannot write the database or is "
+		       "stuck\n",
+		       (long long)d.pid, when);
+		healthy = false;
+	} else {
+		format_time(d.started, when, sizeof(when));
+		printf("bulletind: running, pid %lld, version %s, since %s; "
+		       "last heartbeat %lld s ago\n",
+		       (long long)d.pid, d.version ? d.version : "?", when,
+		       (long long)(now > d.beat ? now - d.beat : 0));
+	}
 	if (!d.http)
-		return true;
+		return healthy;
 	status = ask_health(d.http, answer);
 	if (status == 200) {
 		printf("health:    ok (http://%s/healthz)\n", d.http);
-		return true;
+		return healthy;
 	}
 	if (status)
 		printf("health:    UNHEALTHY (HTTP %ld): %s\n", status, answer);

@@ -80,19 +80,24 @@ static const char *cert_hint(CURL *easy)
 	long v = 0;
 
 	curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &v);
+	if (v & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+		return " (the site's certificate is from an authority this "
+		       "machine does not trust: a site with a private "
+		       "authority needs [fetch] ca_file)";
 	if (v & GNUTLS_CERT_EXPIRED)
 		return " (the site's certificate has expired: the site must "
 		       "renew it; until then the feed cannot be read safely)";
 	if (v & GNUTLS_CERT_NOT_ACTIVATED)
 		return " (the site's certificate is not valid yet: check "
 		       "this machine's clock)";
-	if (v & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
-		return " (the site's certificate is from an authority this "
-		       "machine does not trust: a site with a private "
-		       "authority needs [fetch] ca_file)";
-	return " (the site's certificate is not trusted for this name: "
-	       "check the url; a site with a private authority needs "
-	       "[fetch] ca_file)";
+	if (v & GNUTLS_CERT_REVOKED)
+		return " (the site's certificate was revoked)";
+	if (v)
+		return " (the site's certificate failed verification)";
+	/* The chain was good: the name did not match. */
+	return " (the site's certificate is not for this name: check the "
+	       "url; a site with a private authority needs [fetch] "
+	       "ca_file)";
 }
 
 static void drain(struct fetch *f);

@@ -40,6 +40,7 @@ struct health {
 	char *http;
 	int64_t started;
 	int64_t last_beat;  /* last heartbeat attempted */
+	int64_t next_beat;  /* the next one due */
 	bool beat_failed;   /* the last one failed (logged once) */
 	uint64_t due_ns;    /* when the tick should fire */
 	uint64_t last_tick; /* when it last fired */
@@ -49,6 +50,7 @@ struct health {
 	size_t n_ring;
 	size_t dropped;
 	uint64_t next_seq;
+	uint64_t writing_upto; /* lines up to this seq are being stored */
 };
 
 static void on_log(enum log_level level, const char *msg, void *arg)
@@ -58,10 +60,13 @@ static void on_log(enum log_level level, const char *msg, void *arg)
 
 	pthread_mutex_lock(&h->lock);
 	if (h->n_ring == RING) {
+		/* A line already copied out by a heartbeat in progress is
+		 * not lost: it is being stored. */
+		if (h->ring[0].seq > h->writing_upto)
+			h->dropped++;
 		memmove(&h->ring[0], &h->ring[1],
 			(RING - 1) * sizeof(h->ring[0]));
 		h->n_ring--;
-		h->dropped++;
 	}
 	l = &h->ring[h->n_ring++];
 	l->seq = ++h->next_seq;
@@ -88,14 +93,18 @@ static void beat(struct health *h, int64_t now, bool stopping)
 	uint64_t upto;
 
 	h->last_beat = now;
+	/* After a failure too: a locked or full database is not asked
+	 * again at once. */
+	h->next_beat = now + HEALTH_BEAT;
 	/* Copied out: the lock is not held across the write, which may
 	 * log. */
 	pthread_mutex_lock(&h->lock);
 	n = h->n_ring;
 	memcpy(copy, h->ring, n * sizeof(copy[0]));
 	gone = h->dropped;
-	pthread_mutex_unlock(&h->lock);
 	upto = n ? copy[n - 1].seq : 0;
+	h->writing_upto = upto;
+	pthread_mutex_unlock(&h->lock);
 	if (gone) {
 		snprintf(dropped, sizeof(dropped),
 			 "%zu more warnings and errors were logged; see the "
@@ -109,6 +118,9 @@ static void beat(struct health *h, int64_t now, bool stopping)
 			copy[i].level == LOG_LEVEL_ERROR ? "error" : "warning",
 			copy[i].message};
 	if (store_daemon_beat(h->st, &d, out, k, &err)) {
+		pthread_mutex_lock(&h->lock);
+		h->writing_upto = 0; /* still in the ring, not stored */
+		pthread_mutex_unlock(&h->lock);
 		if (!h->beat_failed)
 			log_errorx("cannot record the daemon's heartbeat: %s",
 				   err.msg);
@@ -150,8 +162,8 @@ static void on_tick(uv_timer_t *t)
 	pthread_mutex_lock(&h->lock);
 	waiting = h->n_ring + h->dropped;
 	pthread_mutex_unlock(&h->lock);
-	if (now - h->last_beat >= HEALTH_BEAT ||
-	    (waiting && now - h->last_beat >= SOON))
+	if (now >= h->next_beat ||
+	    (waiting && !h->beat_failed && now - h->last_beat >= SOON))
 		beat(h, now, false);
 }
 
@@ -197,20 +209,25 @@ double health_loop_lag(struct health *h)
 
 bool health_ok(struct health *h, char *why, size_t size)
 {
-	int64_t when;
+	int64_t now = (int64_t)time(NULL);
+	struct store_fault f;
 	double lag;
-	int code;
 
 	/* What the world may see (RELIABILITY B11): the kind of fault,
-	 * never the path; the log and bulletinctl status say the rest. */
-	if (store_fault(h->st, &when, &code, NULL)) {
+	 * never the path; the log and bulletinctl status say the rest. A
+	 * full disk or an I/O error is remembered a while after a write
+	 * went through (a small write may fit where a big one did not); a
+	 * lock is over once a write went through. */
+	if (store_last_fault(h->st, &f) &&
+	    (f.current ||
+	     (f.code != -EBUSY && now - f.at < HEALTH_FAULT_HOLD))) {
 		snprintf(why, size,
 			 "the database cannot be written: %s; see the daemon's "
 			 "log or bulletinctl status",
-			 code == -EBUSY	   ? "another process holds its lock"
-			 : code == -ENOSPC ? "the disk is full"
-			 : code == -EROFS  ? "it is read-only"
-					   : "an I/O error or damage");
+			 f.code == -EBUSY    ? "another process holds its lock"
+			 : f.code == -ENOSPC ? "the disk is full"
+			 : f.code == -EROFS  ? "it is read-only"
+					     : "an I/O error or damage");
 		return false;
 	}
 	lag = health_loop_lag(h);

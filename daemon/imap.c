@@ -844,8 +844,9 @@ static int tcp_connect(struct imap *im, struct err *err)
 	freeaddrinfo(res);
 	if (fd < 0)
 		err_set(err,
-			"cannot connect to IMAP server %s port %u: %s (within "
-			"%d s); check the url and that the server is up",
+			"cannot connect to IMAP server %s port %u: %s (the "
+			"last address tried; %d s allowed for each); check "
+			"the url and that the server is up",
 			im->host, im->port, why, im->timeout);
 	return fd;
 }
@@ -855,28 +856,43 @@ static int tcp_connect(struct imap *im, struct err *err)
 static int open_session(struct imap *im, bool tls, bool *permanent,
 			struct err *err)
 {
+	mailstream_low *low;
 	mailstream *stream;
 	int fd, r;
 
 	fd = tcp_connect(im, err);
 	if (fd < 0)
 		return -EIO;
+	/* Built in two steps so that the socket has one owner at a time:
+	 * ours until the low-level stream holds it, then the stream's. */
 	if (tls)
-		stream = mailstream_ssl_open_with_callback_timeout(
+		low = mailstream_low_ssl_open_with_callback_timeout(
 			fd, im->timeout, imap_etpan_ssl_cb, im);
 	else
-		stream = mailstream_socket_open_timeout(fd, im->timeout);
-	if (!stream) {
+		low = mailstream_low_socket_open(fd);
+	if (!low) {
 		close(fd);
 		return connected(
 			im, tls ? MAILIMAP_ERROR_SSL : MAILIMAP_ERROR_MEMORY,
 			tls, permanent, err);
+	}
+	mailstream_low_set_timeout(low, im->timeout);
+	stream = mailstream_new(low, 8192);
+	if (!stream) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		err_set(err, "out of memory connecting to IMAP %s", im->host);
+		return -ENOMEM;
 	}
 	if (guard_wrap(im, stream) < 0) {
 		mailstream_close(stream);
 		err_set(err, "out of memory connecting to IMAP %s", im->host);
 		return -ENOMEM;
 	}
+	/* The greeting is a reply like any other: its clock starts now,
+	 * not before the connect and the handshake. */
+	im->reply_start = now_ms();
+	im->reply_bytes = 0;
 	/* mailimap_connect owns the stream from here, even on failure. */
 	r = mailimap_connect(im->s, stream);
 	return connected(im, r, tls, permanent, err);

@@ -537,7 +537,8 @@ static int status_metrics(struct buf *out, void *arg)
 	int ret;
 
 	x.healthy = health_ok(d->health, why, sizeof(why));
-	ret = metrics_render(out, d->store, (int64_t)time(NULL), &x, &err);
+	ret = metrics_render(out, d->store, d->gen.cfg, (int64_t)time(NULL), &x,
+			     &err);
 	if (ret)
 		log_errorx("GET /metrics: %s", err.msg);
 	return ret;

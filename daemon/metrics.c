@@ -68,6 +68,7 @@ static int gauge(struct buf *out, const char *name, const char *help, double v)
 
 struct sources_walk {
 	struct buf *out;
+	const struct config *cfg;
 	int64_t now;
 	bool failures; /* this pass writes failures, else last success */
 };
@@ -79,6 +80,10 @@ static int source_line(const struct store_source *s, void *arg)
 				       : "bulletin_source_last_success_seconds";
 	int ret;
 
+	/* A source removed from the config keeps its row (its items
+	 * stay), but is no longer watched. */
+	if (!config_source_find(w->cfg, s->name))
+		return 0;
 	/* A source that never succeeded has no age: leaving it out is
 	 * what Prometheus expects of a value that does not exist. */
 	if (!w->failures && !s->last_success)
@@ -96,26 +101,29 @@ static int source_line(const struct store_source *s, void *arg)
 					      : 0));
 }
 
-static int render_store(struct buf *out, struct store *st, int64_t now,
-			struct err *err)
+static int render_store(struct buf *out, struct store *st,
+			const struct config *cfg, int64_t now, struct err *err)
 {
 	struct store_delivery_counts c = {0};
-	struct sources_walk w = {out, now, false};
+	struct sources_walk w = {out, cfg, now, false};
 	int ret;
 
 	ret = store_outbox_counts(st, &c, err);
 	if (ret)
 		return ret;
-	ret = family(out, "bulletin_deliveries", "gauge",
-		     "Digest messages in the outbox, by state.");
+	ret = family(out, "bulletin_outbox_messages", "gauge",
+		     "Digest messages in the outbox (every digest kept), by "
+		     "state.");
 	if (!ret)
 		ret = buf_printf(out,
-				 "bulletin_deliveries{state=\"pending\"} "
+				 "bulletin_outbox_messages{state=\"pending\"} "
 				 "%lld\n"
-				 "bulletin_deliveries{state=\"sending\"} "
+				 "bulletin_outbox_messages{state=\"sending\"} "
 				 "%lld\n"
-				 "bulletin_deliveries{state=\"sent\"} %lld\n"
-				 "bulletin_deliveries{state=\"failed\"} %lld\n",
+				 "bulletin_outbox_messages{state=\"sent\"} "
+				 "%lld\n"
+				 "bulletin_outbox_messages{state=\"failed\"} "
+				 "%lld\n",
 				 (long long)c.pending, (long long)c.sending,
 				 (long long)c.sent, (long long)c.failed);
 	if (!ret)
@@ -139,8 +147,8 @@ static int render_store(struct buf *out, struct store *st, int64_t now,
 	return ret;
 }
 
-int metrics_render(struct buf *out, struct store *st, int64_t now,
-		   const struct metrics_extra *x, struct err *err)
+int metrics_render(struct buf *out, struct store *st, const struct config *cfg,
+		   int64_t now, const struct metrics_extra *x, struct err *err)
 {
 	int ret;
 
@@ -223,5 +231,5 @@ int metrics_render(struct buf *out, struct store *st, int64_t now,
 			    x->healthy ? 1 : 0);
 	if (ret)
 		return ret;
-	return render_store(out, st, now, err);
+	return render_store(out, st, cfg, now, err);
 }

@@ -660,7 +660,7 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 	p->pending = names;
 	p->n_pending = n;
 	start_more(p);
-	if (done && p->active == 0 && p->n_pending == 0)
+	if (done && p->round_active == 0 && p->n_pending == 0)
 		uv_idle_start(&p->idle, poller_on_idle);
 	return (int)n;
 }

@@ -542,7 +542,8 @@ struct store {
 	struct subs *subs; /* schema 4 statements, prepared on first use */
 	/* The last storage fault (disk full, read-only, I/O error, lock
 	 * held elsewhere, damage), until a later commit succeeds. */
-	int64_t fault_at;
+	int64_t fault_at;   /* 0: none yet */
+	bool fault_current; /* no write went through since */
 	int fault_code; /* a negative errno: -EBUSY, -ENOSPC, -EROFS, -EIO */
 	char fault[ERR_MSG_MAX];
 	sqlite3_int64 tx_changes; /* total changes when the tx began */
@@ -570,6 +571,7 @@ static int store_fail(struct store *st, struct err *err, const char *what)
 	ret = fail_message(st, err, what, code, sys, msg);
 	if (ret != -EINVAL) {
 		st->fault_at = (int64_t)time(NULL);
+		st->fault_current = true;
 		st->fault_code = ret;
 		snprintf(st->fault, sizeof(st->fault), "%s", err->msg);
 	} else
@@ -734,7 +736,7 @@ static int tx_commit(struct store *st, struct err *err)
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
 		index_drop(st);
 	} else if (sqlite3_total_changes64(st->db) > st->tx_changes)
-		st->fault_at = 0; /* a write went through */
+		st->fault_current = false; /* a write went through */
 	st->in_tx = false;
 	return ret;
 }
@@ -3327,9 +3329,9 @@ static int run_once(struct store *st, sqlite3_stmt *s, struct err *err,
 	return 0;
 }
 
-int store_daemon_beat(struct store *st, const struct store_daemon *d,
-		      const struct store_daemon_log *lines, size_t n,
-		      struct err *err)
+static int daemon_beat(struct store *st, const struct store_daemon *d,
+		       const struct store_daemon_log *lines, size_t n,
+		       struct err *err)
 {
 	sqlite3_stmt *s;
 	int ret;
@@ -3385,6 +3387,24 @@ int store_daemon_beat(struct store *st, const struct store_daemon *d,
 	return tx_commit(st, err);
 fail:
 	tx_rollback(st);
+	return ret;
+}
+
+int store_daemon_beat(struct store *st, const struct store_daemon *d,
+		      const struct store_daemon_log *lines, size_t n,
+		      struct err *err)
+{
+	int ret;
+
+	/* A probe, on the loop thread: it learns within a second that
+	 * another process holds the lock, rather than waiting the full
+	 * busy timeout; and it does not wait for an fsync (like a fetch
+	 * result, the next FULL commit makes it durable). */
+	sqlite3_busy_timeout(st->db, STORE_BEAT_BUSY_MS);
+	sync_lazy(st, true);
+	ret = daemon_beat(st, d, lines, n, err);
+	sync_lazy(st, false);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	return ret;
 }
 
@@ -3480,16 +3500,13 @@ int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 	return ret;
 }
 
-bool store_fault(const struct store *st, int64_t *when, int *code,
-		 const char **msg)
+bool store_last_fault(const struct store *st, struct store_fault *out)
 {
 	if (!st->fault_at)
 		return false;
-	if (when)
-		*when = st->fault_at;
-	if (code)
-		*code = st->fault_code;
-	if (msg)
-		*msg = st->fault;
+	out->at = st->fault_at;
+	out->current = st->fault_current;
+	out->code = st->fault_code;
+	out->msg = st->fault;
 	return true;
 }

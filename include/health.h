@@ -21,6 +21,7 @@
 #define HEALTH_BEAT 15	     /* seconds between heartbeats */
 #define HEALTH_LAG_BAD 5.0   /* seconds of loop delay that is a stall */
 #define HEALTH_LAG_WINDOW 60 /* seconds a stall is remembered */
+#define HEALTH_FAULT_HOLD 30 /* seconds a disk fault is remembered */
 
 struct health;
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "store.h"
 
@@ -44,10 +45,11 @@ struct metrics_extra {
 	uint64_t store_error; /* settlements the store could not record */
 };
 
-/* Appends the exposition to out. Returns 0, or a negative errno with err
- * set (the store could not be read; out then holds nothing useful). */
-int metrics_render(struct buf *out, struct store *st, int64_t now,
-		   const struct metrics_extra *x, struct err *err);
+/* Appends the exposition to out, with the sources cfg names. Returns 0,
+ * or a negative errno with err set (the store could not be read; out
+ * then holds nothing useful). */
+int metrics_render(struct buf *out, struct store *st, const struct config *cfg,
+		   int64_t now, const struct metrics_extra *x, struct err *err);
 
 /* Appends s to out as the value of a Prometheus label: backslash,
  * double quote and newline escaped. */

@@ -21,6 +21,7 @@
 
 #define STORE_SCHEMA_VERSION 6
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BEAT_BUSY_MS 1000 /* store_daemon_beat's wait for a lock */
 
 struct store;
 
@@ -572,7 +573,8 @@ struct store_daemon_log {
 #define STORE_DAEMON_LOG_KEEP 100
 
 /* Writes the daemon's row and appends n log lines (keeping the last
- * STORE_DAEMON_LOG_KEEP), in one transaction. */
+ * STORE_DAEMON_LOG_KEEP), in one transaction that waits at most
+ * STORE_BEAT_BUSY_MS for a lock and no fsync. */
 int store_daemon_beat(struct store *st, const struct store_daemon *d,
 		      const struct store_daemon_log *lines, size_t n,
 		      struct err *err);
@@ -592,12 +594,16 @@ int store_daemon_log_each(struct store *st, size_t limit,
 int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 			struct err *err);
 
-/* Whether the last write failed for a storage fault (disk full,
- * read-only, an I/O error, damage, a lock held elsewhere) with no
- * successful commit since: then *when, *code (-EBUSY, -ENOSPC, -EROFS
- * or -EIO) and *msg (valid until the next store call) say when and
- * what. Any of them may be NULL. */
-bool store_fault(const struct store *st, int64_t *when, int *code,
-		 const char **msg);
+/* The last storage fault (disk full, read-only, an I/O error, damage,
+ * a lock held elsewhere) of this connection. */
+struct store_fault {
+	int64_t at;
+	bool current;	 /* no write went through since */
+	int code;	 /* -EBUSY, -ENOSPC, -EROFS or -EIO */
+	const char *msg; /* valid until the next store call */
+};
+
+/* Returns false when there was none. */
+bool store_last_fault(const struct store *st, struct store_fault *out);
 
 #endif

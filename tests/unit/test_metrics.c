@@ -46,6 +46,7 @@ static void test_render_with_a_store(void **state)
 				  .sent = 4,
 				  .deferred = 1};
 	struct err err = {{0}};
+	struct config cfg = {0};
 	struct store *st;
 	struct buf b;
 
@@ -56,7 +57,7 @@ static void test_render_with_a_store(void **state)
 	assert_non_null(st);
 	metrics_add(METRIC_FETCH_GONE, 1);
 	buf_init(&b, 1 << 20);
-	assert_int_equal(metrics_render(&b, st, 2000, &x, &err), 0);
+	assert_int_equal(metrics_render(&b, st, &cfg, 2000, &x, &err), 0);
 	assert_non_null(strstr(buf_str(&b), "# TYPE bulletin_fetches_total "
 					    "counter\n"));
 	assert_non_null(strstr(buf_str(&b),

@@ -667,9 +667,8 @@ static void test_daemon_state_and_fault(void **state)
 	struct store_daemon_log lines[STORE_DAEMON_LOG_KEEP + 20];
 	char msgs[STORE_DAEMON_LOG_KEEP + 20][16];
 	struct err err = {{0}};
-	const char *why = NULL;
-	int64_t when = 0, at = 0;
-	int code = 0;
+	struct store_fault fault;
+	int64_t at = 0;
 	sqlite3 *other;
 
 	assert_int_equal(store_daemon_get(f->st, &got, &err), -ENOENT);
@@ -694,23 +693,26 @@ static void test_daemon_state_and_fault(void **state)
 	/* Only the newest STORE_DAEMON_LOG_KEEP are kept. */
 	assert_int_equal(at, 21);
 
-	assert_false(store_fault(f->st, NULL, NULL, NULL));
+	assert_false(store_last_fault(f->st, &fault));
 	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 		SQLITE_OK);
 	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), -EBUSY);
-	assert_true(store_fault(f->st, &when, &code, &why));
-	assert_true(when > 0);
-	assert_int_equal(code, -EBUSY);
-	assert_non_null(strstr(why, "locked"));
+	assert_true(store_last_fault(f->st, &fault));
+	assert_true(fault.at > 0);
+	assert_true(fault.current);
+	assert_int_equal(fault.code, -EBUSY);
+	assert_non_null(strstr(fault.msg, "locked"));
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 	/* Reading proves nothing about writing. */
 	assert_int_equal(store_daemon_get(f->st, &got, &err), 0);
-	assert_true(store_fault(f->st, NULL, NULL, NULL));
+	assert_true(store_last_fault(f->st, &fault) && fault.current);
 	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), 0);
-	assert_false(store_fault(f->st, NULL, NULL, NULL));
+	/* Remembered, but over. */
+	assert_true(store_last_fault(f->st, &fault));
+	assert_false(fault.current);
 }
 
 static void test_sent_check_uses_an_index(void **state)
