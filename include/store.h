@@ -295,7 +295,8 @@ struct store_delivery {
 typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
 
 /* Claims up to max pending deliveries due at now (of digest_id, or of
- * any digest when 0), marking them "sending" in one statement, then calls
+ * any digest when 0; the longest due first, then in the order they were
+ * composed), marking them "sending" in one statement, then calls
  * fn for each. When fn fails, the walk stops and the rows not yet given
  * to fn go back to "pending". */
 int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
