@@ -14,7 +14,9 @@ header and line by line:
     mailto), List-Unsubscribe-Post, Precedence, Auto-Submitted: each once;
   - text/plain, charset utf-8, format=flowed; the body decodes as UTF-8;
   - no line over 78 characters but a reference line "[n] URL" with one
-    URL; no header line over 998.
+    URL; no header line over 998;
+  - the body's footer names the recipient and holds the same
+    unsubscribe link as List-Unsubscribe.
 Prints "RCPT MESSAGE-ID" per message, sorted, and exits 1 on the first
 problem, naming the file.
 """
@@ -77,8 +79,14 @@ def check(path, list_address):
         line = line.rstrip("\r")
         if len(line) > 78 and not re.fullmatch(r"\[\d+\] \S+", line):
             fail(path, "body line over 78: %r" % line)
-    if "unsubscribe" not in body.lower():
-        fail(path, "no unsubscribe link in the body")
+    # The footer is the recipient's own: their address and the same
+    # personal link as List-Unsubscribe (the body is rendered once per
+    # digest and only these filled in per recipient).
+    url = re.search(r"<(https://[^>]+)>", unsub).group(1)
+    if not re.search(r"(^|\s)%s\r?\n" % re.escape(url), body):
+        fail(path, "the body lacks the List-Unsubscribe link %s" % url)
+    if " %s " % rcpt not in body:
+        fail(path, "the body does not name the recipient %s" % rcpt)
     return rcpt, str(msg["Message-ID"])
 
 
