@@ -272,8 +272,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"UPDATE deliveries SET state = 'sending', "
 		"attempts = attempts + 1 WHERE id IN (SELECT id FROM "
 		"deliveries WHERE state = 'pending' AND next_try <= ?2 "
-		"AND (?1 = 0 OR digest_id = ?1) ORDER BY next_try, id "
-		"LIMIT ?3) RETURNING id, digest_id, subscriber_id, attempts",
+		"AND (?1 = 0 OR digest_id = ?1) AND (interrupted > 0) = ?4 "
+		"ORDER BY next_try, id LIMIT ?3) "
+		"RETURNING id, digest_id, subscriber_id, attempts",
 	[ST_SUB_BY_ID] = "SELECT l.name, s.address, s.state, "
 			 "(SELECT created FROM digests WHERE id = ?2) "
 			 "FROM subscribers s "
@@ -287,16 +288,26 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"state = 'failed')",
 	[ST_DELIVERY_SENT] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2, "
-		"last_error = NULL WHERE id = ?1",
+		"last_error = NULL, interrupted = 0 WHERE id = ?1",
 	[ST_DELIVERY_UNCLAIM] =
 		"UPDATE deliveries SET state = 'pending', "
 		"attempts = attempts - 1 WHERE id = ?1 AND state = 'sending'",
+	/* A try that ended (?5 = 0: it counts) clears the stops it was
+	 * in flight at: those were not its doing. */
 	[ST_DELIVERY_FAILED] =
 		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
 		"ELSE 'pending' END, next_try = ?3, last_error = ?4, "
-		"attempts = attempts - ?5 WHERE id = ?1",
-	[ST_DELIVERIES_RECOVER] = "UPDATE deliveries SET state = 'pending' "
-				  "WHERE state = 'sending'",
+		"attempts = attempts - ?5, "
+		"interrupted = CASE WHEN ?5 THEN interrupted ELSE 0 END "
+		"WHERE id = ?1",
+	/* Rows in flight at an unclean stop: each counts it, and one at
+	 * its ?1-th stop in a row fails, quarantined (RELIABILITY G8). */
+	[ST_DELIVERIES_RECOVER] =
+		"UPDATE deliveries SET interrupted = interrupted + 1, "
+		"state = CASE WHEN interrupted + 1 >= ?1 THEN 'failed' "
+		"ELSE 'pending' END, last_error = CASE WHEN interrupted + 1 "
+		">= ?1 THEN ?2 ELSE last_error END WHERE state = 'sending' "
+		"RETURNING id, digest_id, subscriber_id, attempts, state",
 	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
 			       "coalesce(sum(state = 'sending'), 0), "
 			       "coalesce(sum(state = 'sent'), 0), "
@@ -511,6 +522,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE item_shingles ("
 	"  item_id INTEGER PRIMARY KEY REFERENCES items(id),"
 	"  shingles BLOB NOT NULL);",
+	/* 5 -> 6: how many unclean stops in a row (a crash, kill -9) each
+	 * delivery was in flight at, so that one that crashes the process
+	 * is sent alone and, at the third, quarantined (RELIABILITY G8). */
+	"ALTER TABLE deliveries ADD COLUMN interrupted INTEGER NOT NULL "
+	"DEFAULT 0;",
 };
 
 struct store {
@@ -2230,28 +2246,24 @@ int store_digest_create(struct store *st, const char *list,
 struct claimed {
 	int64_t id, digest_id, subscriber_id;
 	int attempts;
+	bool quarantined; /* recovered: failed at its last stop */
 };
 
-int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
-			   size_t max, store_delivery_fn *fn, void *arg,
-			   struct err *err)
+/* Steps s (bound, RETURNING id, digest_id, subscriber_id, attempts)
+ * into *rows; what the statement did stays done on failure. */
+static int claimed_rows(struct store *st, sqlite3_stmt *s, const char *what,
+			struct claimed **out, size_t *n_out, struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
 	struct claimed *rows = NULL, *tmp;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 	int rc, ret = 0;
 
-	/* Claim first, in one statement, then act: the rows are ours
-	 * before any message is composed (RELIABILITY G9). */
-	bind_int(s, 1, digest_id);
-	bind_int(s, 2, now);
-	bind_int(s, 3, (int64_t)max);
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "claiming deliveries");
+			ret = store_fail(st, err, what);
 			break;
 		}
 		if (n == cap) {
@@ -2259,7 +2271,7 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			tmp = realloc(rows, cap * sizeof(*rows));
 			if (!tmp) {
 				ret = -ENOMEM;
-				err_set(err, "out of memory claiming rows");
+				err_set(err, "out of memory %s", what);
 				break;
 			}
 			rows = tmp;
@@ -2268,9 +2280,26 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		rows[n].digest_id = sqlite3_column_int64(s, 1);
 		rows[n].subscriber_id = sqlite3_column_int64(s, 2);
 		rows[n].attempts = sqlite3_column_int(s, 3);
+		rows[n].quarantined = sqlite3_column_count(s) > 4 &&
+				      strcmp(col_text(s, 4), "failed") == 0;
 		n++;
 	}
 	unbind(s);
+	*out = rows;
+	*n_out = n;
+	return ret;
+}
+
+/* Calls fn for each row with its recipient, from first on; returns
+ * where it stopped in *done. */
+static int rows_each(struct store *st, const struct claimed *rows, size_t n,
+		     store_delivery_fn *fn, void *arg, size_t *done,
+		     struct err *err)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, ret = 0;
+
 	for (i = 0; i < n && !ret; i++) {
 		struct store_delivery d;
 
@@ -2294,6 +2323,28 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		ret = fn(&d, arg);
 		unbind(s);
 	}
+	*done = i;
+	return ret;
+}
+
+static int claim(struct store *st, int64_t digest_id, int64_t now, size_t max,
+		 bool suspects, store_delivery_fn *fn, void *arg,
+		 struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
+	struct claimed *rows = NULL;
+	size_t n = 0, i = 0;
+	int ret;
+
+	/* Claim first, in one statement, then act: the rows are ours
+	 * before any message is composed (RELIABILITY G9). */
+	bind_int(s, 1, digest_id);
+	bind_int(s, 2, now);
+	bind_int(s, 3, (int64_t)max);
+	bind_int(s, 4, suspects);
+	ret = claimed_rows(st, s, "claiming deliveries", &rows, &n, err);
+	if (!ret)
+		ret = rows_each(st, rows, n, fn, arg, &i, err);
 	/* Rows claimed but never given to fn go back, so that they do not
 	 * wait in "sending" for the next start-up. */
 	for (; i < n; i++) {
@@ -2303,6 +2354,20 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 	}
 	free(rows);
 	return ret;
+}
+
+int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
+			   size_t max, store_delivery_fn *fn, void *arg,
+			   struct err *err)
+{
+	return claim(st, digest_id, now, max, false, fn, arg, err);
+}
+
+int store_deliveries_claim_suspect(struct store *st, int64_t digest_id,
+				   int64_t now, store_delivery_fn *fn,
+				   void *arg, struct err *err)
+{
+	return claim(st, digest_id, now, 1, true, fn, arg, err);
 }
 
 int store_delivery_sent(struct store *st, int64_t id, int64_t now,
@@ -2384,13 +2449,48 @@ int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
 	return ret;
 }
 
-int store_deliveries_recover(struct store *st, size_t *n, struct err *err)
+/* Drops the rows that were not quarantined. */
+static size_t keep_quarantined(struct claimed *rows, size_t n)
 {
-	int ret = exec_stmt(st, ST_DELIVERIES_RECOVER, err,
-			    "recovering deliveries");
+	size_t k = 0;
 
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].quarantined)
+			rows[k++] = rows[i];
+	}
+	return k;
+}
+
+int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
+			     store_delivery_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_RECOVER];
+	struct claimed *rows = NULL;
+	size_t count = 0, k, done;
+	char why[200];
+	int ret;
+
+	snprintf(why, sizeof(why),
+		 "quarantined: bulletin stopped without finishing %d times "
+		 "in a row while sending it; it may be what crashes it",
+		 quarantine_after);
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	bind_int(s, 1, quarantine_after);
+	bind_text(s, 2, why);
+	ret = claimed_rows(st, s, "recovering deliveries", &rows, &count, err);
+	k = keep_quarantined(rows, count);
+	if (!ret && fn)
+		ret = rows_each(st, rows, k, fn, arg, &done, err);
+	free(rows);
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	ret = tx_commit(st, err);
 	if (!ret && n)
-		*n = (size_t)sqlite3_changes(st->db);
+		*n = count - k;
 	return ret;
 }
 

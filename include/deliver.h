@@ -25,6 +25,11 @@
  *   in flight).
  * - A row whose subscriber is no longer active (unsubscribed, suspended)
  *   is not sent: it fails with that reason.
+ * - A row that was in flight at an unclean stop (a crash, kill -9) is a
+ *   suspect: it is sent alone, nothing else in flight, so that a crash
+ *   while sending it counts against it only; one in flight at
+ *   DELIVER_QUARANTINE_AFTER stops in a row is quarantined as failed at
+ *   start-up (store_deliveries_recover; RELIABILITY G8).
  * - Notices (replies to subscription commands) go the same way, with the
  *   same retries; they never suspend anyone.
  *
@@ -42,6 +47,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+
+/* Unclean stops in a row a delivery may be in flight at before it is
+ * quarantined (Mailman's MAX_BAK_COUNT). */
+#define DELIVER_QUARANTINE_AFTER 3
 
 struct deliver;
 

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store;
@@ -296,12 +296,21 @@ typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
 
 /* Claims up to max pending deliveries due at now (of digest_id, or of
  * any digest when 0; the longest due first, then in the order they were
- * composed), marking them "sending" in one statement, then calls
+ * composed; suspects left out), marking them "sending" in one statement,
+ * then calls
  * fn for each. When fn fails, the walk stops and the rows not yet given
  * to fn go back to "pending". */
 int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			   size_t max, store_delivery_fn *fn, void *arg,
 			   struct err *err);
+
+/* As store_deliveries_claim, for at most one suspect: a row that was in
+ * flight at an unclean stop (store_deliveries_recover) and has not been
+ * tried since. A caller sends a suspect alone, nothing else in flight,
+ * so that a crash while sending it counts against it only. */
+int store_deliveries_claim_suspect(struct store *st, int64_t digest_id,
+				   int64_t now, store_delivery_fn *fn,
+				   void *arg, struct err *err);
 
 int store_delivery_sent(struct store *st, int64_t id, int64_t now,
 			struct err *err);
@@ -331,9 +340,16 @@ int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
 				  int in_a_row, int64_t now, bool *suspended,
 				  struct err *err);
 
-/* At start-up: rows left "sending" by a crash go back to "pending".
- * *n (may be NULL) receives how many. */
-int store_deliveries_recover(struct store *st, size_t *n, struct err *err);
+/* At start-up: rows left "sending" by an unclean stop (a crash, kill -9)
+ * go back to "pending", each counting the stop, and are suspects (see
+ * store_deliveries_claim_suspect) until a try of theirs ends. A row that
+ * was in flight at quarantine_after stops in a row fails instead, with a
+ * reason saying it was quarantined: it may be what crashes the process
+ * (RELIABILITY G8). *n (may be NULL) receives how many went back; fn
+ * (may be NULL) is called for each quarantined row (attempts as counted;
+ * subscriber_state as now). All in one transaction. */
+int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
+			     store_delivery_fn *fn, void *arg, struct err *err);
 
 /* Counts deliveries of a digest by state. */
 struct store_delivery_counts {
