@@ -457,10 +457,21 @@ static int claim_one(const struct store_delivery *d, void *arg)
 		buf_free(&msg);
 		return 0;
 	}
+	/* The envelope sender names the delivery, so that a bounce can
+	 * be traced back to it (VERP, RELIABILITY G12). */
 	list = config_list_find(dv->run_cfg, d->list);
+	buf_init(&path, BUF_MAX_LINE);
+	if (outbox_bounce_address(dv->ob, d, &path) != 0) {
+		buf_reset(&path);
+		ret = buf_adds(&path, list ? list->address : d->address);
+		if (ret) {
+			buf_free(&msg);
+			return ret;
+		}
+	}
 	ret = fly(dv, d->id, d->subscriber_id, d->digest_created, d->attempts,
-		  d->list, d->address, list ? list->address : d->address,
-		  buf_str(&msg), msg.len);
+		  d->list, d->address, buf_str(&path), buf_str(&msg), msg.len);
+	buf_free(&path);
 	buf_free(&msg);
 	return ret;
 }

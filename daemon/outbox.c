@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounce.h"
 #include "digest.h"
 #include "message.h"
 #include "outbox.h"
@@ -413,6 +414,16 @@ int outbox_render(struct outbox *ob, const struct store_delivery *d,
 	return render(ob, ob->cur_list, ob->cur, &ob->shared,
 		      ob->shared.body != NULL, d->digest_id, d->subscriber_id,
 		      d->address, now, readable, out, err);
+}
+
+int outbox_bounce_address(struct outbox *ob, const struct store_delivery *d,
+			  struct buf *out)
+{
+	const struct config_list *list = config_list_find(ob->cfg, d->list);
+
+	if (!list || !list->address)
+		return -ENOENT;
+	return bounce_address(ob->keys, list->name, list->address, d->id, out);
 }
 
 size_t outbox_items(const struct outbox *ob)

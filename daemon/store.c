@@ -74,6 +74,8 @@ enum stmt {
 	ST_DELIVERY_UNCLAIM,
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
+	ST_DELIVERY_OF,
+	ST_DELIVERY_BOUNCED,
 	ST_DELIVERY_COUNTS,
 	ST_DIGESTS_LIST,
 	ST_INBOUND_BY_KEY,
@@ -308,6 +310,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"ELSE 'pending' END, last_error = CASE WHEN interrupted + 1 "
 		">= ?1 THEN ?2 ELSE last_error END WHERE state = 'sending' "
 		"RETURNING id, digest_id, subscriber_id, attempts, state",
+	[ST_DELIVERY_OF] = "SELECT d.state, d.subscriber_id, s.address, l.name "
+			   "FROM deliveries d JOIN subscribers s ON "
+			   "s.id = d.subscriber_id JOIN lists l ON "
+			   "l.id = s.list_id WHERE d.id = ?1",
+	/* Only a delivery the server took can bounce. */
+	[ST_DELIVERY_BOUNCED] =
+		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
+		"ELSE state END, last_error = ?3 WHERE id = ?1 AND "
+		"state = 'sent'",
 	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
 			       "coalesce(sum(state = 'sending'), 0), "
 			       "coalesce(sum(state = 'sent'), 0), "
@@ -2614,6 +2625,46 @@ static int command_insert(struct store *st, const struct store_command_new *c,
 	return exec_stmt(st, ST_COMMAND_INSERT, err, "recording a command");
 }
 
+/* Applies a bounce to its delivery: a hard one fails it (and may
+ * suspend the subscriber), a soft one notes it. Idempotent. */
+static int bounce_apply(struct store *st, struct store_bounce *b, int64_t now,
+			struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_OF];
+	int64_t subscriber_id;
+	int rc, ret;
+
+	b->found = b->changed = b->suspended = false;
+	b->address[0] = b->state[0] = '\0';
+	bind_int(s, 1, b->delivery_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = store_fail(st, err, "reading a bounced delivery");
+		unbind(s);
+		return ret;
+	}
+	if (rc == SQLITE_ROW && strcmp(col_text(s, 3), b->list) == 0) {
+		b->found = true;
+		snprintf(b->state, sizeof(b->state), "%s", col_text(s, 0));
+		snprintf(b->address, sizeof(b->address), "%s", col_text(s, 2));
+	}
+	subscriber_id = sqlite3_column_int64(s, 1);
+	unbind(s);
+	if (!b->found || strcmp(b->state, "sent") != 0)
+		return 0;
+	s = st->stmt[ST_DELIVERY_BOUNCED];
+	bind_int(s, 1, b->delivery_id);
+	bind_int(s, 2, b->hard);
+	bind_text(s, 3, b->error);
+	ret = exec_stmt(st, ST_DELIVERY_BOUNCED, err, "recording a bounce");
+	b->changed = !ret && sqlite3_changes(st->db) > 0;
+	if (!ret && b->hard && b->changed)
+		ret = store_subscriber_hard_failure(st, subscriber_id,
+						    b->suspend_after, now,
+						    &b->suspended, err);
+	return ret;
+}
+
 int store_inbound_record(struct store *st, const struct store_inbound *in,
 			 const char *source, const struct store_item_new *items,
 			 size_t n_items, const struct store_command_new *cmd,
@@ -2645,6 +2696,8 @@ int store_inbound_record(struct store *st, const struct store_inbound *in,
 					      res, err);
 		if (!ret && cmd)
 			ret = command_insert(st, cmd, id, now, err);
+		if (!ret && in->bounce)
+			ret = bounce_apply(st, in->bounce, now, err);
 	}
 	if (ret) {
 		tx_rollback(st);

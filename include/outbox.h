@@ -48,6 +48,12 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 int outbox_render(struct outbox *ob, const struct store_delivery *d,
 		  int64_t now, bool readable, struct buf *out, struct err *err);
 
+/* Appends the envelope sender of delivery d: its list's VERP bounce
+ * address (bounce.h), so that a bounce names the delivery. Returns 0,
+ * -ENOMEM, or -ENOENT when the list is no longer in the config. */
+int outbox_bounce_address(struct outbox *ob, const struct store_delivery *d,
+			  struct buf *out);
+
 /* Stories in the digest last rendered. */
 size_t outbox_items(const struct outbox *ob);
 

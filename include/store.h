@@ -374,15 +374,35 @@ struct store_inbound {
 	 * only looked at (ignored, quarantined): it claims nothing, so a
 	 * copy in the right place is still taken. */
 	const char *key;
-	const char *via;      /* "imap" or "pipe" */
-	const char *folder;   /* IMAP folder, or NULL (pipe) */
-	uint32_t uidvalidity; /* IMAP only */
-	uint32_t uid;	      /* IMAP only */
-	const char *sender;   /* From addr-spec, or NULL */
-	const char *subject;  /* or NULL */
-	const char *outcome;  /* "briefing", "command", "ignored",
-				 "quarantined" */
-	const char *detail;   /* source; list and command; or why */
+	const char *via;	     /* "imap" or "pipe" */
+	const char *folder;	     /* IMAP folder, or NULL (pipe) */
+	uint32_t uidvalidity;	     /* IMAP only */
+	uint32_t uid;		     /* IMAP only */
+	const char *sender;	     /* From addr-spec, or NULL */
+	const char *subject;	     /* or NULL */
+	const char *outcome;	     /* "briefing", "command", "ignored",
+					"quarantined" */
+	const char *detail;	     /* source; list and command; or why */
+	struct store_bounce *bounce; /* a bounce to apply, or NULL */
+};
+
+/* A bounce (a delivery status report to a digest's VERP address) that
+ * store_inbound_record applies with the message, when it is new: a hard
+ * one fails the delivery, if it was sent, and suspends the subscriber
+ * whose last suspend_after deliveries all failed; a soft one only sets
+ * the delivery's last error. */
+struct store_bounce {
+	int64_t delivery_id; /* from the VERP token */
+	const char *list;    /* the list the token was made for */
+	bool hard;
+	const char *error; /* for the delivery row */
+	int suspend_after;
+	/* Filled in: */
+	bool found;	   /* the delivery is in the database, of list */
+	char state[16];	   /* its state before */
+	char address[256]; /* its subscriber */
+	bool changed;	   /* the row was sent, and now notes the bounce */
+	bool suspended;	   /* the subscriber was suspended now */
 };
 
 /* A command for the subscription code, from a command address. */

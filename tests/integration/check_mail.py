@@ -8,7 +8,8 @@ usage: check_mail.py DIR LIST_ADDRESS
 For every file in DIR: smtp-sink's own lines (X-Client-Addr ...,
 Received) come first and are read as headers too. Checks, header by
 header and line by line:
-  - the envelope: MAIL FROM is LIST_ADDRESS, one RCPT, and To is it;
+  - the envelope: MAIL FROM is LIST_ADDRESS's VERP bounce address
+    (LOCAL+bounce-TOKEN@DOMAIN), one RCPT, and To is it;
   - From, To, Subject, Date, Message-ID, MIME-Version, Content-Type,
     Content-Transfer-Encoding, List-Id, List-Unsubscribe (https and
     mailto), List-Unsubscribe-Post, Precedence, Auto-Submitted: each once;
@@ -44,8 +45,11 @@ def check(path, list_address):
     msg = email.message_from_bytes(raw, policy=email.policy.strict)
     mail_args = msg.get_all("X-Mail-Args") or []
     rcpt_args = msg.get_all("X-Rcpt-Args") or []
+    # The envelope sender is the list's VERP bounce address.
+    local, domain = list_address.rsplit("@", 1)
     if len(mail_args) != 1 or \
-            not re.match(r"(FROM:)?<%s>" % re.escape(list_address),
+            not re.match(r"(FROM:)?<%s\+bounce-[a-z2-7]{26}@%s>" %
+                         (re.escape(local), re.escape(domain)),
                          mail_args[0]):
         fail(path, "MAIL FROM %r" % mail_args)
     if len(rcpt_args) != 1:
