@@ -6,7 +6,9 @@
 # the server reads must hold only CRLF line ends, every line starting
 # with a dot doubled, and one end of data: the final dot. smtp-sink gets
 # exactly one message per recipient, each read back by Python's strict
-# parser; rawsmtp.py keeps the bytes as they came. (A NUL cannot come in
+# parser; rawsmtp.py keeps the bytes as they came. Then a template that
+# holds the character bulletin marks recipient values with is rendered
+# whole, per message. (A NUL cannot come in
 # through a feed: the XML parser refuses it; the body writer drops it
 # anyway, tested in test_message.)
 set -eu
@@ -126,4 +128,14 @@ for name in raws:
         sys.exit("%s: a CR inside the body" % name)
 print("ok")
 PY
+
+# A template holding the control character that marks a recipient's
+# value in a body rendered once per digest: the first message shows
+# the difference, and every message is rendered whole instead (the
+# character dropped like any control), with a warning.
+printf 'Hello \0010 and {{recipient}}.\n' >>"$W/templates/ascii.txt"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" digests --show 1 --to bob@example.org
+assert_contains "$T/err" "the digest template cannot be rendered once for every recipient"
+assert_contains "$T/out" "Hello 0 and bob@example.org."
+assert_contains "$T/out" "You get this because bob@example.org is subscribed."
 echo ok
