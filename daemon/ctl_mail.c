@@ -137,8 +137,11 @@ int cmd_receive(struct ctl *ctl, int argc, char **argv)
 	case INTAKE_COMMAND:
 	case INTAKE_DUPLICATE:
 	case INTAKE_QUARANTINED:
+	case INTAKE_BOUNCE:
 		/* Quarantined mail is kept for the admin; a bounce would
-		 * go to whoever the forger named. */
+		 * go to whoever the forger named. Mail to a bounce
+		 * address is taken even when it changes nothing: a
+		 * bounce of a bounce would go nowhere useful. */
 		fprintf(stderr, "bulletinctl: %s: %s\n", res.message,
 			res.detail);
 		return 0;

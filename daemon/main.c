@@ -616,6 +616,21 @@ static void usage(FILE *f)
 		DEFAULT_CONFIG);
 }
 
+/* A delivery in flight at DELIVER_QUARANTINE_AFTER unclean stops in a
+ * row: failed, and said loudly (RELIABILITY G8). */
+static int on_quarantined(const struct store_delivery *d, void *arg)
+{
+	log_errorx("list %s: the digest to %s was being sent at %d unclean "
+		   "stops in a row (crashes or kill -9) and is quarantined "
+		   "as failed: it may be what crashes bulletind. Look for a "
+		   "crash in the log; bulletinctl digests --show %lld --to "
+		   "%s shows the message, bulletinctl subscribers %s show "
+		   "%s the delivery",
+		   d->list, d->address, DELIVER_QUARANTINE_AFTER,
+		   (long long)d->digest_id, d->address, d->list, d->address);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -677,8 +692,10 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	ret = generation_attach(&d, &d.gen);
-	if (!ret && (store_deliveries_recover(d.store, &recovered, &err) ||
-		     store_notices_recover(d.store, NULL, &err))) {
+	if (!ret &&
+	    (store_deliveries_recover(d.store, DELIVER_QUARANTINE_AFTER,
+				      &recovered, on_quarantined, NULL, &err) ||
+	     store_notices_recover(d.store, NULL, &err))) {
 		log_errorx("%s", err.msg);
 		ret = EXIT_RUNTIME;
 	}

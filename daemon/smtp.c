@@ -93,12 +93,12 @@ static void classify(struct smtp *s, struct msg *m, CURLcode rc, long code,
 		return;
 	}
 	m->outcome = SMTP_TEMPORARY;
-	/* No reply code at all, or a refusal of the session itself: the
-	 * server is at fault, not this message. */
-	m->server_problem = code == 0 || code == 421 ||
-			    rc == CURLE_LOGIN_DENIED ||
-			    rc == CURLE_USE_SSL_FAILED ||
-			    rc == CURLE_PEER_FAILED_VERIFICATION;
+	/* No reply code at all, no reply in time, or a refusal of the
+	 * session itself: the server is at fault, not this message. */
+	m->server_problem =
+		code == 0 || code == 421 || rc == CURLE_OPERATION_TIMEDOUT ||
+		rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED ||
+		rc == CURLE_PEER_FAILED_VERIFICATION;
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		snprintf(m->error, sizeof(m->error),

@@ -75,6 +75,8 @@ enum stmt {
 	ST_DELIVERY_UNCLAIM,
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
+	ST_DELIVERY_OF,
+	ST_DELIVERY_BOUNCED,
 	ST_DELIVERY_COUNTS,
 	ST_DIGESTS_LIST,
 	ST_INBOUND_BY_KEY,
@@ -266,11 +268,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DIGEST_GET] = "SELECT d.id, l.name, d.period_start, d.period_end, "
 			  "d.created, d.items FROM digests d "
 			  "JOIN lists l ON l.id = d.list_id WHERE d.id = ?1",
+	/* In the order of deliveries_state (state, next_try, rowid), so
+	 * that the LIMIT stops the walk: ORDER BY id alone sorted every
+	 * pending row at each claim, quadratic in the subscribers. */
 	[ST_DELIVERIES_CLAIM] =
 		"UPDATE deliveries SET state = 'sending', "
 		"attempts = attempts + 1 WHERE id IN (SELECT id FROM "
 		"deliveries WHERE state = 'pending' AND next_try <= ?2 "
-		"AND (?1 = 0 OR digest_id = ?1) ORDER BY id LIMIT ?3) "
+		"AND (?1 = 0 OR digest_id = ?1) AND (interrupted > 0) = ?4 "
+		"ORDER BY next_try, id LIMIT ?3) "
 		"RETURNING id, digest_id, subscriber_id, attempts",
 	[ST_SUB_BY_ID] = "SELECT l.name, s.address, s.state, "
 			 "(SELECT created FROM digests WHERE id = ?2) "
@@ -285,16 +291,35 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"state = 'failed')",
 	[ST_DELIVERY_SENT] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2, "
-		"last_error = NULL WHERE id = ?1",
+		"last_error = NULL, interrupted = 0 WHERE id = ?1",
 	[ST_DELIVERY_UNCLAIM] =
 		"UPDATE deliveries SET state = 'pending', "
 		"attempts = attempts - 1 WHERE id = ?1 AND state = 'sending'",
+	/* A try that ended (?5 = 0: it counts) clears the stops it was
+	 * in flight at: those were not its doing. */
 	[ST_DELIVERY_FAILED] =
 		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
 		"ELSE 'pending' END, next_try = ?3, last_error = ?4, "
-		"attempts = attempts - ?5 WHERE id = ?1",
-	[ST_DELIVERIES_RECOVER] = "UPDATE deliveries SET state = 'pending' "
-				  "WHERE state = 'sending'",
+		"attempts = attempts - ?5, "
+		"interrupted = CASE WHEN ?5 THEN interrupted ELSE 0 END "
+		"WHERE id = ?1",
+	/* Rows in flight at an unclean stop: each counts it, and one at
+	 * its ?1-th stop in a row fails, quarantined (RELIABILITY G8). */
+	[ST_DELIVERIES_RECOVER] =
+		"UPDATE deliveries SET interrupted = interrupted + 1, "
+		"state = CASE WHEN interrupted + 1 >= ?1 THEN 'failed' "
+		"ELSE 'pending' END, last_error = CASE WHEN interrupted + 1 "
+		">= ?1 THEN ?2 ELSE last_error END WHERE state = 'sending' "
+		"RETURNING id, digest_id, subscriber_id, attempts, state",
+	[ST_DELIVERY_OF] = "SELECT d.state, d.subscriber_id, s.address, l.name "
+			   "FROM deliveries d JOIN subscribers s ON "
+			   "s.id = d.subscriber_id JOIN lists l ON "
+			   "l.id = s.list_id WHERE d.id = ?1",
+	/* Only a delivery the server took can bounce. */
+	[ST_DELIVERY_BOUNCED] =
+		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
+		"ELSE state END, last_error = ?3 WHERE id = ?1 AND "
+		"state = 'sent'",
 	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
 			       "coalesce(sum(state = 'sending'), 0), "
 			       "coalesce(sum(state = 'sent'), 0), "
@@ -525,6 +550,11 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL,"
 	"  level TEXT NOT NULL,"
 	"  message TEXT NOT NULL);",
+	/* 6 -> 7: how many unclean stops in a row (a crash, kill -9) each
+	 * delivery was in flight at, so that one that crashes the process
+	 * is sent alone and, at the third, quarantined (RELIABILITY G8). */
+	"ALTER TABLE deliveries ADD COLUMN interrupted INTEGER NOT NULL "
+	"DEFAULT 0;",
 };
 
 struct store {
@@ -2279,28 +2309,24 @@ int store_digest_create(struct store *st, const char *list,
 struct claimed {
 	int64_t id, digest_id, subscriber_id;
 	int attempts;
+	bool quarantined; /* recovered: failed at its last stop */
 };
 
-int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
-			   size_t max, store_delivery_fn *fn, void *arg,
-			   struct err *err)
+/* Steps s (bound, RETURNING id, digest_id, subscriber_id, attempts)
+ * into *rows; what the statement did stays done on failure. */
+static int claimed_rows(struct store *st, sqlite3_stmt *s, const char *what,
+			struct claimed **out, size_t *n_out, struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
 	struct claimed *rows = NULL, *tmp;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 	int rc, ret = 0;
 
-	/* Claim first, in one statement, then act: the rows are ours
-	 * before any message is composed (RELIABILITY G9). */
-	bind_int(s, 1, digest_id);
-	bind_int(s, 2, now);
-	bind_int(s, 3, (int64_t)max);
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "claiming deliveries");
+			ret = store_fail(st, err, what);
 			break;
 		}
 		if (n == cap) {
@@ -2308,7 +2334,7 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			tmp = realloc(rows, cap * sizeof(*rows));
 			if (!tmp) {
 				ret = -ENOMEM;
-				err_set(err, "out of memory claiming rows");
+				err_set(err, "out of memory %s", what);
 				break;
 			}
 			rows = tmp;
@@ -2317,9 +2343,26 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		rows[n].digest_id = sqlite3_column_int64(s, 1);
 		rows[n].subscriber_id = sqlite3_column_int64(s, 2);
 		rows[n].attempts = sqlite3_column_int(s, 3);
+		rows[n].quarantined = sqlite3_column_count(s) > 4 &&
+				      strcmp(col_text(s, 4), "failed") == 0;
 		n++;
 	}
 	unbind(s);
+	*out = rows;
+	*n_out = n;
+	return ret;
+}
+
+/* Calls fn for each row with its recipient, from first on; returns
+ * where it stopped in *done. */
+static int rows_each(struct store *st, const struct claimed *rows, size_t n,
+		     store_delivery_fn *fn, void *arg, size_t *done,
+		     struct err *err)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, ret = 0;
+
 	for (i = 0; i < n && !ret; i++) {
 		struct store_delivery d;
 
@@ -2343,6 +2386,28 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		ret = fn(&d, arg);
 		unbind(s);
 	}
+	*done = i;
+	return ret;
+}
+
+static int claim(struct store *st, int64_t digest_id, int64_t now, size_t max,
+		 bool suspects, store_delivery_fn *fn, void *arg,
+		 struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
+	struct claimed *rows = NULL;
+	size_t n = 0, i = 0;
+	int ret;
+
+	/* Claim first, in one statement, then act: the rows are ours
+	 * before any message is composed (RELIABILITY G9). */
+	bind_int(s, 1, digest_id);
+	bind_int(s, 2, now);
+	bind_int(s, 3, (int64_t)max);
+	bind_int(s, 4, suspects);
+	ret = claimed_rows(st, s, "claiming deliveries", &rows, &n, err);
+	if (!ret)
+		ret = rows_each(st, rows, n, fn, arg, &i, err);
 	/* Rows claimed but never given to fn go back, so that they do not
 	 * wait in "sending" for the next start-up. */
 	for (; i < n; i++) {
@@ -2352,6 +2417,20 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 	}
 	free(rows);
 	return ret;
+}
+
+int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
+			   size_t max, store_delivery_fn *fn, void *arg,
+			   struct err *err)
+{
+	return claim(st, digest_id, now, max, false, fn, arg, err);
+}
+
+int store_deliveries_claim_suspect(struct store *st, int64_t digest_id,
+				   int64_t now, store_delivery_fn *fn,
+				   void *arg, struct err *err)
+{
+	return claim(st, digest_id, now, 1, true, fn, arg, err);
 }
 
 int store_delivery_sent(struct store *st, int64_t id, int64_t now,
@@ -2433,13 +2512,48 @@ int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
 	return ret;
 }
 
-int store_deliveries_recover(struct store *st, size_t *n, struct err *err)
+/* Drops the rows that were not quarantined. */
+static size_t keep_quarantined(struct claimed *rows, size_t n)
 {
-	int ret = exec_stmt(st, ST_DELIVERIES_RECOVER, err,
-			    "recovering deliveries");
+	size_t k = 0;
 
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].quarantined)
+			rows[k++] = rows[i];
+	}
+	return k;
+}
+
+int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
+			     store_delivery_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_RECOVER];
+	struct claimed *rows = NULL;
+	size_t count = 0, k, done;
+	char why[200];
+	int ret;
+
+	snprintf(why, sizeof(why),
+		 "quarantined: bulletin stopped without finishing %d times "
+		 "in a row while sending it; it may be what crashes it",
+		 quarantine_after);
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	bind_int(s, 1, quarantine_after);
+	bind_text(s, 2, why);
+	ret = claimed_rows(st, s, "recovering deliveries", &rows, &count, err);
+	k = keep_quarantined(rows, count);
+	if (!ret && fn)
+		ret = rows_each(st, rows, k, fn, arg, &done, err);
+	free(rows);
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	ret = tx_commit(st, err);
 	if (!ret && n)
-		*n = (size_t)sqlite3_changes(st->db);
+		*n = count - k;
 	return ret;
 }
 
@@ -2563,6 +2677,46 @@ static int command_insert(struct store *st, const struct store_command_new *c,
 	return exec_stmt(st, ST_COMMAND_INSERT, err, "recording a command");
 }
 
+/* Applies a bounce to its delivery: a hard one fails it (and may
+ * suspend the subscriber), a soft one notes it. Idempotent. */
+static int bounce_apply(struct store *st, struct store_bounce *b, int64_t now,
+			struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_OF];
+	int64_t subscriber_id;
+	int rc, ret;
+
+	b->found = b->changed = b->suspended = false;
+	b->address[0] = b->state[0] = '\0';
+	bind_int(s, 1, b->delivery_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = store_fail(st, err, "reading a bounced delivery");
+		unbind(s);
+		return ret;
+	}
+	if (rc == SQLITE_ROW && strcmp(col_text(s, 3), b->list) == 0) {
+		b->found = true;
+		snprintf(b->state, sizeof(b->state), "%s", col_text(s, 0));
+		snprintf(b->address, sizeof(b->address), "%s", col_text(s, 2));
+	}
+	subscriber_id = sqlite3_column_int64(s, 1);
+	unbind(s);
+	if (!b->found || strcmp(b->state, "sent") != 0)
+		return 0;
+	s = st->stmt[ST_DELIVERY_BOUNCED];
+	bind_int(s, 1, b->delivery_id);
+	bind_int(s, 2, b->hard);
+	bind_text(s, 3, b->error);
+	ret = exec_stmt(st, ST_DELIVERY_BOUNCED, err, "recording a bounce");
+	b->changed = !ret && sqlite3_changes(st->db) > 0;
+	if (!ret && b->hard && b->changed)
+		ret = store_subscriber_hard_failure(st, subscriber_id,
+						    b->suspend_after, now,
+						    &b->suspended, err);
+	return ret;
+}
+
 int store_inbound_record(struct store *st, const struct store_inbound *in,
 			 const char *source, const struct store_item_new *items,
 			 size_t n_items, const struct store_command_new *cmd,
@@ -2594,6 +2748,8 @@ int store_inbound_record(struct store *st, const struct store_inbound *in,
 					      res, err);
 		if (!ret && cmd)
 			ret = command_insert(st, cmd, id, now, err);
+		if (!ret && in->bounce)
+			ret = bounce_apply(st, in->bounce, now, err);
 	}
 	if (ret) {
 		tx_rollback(st);

@@ -74,4 +74,17 @@ int token_message_id(const struct token_keys *k, int64_t digest_id,
 		     int64_t subscriber_id, const char *domain,
 		     struct buf *out);
 
+/* Appends a short token for a VERP bounce address (LIST+bounce-TOKEN@):
+ * the delivery row under a MAC that also covers the list's name, in 26
+ * characters of lower-case base32, so that a server that folds the
+ * case of the address does no harm. Returns 0, -ENOMEM, or -EINVAL for
+ * an id over 2^48. */
+int token_bounce_make(const struct token_keys *k, const char *list,
+		      int64_t delivery_id, struct buf *out);
+
+/* Checks a bounce token for list (case ignored); 0 with *delivery_id
+ * set, or -EINVAL when it is malformed, tampered or another list's. */
+int token_bounce_verify(const struct token_keys *k, const char *list,
+			const char *text, int64_t *delivery_id);
+
 #endif

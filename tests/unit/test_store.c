@@ -374,6 +374,20 @@ static void sql(struct fixture *f, const char *q)
 	sqlite3_close(db);
 }
 
+/* Runs a one-value query q on another connection; expects want. */
+static void sql_expect(struct fixture *f, const char *q, const char *want)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 /* Ingests a repost (source union) of the text of item id 1 or 3 (source
  * blog) and says which item the repost is a copy of. */
 static int64_t repost_of(struct fixture *f, const char *guid, const char *text)
@@ -450,7 +464,8 @@ static void test_schema_4_migrates(void **state)
 		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
 	store_close(f->st);
 	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
-	       "DROP TABLE daemon_log; PRAGMA user_version = 4");
+	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
+	       "interrupted; PRAGMA user_version = 4");
 	f->st = store_open(f->path, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
@@ -561,7 +576,9 @@ static void test_delivery_state_machine(void **state)
 	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
 	assert_int_equal(c.sending, 2);
 	assert_int_equal(c.pending, 1);
-	assert_int_equal(store_deliveries_recover(f->st, &recovered, &err), 0);
+	assert_int_equal(store_deliveries_recover(f->st, 3, &recovered, NULL,
+						  NULL, &err),
+			 0);
 	assert_int_equal(recovered, 2);
 
 	/* Unsubscribing cancels b's pending row at once. */
@@ -569,9 +586,15 @@ static void test_delivery_state_machine(void **state)
 						    "b@example.org",
 						    "unsubscribed", 5, &err),
 			 0);
+	/* c as usual; a, in flight at the stop, only as a suspect. */
 	n = 0;
 	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
 						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							count_deliveries, &n,
+							&err),
 			 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
@@ -582,6 +605,117 @@ static void test_delivery_state_machine(void **state)
 						    "unsubscribed", 5, &err),
 			 -ENOENT);
 	assert_non_null(strstr(err.msg, "nobody@example.org"));
+}
+
+struct quarantined {
+	size_t n;
+	char address[64];
+};
+
+static int on_quarantined(const struct store_delivery *d, void *arg)
+{
+	struct quarantined *q = arg;
+
+	q->n++;
+	snprintf(q->address, sizeof(q->address), "%s", d->address);
+	return 0;
+}
+
+static int claimed_address(const struct store_delivery *d, void *arg)
+{
+	snprintf(arg, 64, "%s", d->address);
+	return 0;
+}
+
+/* A crash while sending (RELIABILITY G8): the rows in flight become
+ * suspects, claimed one at a time apart from the rest; one in flight at
+ * three stops in a row is quarantined as failed, with the reason; a try
+ * that ends clears the count. */
+static void test_poison_quarantined(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	struct store_delivery_counts c;
+	struct quarantined q = {0};
+	char who[64];
+	size_t n = 0, back = 0;
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "b@example.org", "active", 1, NULL,
+			     &err);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
+					     2000, false, &sd, &n, &err),
+			 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+
+	/* Stop 1: both in flight, both back as suspects. */
+	assert_int_equal(store_deliveries_recover(f->st, 3, &back,
+						  on_quarantined, &q, &err),
+			 0);
+	assert_int_equal(back, 2);
+	assert_int_equal(q.n, 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 0);
+
+	/* Stops 2 and 3: a alone in flight each time. */
+	for (int stop = 2; stop <= 3; stop++) {
+		who[0] = '\0';
+		assert_int_equal(
+			store_deliveries_claim_suspect(
+				f->st, sd.id, 2000, claimed_address, who, &err),
+			0);
+		assert_string_equal(who, "a@example.org");
+		assert_int_equal(store_deliveries_recover(f->st, 3, &back,
+							  on_quarantined, &q,
+							  &err),
+				 0);
+		assert_int_equal(back, stop == 3 ? 0 : 1);
+	}
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.address, "a@example.org");
+	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(c.pending, 1);
+	sql_expect(f,
+		   "SELECT count(*) FROM deliveries WHERE state = 'failed' "
+		   "AND last_error LIKE 'quarantined: bulletin stopped without "
+		   "finishing 3 times in a row while sending it%'",
+		   "1");
+
+	/* b, in flight at stop 1 only: a try that ends (deferred) clears
+	 * it, and it is an ordinary row again. */
+	who[0] = '\0';
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							claimed_address, who,
+							&err),
+			 0);
+	assert_string_equal(who, "b@example.org");
+	assert_int_equal(
+		store_delivery_failed(f->st, 2, false, 2000, "450", &err), 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							count_deliveries, &n,
+							&err),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 1);
 }
 
 static void test_retry_waits_for_next_try(void **state)
@@ -908,6 +1042,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poison_quarantined, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_waits_for_next_try,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_is_named,
