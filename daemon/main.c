@@ -593,6 +593,20 @@ static void stop(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
+/* Undoes a start that failed half-way (each part accepts NULL), lets
+ * the loop run their closes, and returns status. */
+static int abandon_start(struct daemon *d, int status)
+{
+	http_destroy(d->http);
+	deliver_destroy(d->deliver);
+	poller_destroy(d->poller);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d->loop);
+	generation_finish(&d->gen);
+	store_close(d->store);
+	return status;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -713,45 +727,24 @@ int main(int argc, char **argv)
 	d.poller = poller_create(&d.loop, d.store, d.gen.cfg, d.gen.themes);
 	if (!d.poller) {
 		log_errorx("cannot start the fetcher (out of memory?)");
-		generation_finish(&d.gen);
-		store_close(d.store);
-		uv_loop_close(&d.loop);
-		return EXIT_RUNTIME;
+		return abandon_start(&d, EXIT_RUNTIME);
 	}
 	d.deliver = deliver_create(&d.loop, d.store, d.gen.cfg, &err);
 	if (!d.deliver) {
 		log_errorx("%s", err.msg);
-		poller_destroy(d.poller);
-		uv_run(&d.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&d.loop);
-		generation_finish(&d.gen);
-		store_close(d.store);
-		return EXIT_USAGE;
+		return abandon_start(&d, EXIT_USAGE);
 	}
 	if (!d.once) {
 		d.http = http_create(&d.loop, d.gen.cfg, d.gen.subscribe, &err);
 		if (!d.http) {
 			log_errorx("%s", err.msg);
-			deliver_destroy(d.deliver);
-			poller_destroy(d.poller);
-			uv_run(&d.loop, UV_RUN_DEFAULT);
-			uv_loop_close(&d.loop);
-			generation_finish(&d.gen);
-			store_close(d.store);
-			return EXIT_RUNTIME;
+			return abandon_start(&d, EXIT_RUNTIME);
 		}
 		d.health =
 			health_create(&d.loop, d.store, d.gen.cfg->http_listen);
 		if (!d.health) {
 			log_errorx("cannot start: out of memory");
-			http_destroy(d.http);
-			deliver_destroy(d.deliver);
-			poller_destroy(d.poller);
-			uv_run(&d.loop, UV_RUN_DEFAULT);
-			uv_loop_close(&d.loop);
-			generation_finish(&d.gen);
-			store_close(d.store);
-			return EXIT_RUNTIME;
+			return abandon_start(&d, EXIT_RUNTIME);
 		}
 		http_set_status(d.http,
 				&(struct http_status){status_health,

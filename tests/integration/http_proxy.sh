@@ -15,13 +15,10 @@ set -eu
 command -v curl >/dev/null || skip "curl is not installed"
 command -v nginx >/dev/null || skip "nginx is not installed"
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 NPORT=$(free_port)
 sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\nform_per_ip = 2\nform_min_time = 0\ntrusted_proxies = 127.0.0.1\n\n[smtp]|" "$cfg"
-q() { sqlite3 "$W/demo.db" "$1"; }
 
 # nginx with the contrib location block, pointed at this daemon.
 p="$T/nginx"

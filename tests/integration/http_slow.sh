@@ -15,9 +15,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || skip "curl is not installed"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 # debug: libmicrohttpd's own refusals (over a limit) are logged then.
 sed -i "s|^log_level = info|log_level = debug|" "$cfg"

@@ -77,6 +77,19 @@ make_workdir() {
 	chmod 600 "$T/work/demo-secret"
 }
 
+# demo_setup: make_workdir, then W (the work dir) and cfg (its demo
+# config), which ctl and q below act on.
+demo_setup() {
+	make_workdir
+	W="$T/work"
+	cfg="$W/demo.conf"
+}
+
+# ctl ARGS: bulletinctl on $cfg. q SQL: a query on $W/demo.db. A test
+# with another config or database defines its own.
+ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
+q() { sqlite3 "$W/demo.db" "$1"; }
+
 # test_ca DIR: a throwaway authority, DIR/ca.pem and DIR/ca.key, that
 # nobody trusts unless told to.
 test_ca() {

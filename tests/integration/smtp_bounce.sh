@@ -14,11 +14,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
-q() { sqlite3 "$W/demo.db" "$1"; }
+demo_setup
 for a in ann+news@example.org bob=x@example.org dan@example.org; do
 	ctl subscribers staff-news add "$a" >/dev/null
 done

@@ -12,9 +12,7 @@ set -eu
 	skip "no DKIM signer to test with (apt-get install python3-dkim)"
 command -v openssl >/dev/null || skip "openssl is not installed"
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 "$BULLETINCTL" -c "$cfg" subscribers staff-news add ann@example.org >/dev/null
 expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch
 start_rawsmtp dkim

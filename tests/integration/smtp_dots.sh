@@ -14,10 +14,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
+demo_setup
 
 # An ASCII feed: its stories hide dots behind every kind of line break.
 long=$(printf 'x%.0s' $(seq 71))

@@ -11,11 +11,7 @@ set -eu
 [ -x /usr/bin/time ] || skip "no /usr/bin/time (apt-get install time)"
 
 N=10000
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
-q() { sqlite3 "$W/demo.db" "$1"; }
+demo_setup
 ctl subscribers staff-news add r0@example.org >/dev/null
 q "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N - 1)
 INSERT INTO subscribers (list_id, address, state, created, updated)

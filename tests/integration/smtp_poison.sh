@@ -11,10 +11,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 CRASHSEND=${CRASHSEND:?run through meson test}
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
-q() { sqlite3 "$W/demo.db" "$1"; }
+demo_setup
 add_subscribers "$cfg" 5
 "$BULLETINCTL" -c "$cfg" subscribers staff-news add poison@example.org >/dev/null
 n=6

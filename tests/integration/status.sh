@@ -10,9 +10,7 @@ set -eu
 
 command -v curl >/dev/null || skip "curl is not installed"
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 DEAD=$(free_port) # nothing listens there: the source fails
 sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\n\n[smtp]|" "$cfg"
@@ -24,8 +22,6 @@ title = A site that is down
 url = http://127.0.0.1:$DEAD/feed.xml
 CONF
 URL="http://127.0.0.1:$PORT"
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
-q() { sqlite3 "$W/demo.db" "$1"; }
 add_subscribers "$cfg" 2
 
 # Never started: status says so and fails.

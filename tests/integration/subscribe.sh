@@ -17,9 +17,7 @@ set -eu
 command -v curl >/dev/null || skip "curl is not installed"
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
 FORGE="$SOURCE_ROOT/tests/integration/tokenforge.py"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 # The list gets a title to escape, a "nothing new" note (so that a send
 # after leaving composes a digest) and a second list for B6.
@@ -34,9 +32,7 @@ address = other@example.org
 schedule = weekly mon 07:30
 CONF
 URL="http://127.0.0.1:$PORT"
-q() { sqlite3 "$W/demo.db" "$1"; }
 state() { q "SELECT s.state FROM subscribers s JOIN lists l ON l.id = s.list_id WHERE l.name = 'staff-news' AND s.address = '$1'"; }
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
 
 # mail FROM TO [SUBJECT]: pipes a message through bulletinctl receive.
 n=0

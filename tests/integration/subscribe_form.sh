@@ -15,9 +15,7 @@ set -eu
 command -v curl >/dev/null || skip "curl is not installed"
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
 FORGE="$SOURCE_ROOT/tests/integration/tokenforge.py"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\nform_min_time = 10m\n\n[smtp]|" "$cfg"
 cat >>"$cfg" <<'CONF'
@@ -27,7 +25,6 @@ address = other@example.org
 schedule = weekly mon 07:30
 CONF
 URL="http://127.0.0.1:$PORT"
-q() { sqlite3 "$W/demo.db" "$1"; }
 
 "$BULLETIND" -c "$cfg" >"$T/daemon.log" 2>&1 &
 DPID=$!

@@ -17,9 +17,7 @@ set -eu
 command -v curl >/dev/null || skip "curl is not installed"
 command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
 FORGE="$SOURCE_ROOT/tests/integration/tokenforge.py"
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 PORT=$(free_port)
 sed -i "s|^\[smtp\]|[http]\nlisten = 127.0.0.1:$PORT\n\n[smtp]|" "$cfg"
 # A send with nothing new still makes a digest (for former@'s delivery).
@@ -32,8 +30,6 @@ schedule = weekly mon 07:30
 subscribe = approve
 CONF
 URL="http://127.0.0.1:$PORT"
-q() { sqlite3 "$W/demo.db" "$1"; }
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
 id_of() { q "SELECT id FROM subscribers WHERE address = '$1'"; }
 state() { q "SELECT state || '/' || coalesce(awaiting, '') FROM subscribers WHERE address = '$1'"; }
 n=0
