@@ -3,7 +3,7 @@
 # bulletind with curl (RELIABILITY B and C): a mailed subscribe gets a
 # confirmation (B2: GET never confirms), confirmed by mail; the digest
 # arrives with a one-click link; GET, HEAD, OPTIONS never unsubscribe
-# (B1); bad bodies are refused (B4); tampered, truncated, cross-purpose,
+# (B1, 5,000 requests); bad bodies are refused (B4); tampered, truncated, cross-purpose,
 # cross-list and expired tokens are refused with one page (B5, B6, B8);
 # POST unsubscribes at once (B3), and no digest follows; pages escape
 # what they echo (B10); the form answers the same for every address
@@ -123,16 +123,33 @@ UTOK=$(grep -o 'https://news.example.org/u/[A-Za-z0-9_-]*' "$m" | head -1 | sed 
 BTOK=$(grep -o 'https://news.example.org/u/[A-Za-z0-9_-]*' "$(last_mail bob@example.org)" | head -1 | sed 's|.*/u/||')
 CATOK=$(grep -o 'https://news.example.org/u/[A-Za-z0-9_-]*' "$(last_mail carol@example.org)" | head -1 | sed 's|.*/u/||')
 
-# B1: GET, HEAD, OPTIONS, a GET with the body or the query: no change.
-i=0
-while [ $i -lt 100 ]; do
-	curl -s -o /dev/null "$URL/u/$UTOK"
-	curl -s -o /dev/null -I "$URL/u/$UTOK"
-	curl -s -o /dev/null -X OPTIONS "$URL/u/$UTOK"
-	curl -s -o /dev/null -X GET -d List-Unsubscribe=One-Click "$URL/u/$UTOK"
-	curl -s -o /dev/null "$URL/u/$UTOK?List-Unsubscribe=One-Click"
-	i=$((i + 1))
-done
+# B1: GET, HEAD, OPTIONS, a GET with the body or the query, 1,000 of
+# each (one client process, kept-alive connections): no change.
+/usr/bin/python3 - "$PORT" "/u/$UTOK" <<'PY' || fail "B1 requests failed"
+import http.client, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+kinds = [("GET", path, None), ("HEAD", path, None), ("OPTIONS", path, None),
+         ("GET", path, b"List-Unsubscribe=One-Click"),
+         ("GET", path + "?List-Unsubscribe=One-Click", None)]
+for _ in range(1000):
+    for method, p, body in kinds:
+        for attempt in (1, 2):
+            try:
+                hdrs = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+                c.request(method, p, body=body, headers=hdrs)
+                r = c.getresponse()
+                r.read()
+                if r.status >= 500:
+                    sys.exit("B1: %s answered %d" % (method, r.status))
+                break
+            except (http.client.HTTPException, OSError):
+                # The server may close a kept-alive connection: reopen.
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                if attempt == 2:
+                    raise
+PY
 [ "$(state ann@example.org)" = active ] || fail "a GET unsubscribed ann (B1)"
 curl -s "$URL/u/$UTOK" >"$T/page"
 assert_contains "$T/page" '<form method="post" action="/u/'
@@ -318,11 +335,24 @@ while [ "$(q "SELECT count(*) FROM commands WHERE state = 'pending'")" != 0 ] &&
 [ "$(mails_to gina@example.org help)" = 10 ] || fail "gina got $(mails_to gina@example.org help) help replies, expected 10"
 
 # ---- C1: one victim, many clients: one confirmation, its token reused ----
-i=1
-while [ $i -le 40 ]; do
-	curl -s -o /dev/null --interface "127.0.1.$i" --data-urlencode "address=victim@example.org" -d "form_token=$FT" "$URL/s/staff-news"
-	i=$((i + 1))
-done
+# 1,000 form posts, each from its own address (127.1.x.y).
+/usr/bin/python3 - "$PORT" "$FT" <<'PY' || fail "C1 posts failed"
+import http.client, sys, urllib.parse
+port, ft = int(sys.argv[1]), sys.argv[2]
+body = urllib.parse.urlencode({"address": "victim@example.org",
+                               "form_token": ft})
+for i in range(1000):
+    src = "127.1.%d.%d" % (i // 250, i % 250 + 1)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                   source_address=(src, 0))
+    c.request("POST", "/s/staff-news", body=body,
+              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    if r.status != 200:
+        sys.exit("C1: post %d from %s answered %d" % (i, src, r.status))
+PY
 i=0
 while [ $i -lt 10 ]; do
 	mail 'Victim@Example.org' 'staff-news+subscribe@example.org'
