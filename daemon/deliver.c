@@ -353,6 +353,40 @@ struct claim_ctx {
 	int64_t now;
 };
 
+size_t deliver_cancel(struct deliver *dv, int64_t subscriber_id)
+{
+	struct flight f;
+	size_t n = 0, i = 0;
+
+	if (!dv || !dv->smtp)
+		return 0;
+	while (i < dv->n_flights) {
+		const struct flight *c = &dv->flights[i];
+
+		if (c->notice || c->subscriber_id != subscriber_id ||
+		    !smtp_cancel(dv->smtp, c->id)) {
+			i++;
+			continue;
+		}
+		/* take_flight moves the last one here: look at i again. */
+		take_flight(dv, c->id, &f);
+		dv->bytes_in_flight -= f.bytes;
+		log_info("list %s: %s: not sent: unsubscribed while the "
+			 "digest was going out",
+			 f.list, f.address);
+		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, false,
+			    true, 0, "unsubscribed");
+		free(f.list);
+		free(f.address);
+		n++;
+	}
+	if (n) {
+		arm_settle(dv);
+		refill(dv);
+	}
+	return n;
+}
+
 /* A row whose subscriber left after the digest was composed. */
 static bool not_active(struct deliver *dv, const struct store_delivery *d)
 {

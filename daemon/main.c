@@ -99,6 +99,15 @@ static void generation_finish(struct generation *g)
 
 /* Loads and builds everything a config needs. Returns 0, or EXIT_USAGE
  * for a bad config and EXIT_RUNTIME for anything else (logged). */
+/* Someone left: what is queued for them in the SMTP senders stays
+ * unsent (RELIABILITY C10). */
+static void on_leave(int64_t subscriber_id, void *arg)
+{
+	struct daemon *d = arg;
+
+	deliver_cancel(d->deliver, subscriber_id);
+}
+
 static int generation_load(struct daemon *d, struct generation *g)
 {
 	struct err err = {{0}};
@@ -149,6 +158,7 @@ static int generation_attach(struct daemon *d, struct generation *g)
 		log_errorx("%s", err.msg);
 		return EXIT_USAGE;
 	}
+	subscribe_on_leave(g->subscribe, on_leave, d);
 	/* Last, once nothing else can fail: a config that is refused must
 	 * leave the store as it was. */
 	if (store_sync_config(d->store, g->cfg, &err)) {

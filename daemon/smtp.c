@@ -400,6 +400,28 @@ void smtp_hold(struct smtp *s, const char *why)
 	uv_async_send(&s->wake);
 }
 
+bool smtp_cancel(struct smtp *s, int64_t id)
+{
+	struct msg **pp, *m = NULL;
+
+	if (!s)
+		return false;
+	uv_mutex_lock(&s->lock);
+	for (pp = &s->todo; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id != id)
+			continue;
+		m = *pp;
+		*pp = m->next;
+		if (!*pp)
+			s->todo_tail = pp;
+		s->pending--;
+		break;
+	}
+	uv_mutex_unlock(&s->lock);
+	msg_free(m);
+	return m != NULL;
+}
+
 size_t smtp_pending(const struct smtp *s)
 {
 	return s ? s->pending : 0;

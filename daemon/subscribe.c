@@ -50,6 +50,8 @@ struct subscribe {
 	const struct config *cfg;
 	const struct token_keys *keys;
 	struct tmpl *tmpl[REPLY__COUNT]; /* owned */
+	subscribe_leave_fn *on_leave;
+	void *on_leave_arg;
 };
 
 static const char *const via_names[] = {
@@ -514,11 +516,20 @@ static int change_apply(struct subscribe *s, struct change *c, struct err *err)
 {
 	int ret = store_sub_apply(s->st, &c->ch, c->r.now, NULL, err);
 
-	if (!ret)
-		log_info("list %s: %s %s from %s: %s", c->ch.list,
-			 c->ch.event_via, c->ch.event_what, c->ch.address,
-			 c->outcome);
-	return ret;
+	if (ret)
+		return ret;
+	log_info("list %s: %s %s from %s: %s", c->ch.list, c->ch.event_via,
+		 c->ch.event_what, c->ch.address, c->outcome);
+	if (s->on_leave && c->ch.sub && c->ch.sub->id &&
+	    strcmp(c->ch.sub->state, "active") != 0)
+		s->on_leave(c->ch.sub->id, s->on_leave_arg);
+	return 0;
+}
+
+void subscribe_on_leave(struct subscribe *s, subscribe_leave_fn *fn, void *arg)
+{
+	s->on_leave = fn;
+	s->on_leave_arg = arg;
 }
 
 /* ---- joining ---- */

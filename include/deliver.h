@@ -102,6 +102,11 @@ void deliver_on_idle(struct deliver *dv, deliver_idle_fn *idle, void *arg);
 /* Counts since deliver_create. */
 const struct deliver_stats *deliver_stats(const struct deliver *dv);
 
+/* Takes back the digests handed to the SMTP senders for subscriber_id
+ * that no sender has started (the one being sent, if any, goes out):
+ * each is settled as failed, "unsubscribed". Returns how many. */
+size_t deliver_cancel(struct deliver *dv, int64_t subscriber_id);
+
 /* Stops the senders (waiting for the messages they are on, which are
  * settled) and frees on a later loop turn. Rows not yet sent go back to
  * pending. Accepts NULL. */

@@ -71,6 +71,13 @@ struct subscribe *subscribe_create(struct store *st, const struct config *cfg,
 				   struct err *err);
 void subscribe_destroy(struct subscribe *s); /* accepts NULL */
 
+/* Called (on the caller's thread) after a subscriber stopped being
+ * active (unsubscribed, removed, suspended), with the subscriber's row
+ * id: the store has cancelled its pending deliveries, and the daemon
+ * takes back those already handed to the SMTP senders. */
+typedef void subscribe_leave_fn(int64_t subscriber_id, void *arg);
+void subscribe_on_leave(struct subscribe *s, subscribe_leave_fn *fn, void *arg);
+
 /* How a request came. */
 enum subscribe_via {
 	SUBSCRIBE_VIA_EMAIL,
