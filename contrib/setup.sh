@@ -23,9 +23,11 @@ libmicrohttpd-dev libgnutls28-dev libsystemd-dev"
 # a lock, curl as an HTTP client, util-linux for mount (disk-full test),
 # python3 to read the delivered messages with its email parser, openssl
 # for throwaway certificates, Dovecot for the IMAP tests, Postfix for
-# its smtp-sink, and aiosmtpd for an SMTP server with STARTTLS and AUTH.
+# its smtp-sink, aiosmtpd for an SMTP server with STARTTLS and AUTH, and
+# dkimpy to sign a digest as contrib/dkim.txt says.
 test_packages="libcmocka-dev nginx-light sqlite3 curl util-linux python3
-clang-format valgrind openssl dovecot-imapd postfix python3-aiosmtpd"
+clang-format valgrind openssl dovecot-imapd postfix python3-aiosmtpd
+python3-dkim"
 
 case "$mode" in
 demo) packages=$build_packages ;;

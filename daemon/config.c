@@ -7,6 +7,7 @@
  * inih's options are process-wide; they are set and restored around the
  * parse, so loading is not thread-safe (main and ctl load at startup).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,7 +73,7 @@ enum {
 	DK_CONFIRMATIONS_PER_HOUR
 };
 enum { FK_TIMEOUT, FK_MAX_SIZE, FK_CONNECTIONS, FK_PER_HOST, FK_CA_FILE };
-enum { HK_LISTEN, HK_FORM_PER_IP };
+enum { HK_LISTEN, HK_FORM_PER_IP, HK_FORM_MIN_TIME, HK_TRUSTED_PROXIES };
 enum {
 	MK_URL,
 	MK_USERNAME,
@@ -145,6 +146,8 @@ static const char *const fetch_keys[] = {
 static const char *const http_keys[] = {
 	[HK_LISTEN] = "listen",
 	[HK_FORM_PER_IP] = "form_per_ip",
+	[HK_FORM_MIN_TIME] = "form_min_time",
+	[HK_TRUSTED_PROXIES] = "trusted_proxies",
 	NULL,
 };
 static const char *const smtp_keys[] = {
@@ -1378,11 +1381,115 @@ static void set_fetch(struct parse *p, int key, const char *value)
 	}
 }
 
+/* "ADDRESS" or "ADDRESS/BITS", IPv4 or IPv6. */
+static int net_parse(const char *text, struct config_net *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t hl = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned max;
+	int64_t bits;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	out->prefix = max;
+	if (slash) {
+		if (parse_int(slash + 1, 0, max, &bits) < 0)
+			return -EINVAL;
+		out->prefix = (unsigned)bits;
+	}
+	return 0;
+}
+
+bool config_net_match(const struct config_net *net, int family,
+		      const unsigned char *addr)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
+						 0, 0, 0, 0, 0xff, 0xff};
+	unsigned full, rest;
+
+	if (family == AF_INET6 && net->family == AF_INET &&
+	    memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += sizeof(mapped);
+	}
+	if (family != net->family)
+		return false;
+	full = net->prefix / 8;
+	rest = net->prefix % 8;
+	if (memcmp(addr, net->addr, full) != 0)
+		return false;
+	return !rest || ((addr[full] ^ net->addr[full]) &
+			 (unsigned char)(0xff << (8 - rest))) == 0;
+}
+
+static void set_trusted_proxies(struct parse *p, const char *value)
+{
+	struct config_net *nets;
+	char **v = NULL;
+	size_t n = 0, i;
+
+	if (split_list(p, "trusted_proxies", value, false, &v, &n) < 0)
+		return;
+	nets = calloc(n ? n : 1, sizeof(*nets));
+	if (!nets) {
+		free_strv(v, n);
+		report(p, p->line, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (net_parse(v[i], &nets[i]) < 0) {
+			report(p, p->line,
+			       "trusted_proxies \"%.*s\": use IP addresses "
+			       "or networks, comma-separated (e.g. 127.0.0.1, "
+			       "::1 or 10.0.0.0/8)",
+			       QV(v[i]));
+			free(nets);
+			free_strv(v, n);
+			return;
+		}
+	}
+	free_strv(v, n);
+	free(p->cfg->http_trusted_proxies);
+	p->cfg->http_trusted_proxies = nets;
+	p->cfg->n_http_trusted_proxies = n;
+}
+
 static void set_http(struct parse *p, int key, const char *value)
 {
+	int64_t v;
+
 	if (key == HK_FORM_PER_IP) {
 		set_int(p, "form_per_ip", value, 1, 1000000,
 			&p->cfg->http_form_per_ip);
+		return;
+	}
+	if (key == HK_FORM_MIN_TIME) {
+		/* 0 turns the time trap off; a form lives an hour
+		 * (SUBSCRIBE_FORM_LIFETIME), so it must be less. */
+		if (config_parse_duration(value, &v) < 0 || v >= 3600)
+			report(p, p->line,
+			       "form_min_time \"%.*s\": use a duration under "
+			       "1h, such as 3s, or 0 for none",
+			       QV(value));
+		else
+			p->cfg->http_form_min_time = v;
+		return;
+	}
+	if (key == HK_TRUSTED_PROXIES) {
+		set_trusted_proxies(p, value);
 		return;
 	}
 	if (key != HK_LISTEN) {
@@ -2879,6 +2986,7 @@ int config_load(const char *path, config_error_fn *on_error, void *arg,
 	cfg->confirm_expiry = 7 * 86400;
 	cfg->confirmations_per_hour = 100;
 	cfg->http_form_per_ip = 10;
+	cfg->http_form_min_time = 3;
 	cfg->fetch_per_host = 2;
 	cfg->smtp_connections = 4;
 	cfg->smtp_timeout = 10 * 60;
@@ -2960,6 +3068,7 @@ void config_destroy(struct config *cfg)
 	free(cfg->timezone);
 	free(cfg->templates_dir);
 	free(cfg->http_listen);
+	free(cfg->http_trusted_proxies);
 	free(cfg->smtp_url);
 	free(cfg->smtp_maildir);
 	free(cfg->smtp_username);

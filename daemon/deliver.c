@@ -66,6 +66,10 @@ struct deliver {
 	const struct config *run_cfg; /* the lists, for envelope senders */
 	int64_t run_digest;
 	bool more; /* the last claim was full: there may be more */
+	/* Suspects (rows in flight at an unclean stop) go first, each
+	 * alone: one is out until it is settled; none left this run. */
+	bool suspect_out;
+	bool suspects_done;
 
 	/* Outcomes not yet settled, and the turn that settles them. */
 	struct outcome *outcomes;
@@ -349,6 +353,40 @@ struct claim_ctx {
 	int64_t now;
 };
 
+size_t deliver_cancel(struct deliver *dv, int64_t subscriber_id)
+{
+	struct flight f;
+	size_t n = 0, i = 0;
+
+	if (!dv || !dv->smtp)
+		return 0;
+	while (i < dv->n_flights) {
+		const struct flight *c = &dv->flights[i];
+
+		if (c->notice || c->subscriber_id != subscriber_id ||
+		    !smtp_cancel(dv->smtp, c->id)) {
+			i++;
+			continue;
+		}
+		/* take_flight moves the last one here: look at i again. */
+		take_flight(dv, c->id, &f);
+		dv->bytes_in_flight -= f.bytes;
+		log_info("list %s: %s: not sent: unsubscribed while the "
+			 "digest was going out",
+			 f.list, f.address);
+		add_outcome(dv, f.id, f.subscriber_id, f.list, f.address, false,
+			    true, 0, "unsubscribed");
+		free(f.list);
+		free(f.address);
+		n++;
+	}
+	if (n) {
+		arm_settle(dv);
+		refill(dv);
+	}
+	return n;
+}
+
 /* A row whose subscriber left after the digest was composed. */
 static bool not_active(struct deliver *dv, const struct store_delivery *d)
 {
@@ -453,20 +491,53 @@ static int claim_one(const struct store_delivery *d, void *arg)
 		buf_free(&msg);
 		return 0;
 	}
+	/* The envelope sender names the delivery, so that a bounce can
+	 * be traced back to it (VERP, RELIABILITY G12). */
 	list = config_list_find(dv->run_cfg, d->list);
+	buf_init(&path, BUF_MAX_LINE);
+	if (outbox_bounce_address(dv->ob, d, &path) != 0) {
+		buf_reset(&path);
+		ret = buf_adds(&path, list ? list->address : d->address);
+		if (ret) {
+			buf_free(&msg);
+			return ret;
+		}
+	}
 	ret = fly(dv, d->id, d->subscriber_id, d->digest_created, d->attempts,
-		  d->list, d->address, list ? list->address : d->address,
-		  buf_str(&msg), msg.len);
+		  d->list, d->address, buf_str(&path), buf_str(&msg), msg.len);
+	buf_free(&path);
 	buf_free(&msg);
 	return ret;
 }
 
-/* Claims up to max rows of the run and hands them over. */
+/* Claims up to max rows of the run and hands them over. Suspects
+ * first, one at a time, each with nothing else in flight or unsettled:
+ * should sending it crash bulletin, only it counts the stop
+ * (RELIABILITY G8). While one waits, more stays set so that the refill
+ * after the settle comes back here. */
 static int claim(struct deliver *dv, size_t max, struct err *err)
 {
 	struct claim_ctx ctx = {dv, 0, now_s()};
+	bool alone = dv->n_flights == 0 && dv->n_outcomes == 0;
 	int ret;
 
+	if (dv->suspect_out && !alone) {
+		dv->more = true;
+		return 0;
+	}
+	dv->suspect_out = false;
+	if (!dv->suspects_done) {
+		dv->more = true;
+		if (!alone)
+			return 0;
+		ret = store_deliveries_claim_suspect(
+			dv->st, dv->run_digest, ctx.now, claim_one, &ctx, err);
+		if (ret || ctx.claimed) {
+			dv->suspect_out = ctx.claimed > 0;
+			return ret;
+		}
+		dv->suspects_done = true;
+	}
 	ret = store_deliveries_claim(dv->st, dv->run_digest, ctx.now, max,
 				     claim_one, &ctx, err);
 	dv->more = !ret && ctx.claimed == max;
@@ -496,6 +567,7 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 	dv->ob = ob;
 	dv->run_cfg = cfg;
 	dv->run_digest = digest_id;
+	dv->suspects_done = false;
 	/* Outcomes a full disk kept back go first. */
 	if (dv->store_down && settle(dv, err))
 		return -EIO;
@@ -563,7 +635,8 @@ int deliver_notices(struct deliver *dv, const struct config *cfg,
 	size_t max = DELIVER_BATCH;
 	int ret;
 
-	if (dv->destroying)
+	/* A suspect is sent alone. */
+	if (dv->destroying || dv->suspect_out)
 		return 0;
 	if (!dv->maildir) {
 		if (now_s() < dv->paused_until || dv->n_flights >= dv->window)

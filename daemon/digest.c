@@ -812,15 +812,12 @@ int digest_subject(const struct digest *d, struct buf *out)
 	return ret;
 }
 
-int digest_render(const struct digest *d, const struct tmpl *t,
-		  const struct digest_recipient *r, struct buf *out)
+/* The template data, built on the first call. */
+static int data_get(const struct digest *d, struct tmpl_data **out)
 {
-	struct digest_cache *c;
+	struct digest_cache *c = d->cache;
 	int ret;
 
-	if (CHECK_FAILS(d && t && r && out))
-		return -EINVAL;
-	c = d->cache;
 	if (!c->data) {
 		c->data = tmpl_data_create();
 		if (!c->data)
@@ -831,17 +828,72 @@ int digest_render(const struct digest *d, const struct tmpl *t,
 			return ret;
 		}
 	}
+	*out = c->data;
+	return 0;
+}
+
+int digest_render_holes(const struct digest *d, const struct tmpl *t,
+			struct buf *out)
+{
+	static const char *const names[DIGEST_HOLES] = {
+		[DIGEST_HOLE_ADDRESS] = "recipient",
+		[DIGEST_HOLE_UNSUBSCRIBE_URL] = "unsubscribe_url",
+		[DIGEST_HOLE_UNSUBSCRIBE_MAILTO] = "unsubscribe_mailto",
+	};
+	struct tmpl_data *data;
+	int ret;
+
+	if (CHECK_FAILS(d && t && out))
+		return -EINVAL;
+	ret = data_get(d, &data);
+	/* Set as they are: set_clean would drop the control character. */
+	for (int i = 0; !ret && i < DIGEST_HOLES; i++) {
+		char hole[3] = {MESSAGE_HOLE, (char)('0' + i), '\0'};
+
+		ret = tmpl_data_set(data, names[i], hole);
+	}
+	return ret ? ret : tmpl_render(t, data, out);
+}
+
+int digest_recipient_values(const struct digest_recipient *r,
+			    struct buf vals[DIGEST_HOLES])
+{
+	const char *v[DIGEST_HOLES] = {
+		[DIGEST_HOLE_ADDRESS] = r->address,
+		[DIGEST_HOLE_UNSUBSCRIBE_URL] = r->unsubscribe_url,
+		[DIGEST_HOLE_UNSUBSCRIBE_MAILTO] = r->unsubscribe_mailto,
+	};
+	int ret = 0;
+
+	for (int i = 0; !ret && i < DIGEST_HOLES; i++) {
+		buf_reset(&vals[i]);
+		ret = line_clean(v[i] ? v[i] : "", &vals[i]);
+	}
+	return ret;
+}
+
+int digest_render(const struct digest *d, const struct tmpl *t,
+		  const struct digest_recipient *r, struct buf *out)
+{
+	struct tmpl_data *data;
+	int ret;
+
+	if (CHECK_FAILS(d && t && r && out))
+		return -EINVAL;
+	ret = data_get(d, &data);
+	if (ret)
+		return ret;
 	/* The recipient's values replace the previous recipient's. */
-	ret = set_clean(c->data, "recipient", r->address ? r->address : "", "");
+	ret = set_clean(data, "recipient", r->address ? r->address : "", "");
 	if (!ret)
-		ret = set_clean(c->data, "unsubscribe_url",
+		ret = set_clean(data, "unsubscribe_url",
 				r->unsubscribe_url ? r->unsubscribe_url : "",
 				"");
 	if (!ret)
 		ret = set_clean(
-			c->data, "unsubscribe_mailto",
+			data, "unsubscribe_mailto",
 			r->unsubscribe_mailto ? r->unsubscribe_mailto : "", "");
 	if (ret)
 		return ret;
-	return tmpl_render(t, c->data, out);
+	return tmpl_render(t, data, out);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 
 #include "bulletin-config.h"
 #include "buf.h"
@@ -70,6 +71,34 @@ struct fetch {
 	int open_timers; /* at destroy: timers still closing */
 	bool closing;
 };
+
+/* What a failed certificate check means for the admin, from the TLS
+ * library's verification flags (GnuTLS's, with libcurl's gnutls
+ * flavour). */
+static const char *cert_hint(CURL *easy)
+{
+	long v = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &v);
+	if (v & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+		return " (the site's certificate is from an authority this "
+		       "machine does not trust: a site with a private "
+		       "authority needs [fetch] ca_file)";
+	if (v & GNUTLS_CERT_EXPIRED)
+		return " (the site's certificate has expired: the site must "
+		       "renew it; until then the feed cannot be read safely)";
+	if (v & GNUTLS_CERT_NOT_ACTIVATED)
+		return " (the site's certificate is not valid yet: check "
+		       "this machine's clock)";
+	if (v & GNUTLS_CERT_REVOKED)
+		return " (the site's certificate was revoked)";
+	if (v)
+		return " (the site's certificate failed verification)";
+	/* The chain was good: the name did not match. */
+	return " (the site's certificate is not for this name: check the "
+	       "url; a site with a private authority needs [fetch] "
+	       "ca_file)";
+}
 
 static void drain(struct fetch *f);
 static void check_multi(struct fetch *f, CURLMcode mc);
@@ -466,7 +495,7 @@ static void dispatch(struct fetch *f)
 static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 {
 	struct fetch_result r = {0};
-	char error[CURL_ERROR_SIZE + 128];
+	char error[CURL_ERROR_SIZE + 256];
 	long status = 0;
 	char *url = NULL, *ctype = NULL;
 
@@ -495,13 +524,11 @@ static void job_finish(struct fetch *f, struct fetch_job *job, CURLcode result)
 			 (long long)job->max_bytes);
 		r.error = error;
 	} else if (result != CURLE_OK) {
-		snprintf(error, sizeof(error), "%s%s",
+		snprintf(error, sizeof(error), "%.*s%s", CURL_ERROR_SIZE,
 			 job->errbuf[0] ? job->errbuf
 					: curl_easy_strerror(result),
 			 result == CURLE_PEER_FAILED_VERIFICATION
-				 ? " (the site's certificate is not trusted "
-				   "for this name: check the url; a site with "
-				   "a private authority needs [fetch] ca_file)"
+				 ? cert_hint(job->easy)
 				 : "");
 		r.error = error;
 	} else if (status == 304) {

@@ -8,8 +8,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,11 +317,10 @@ static mailstream_low_driver guard_driver = {
 	.mailstream_interrupt_idle = guard_interrupt_idle,
 };
 
-/* Puts the guard around the session's stream (after connecting and
- * again after STARTTLS, which replaces it). Returns 0 or -ENOMEM. */
-static int guard_install(struct imap *im)
+/* Puts the guard around stream's low-level driver (once). Returns 0 or
+ * -ENOMEM. */
+static int guard_wrap(struct imap *im, mailstream *stream)
 {
-	mailstream *stream = im->s->imap_stream;
 	mailstream_low *inner, *low;
 	struct guard *g;
 
@@ -338,6 +339,12 @@ static int guard_install(struct imap *im)
 	g->im = im;
 	mailstream_set_low(stream, low);
 	return 0;
+}
+
+/* Guards the session's stream again after STARTTLS, which replaces it. */
+static int guard_install(struct imap *im)
+{
+	return guard_wrap(im, im->s->imap_stream);
 }
 
 /* Translates libetpan's r from command what into an errno value and a
@@ -764,12 +771,131 @@ static int connected(struct imap *im, int r, bool tls, bool *permanent,
 			reply(im, text, sizeof(text)));
 		return -EIO;
 	case MAILIMAP_ERROR_STREAM:
-		err_set(err, "no IMAP greeting from %s port %u within %d s",
-			im->host, im->port, im->timeout);
+		if (im->overrun[0])
+			err_set(err,
+				"IMAP server %s %s in its greeting; the "
+				"session is dropped",
+				im->host, im->overrun);
+		else
+			err_set(err,
+				"no IMAP greeting from %s port %u within %d s",
+				im->host, im->port, im->timeout);
 		return -EIO;
 	default:
 		return fail(im, r, "the greeting", err);
 	}
+}
+
+/* Connects to host:port within the timeout: each address in turn, a
+ * non-blocking connect waited for with poll. Name resolution is the
+ * system resolver's, bounded by its own timeouts (resolv.conf). Returns
+ * a connected blocking socket, or -1 with err set. */
+static int tcp_connect(struct imap *im, struct err *err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_ADDRCONFIG};
+	struct addrinfo *res = NULL, *ai;
+	char port[8], why[128] = "no address";
+	struct pollfd pfd;
+	socklen_t len;
+	int fd = -1, rc, soerr;
+
+	snprintf(port, sizeof(port), "%u", im->port);
+	rc = getaddrinfo(im->host, port, &hints, &res);
+	if (rc) {
+		err_set(err,
+			"cannot find IMAP server %s: %s; check the host name "
+			"in [imap] url",
+			im->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			continue;
+		}
+		soerr = 0;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			soerr = errno;
+			if (soerr == EINPROGRESS) {
+				pfd = (struct pollfd){.fd = fd,
+						      .events = POLLOUT};
+				rc = poll(&pfd, 1, im->timeout * 1000);
+				len = sizeof(soerr);
+				if (rc == 0)
+					soerr = ETIMEDOUT;
+				else if (rc < 0 ||
+					 getsockopt(fd, SOL_SOCKET, SO_ERROR,
+						    &soerr, &len) < 0)
+					soerr = errno;
+			}
+		}
+		if (soerr == 0 &&
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
+			break;
+		snprintf(why, sizeof(why), "%s",
+			 strerror(soerr ? soerr : errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		err_set(err,
+			"cannot connect to IMAP server %s port %u: %s (the "
+			"last address tried; %d s allowed for each); check "
+			"the url and that the server is up",
+			im->host, im->port, why, im->timeout);
+	return fd;
+}
+
+/* Connects, guards the stream (so that the greeting too is bounded in
+ * bytes, F4) and reads the greeting. */
+static int open_session(struct imap *im, bool tls, bool *permanent,
+			struct err *err)
+{
+	mailstream_low *low;
+	mailstream *stream;
+	int fd, r;
+
+	fd = tcp_connect(im, err);
+	if (fd < 0)
+		return -EIO;
+	/* Built in two steps so that the socket has one owner at a time:
+	 * ours until the low-level stream holds it, then the stream's. */
+	if (tls)
+		low = mailstream_low_ssl_open_with_callback_timeout(
+			fd, im->timeout, imap_etpan_ssl_cb, im);
+	else
+		low = mailstream_low_socket_open(fd);
+	if (!low) {
+		close(fd);
+		return connected(
+			im, tls ? MAILIMAP_ERROR_SSL : MAILIMAP_ERROR_MEMORY,
+			tls, permanent, err);
+	}
+	mailstream_low_set_timeout(low, im->timeout);
+	stream = mailstream_new(low, 8192);
+	if (!stream) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		err_set(err, "out of memory connecting to IMAP %s", im->host);
+		return -ENOMEM;
+	}
+	if (guard_wrap(im, stream) < 0) {
+		mailstream_close(stream);
+		err_set(err, "out of memory connecting to IMAP %s", im->host);
+		return -ENOMEM;
+	}
+	/* The greeting is a reply like any other: its clock starts now,
+	 * not before the connect and the handshake. */
+	im->reply_start = now_ms();
+	im->reply_bytes = 0;
+	/* mailimap_connect owns the stream from here, even on failure. */
+	r = mailimap_connect(im->s, stream);
+	return connected(im, r, tls, permanent, err);
 }
 
 /* RELIABILITY F1, F2: TLS or nothing. */
@@ -888,23 +1014,14 @@ struct imap *imap_connect(const struct imap_options *opt, bool *permanent,
 		err_set(err, "out of memory connecting to IMAP %s", im->host);
 		goto fail;
 	}
-	/* Bounds the TCP connect, the handshake and every read and write:
-	 * libetpan 1.9.4 passes it to mail_tcp_connect_timeout and the TLS
-	 * layer. Name resolution (getaddrinfo) is not bounded. */
+	/* Bounds every read and write (the connect and the TLS handshake
+	 * are bounded by open_session). */
 	mailimap_set_timeout(im->s, im->timeout);
 	im->reply_max = IMAP_REPLY_MAX;
 	im->reply_start = now_ms();
-	if (tls)
-		r = mailimap_ssl_connect_with_callback(
-			im->s, im->host, im->port, imap_etpan_ssl_cb, im);
-	else
-		r = mailimap_socket_connect(im->s, im->host, im->port);
-	if (connected(im, r, tls, &perm, err) < 0)
+	/* Every reply, the greeting included, is bounded (F4). */
+	if (open_session(im, tls, &perm, err) < 0)
 		goto fail;
-	/* From here on every reply is bounded (F4); the greeting, read
-	 * inside libetpan's connect, is one line bounded by the timeout. */
-	if (guard_install(im) < 0)
-		goto nomem;
 	if (!tls && starttls(im, &perm, err) < 0)
 		goto fail;
 	/* STARTTLS put a new stream in place: guard that one too. */

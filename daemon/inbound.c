@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce.h"
 #include "inbound.h"
 
 /* A piece of a string, borrowed; not NUL-terminated. */
@@ -178,7 +179,8 @@ static bool take_token(struct span tok, const char *whence,
 static bool parse_suffix(const struct config_list *list, struct span suffix,
 			 const char *addr, struct inbound_route *out)
 {
-	static const char unsub[] = "unsubscribe-", confirm[] = "confirm-";
+	static const char unsub[] = "unsubscribe-", confirm[] = "confirm-",
+			  bounce[] = BOUNCE_PREFIX;
 
 	if (span_eq(suffix, "subscribe")) {
 		out->command = INBOUND_SUBSCRIBE;
@@ -205,6 +207,15 @@ static bool parse_suffix(const struct config_list *list, struct span suffix,
 		return take_token((struct span){suffix.p + sizeof(unsub) - 1,
 						suffix.n - (sizeof(unsub) - 1)},
 				  addr, out);
+	}
+	if (suffix.n >= sizeof(bounce) - 1 &&
+	    strncasecmp(suffix.p, bounce, sizeof(bounce) - 1) == 0) {
+		/* A bounce of a digest (VERP): not a command. */
+		out->kind = INBOUND_BOUNCE;
+		return take_token(
+			(struct span){suffix.p + sizeof(bounce) - 1,
+				      suffix.n - (sizeof(bounce) - 1)},
+			addr, out);
 	}
 	if (suffix.n >= sizeof(confirm) - 1 &&
 	    strncasecmp(suffix.p, confirm, sizeof(confirm) - 1) == 0) {
@@ -521,6 +532,16 @@ static bool route_command(const struct config *cfg, const struct mailmsg *m,
 	out->list = list;
 	ok = request ? parse_request_mail(m, addr, out)
 		     : parse_suffix(list, suffix, addr, out);
+	if (out->kind == INBOUND_BOUNCE) {
+		/* From whoever reports it, often with no usable From. */
+		out->address = m->from;
+		if (!ok) {
+			out->kind = INBOUND_OTHER;
+			out->list = NULL;
+			out->token[0] = '\0';
+		}
+		return true;
+	}
 	if (ok && (!m->from || !m->from[0])) {
 		set_reason(out,
 			   "mail to %s has no From address to act on, so the "

@@ -8,10 +8,12 @@
 
 #include <sodium.h>
 
+#include "bounce.h"
 #include "briefing.h"
 #include "dedupe.h"
 #include "inbound.h"
 #include "intake.h"
+#include "metrics.h"
 #include "mailmsg.h"
 
 /* A Message-ID longer than this is keyed by its hash. */
@@ -32,6 +34,8 @@ const char *intake_outcome_name(enum intake_outcome o)
 		return "quarantined";
 	case INTAKE_REFUSED:
 		return "refused";
+	case INTAKE_BOUNCE:
+		return "bounce";
 	}
 	return "?";
 }
@@ -236,11 +240,13 @@ static void label(struct intake_result *res, const struct mailmsg *m,
 		 m->from ? m->from : "(no From address)");
 }
 
-static int record(const struct intake_ctx *ctx, const struct mailmsg *m,
-		  const char *key, const char *outcome, const char *detail,
-		  const char *source, const struct made *mk,
-		  const struct store_command_new *cmd,
-		  struct intake_result *res, struct err *err)
+static int record_bounce(const struct intake_ctx *ctx, const struct mailmsg *m,
+			 const char *key, const char *outcome,
+			 const char *detail, const char *source,
+			 const struct made *mk,
+			 const struct store_command_new *cmd,
+			 struct store_bounce *bounce, struct intake_result *res,
+			 struct err *err)
 {
 	struct store_ingest_result ir;
 	struct store_inbound in = {
@@ -253,6 +259,7 @@ static int record(const struct intake_ctx *ctx, const struct mailmsg *m,
 		.subject = m ? m->subject : NULL,
 		.outcome = outcome,
 		.detail = detail,
+		.bounce = bounce,
 	};
 	int ret;
 
@@ -269,7 +276,19 @@ static int record(const struct intake_ctx *ctx, const struct mailmsg *m,
 	}
 	res->added = ir.added;
 	res->duplicates = ir.duplicates;
+	metrics_add(METRIC_ITEMS_NEW, ir.added);
+	metrics_add(METRIC_DUPLICATES, ir.duplicates);
 	return 0;
+}
+
+static int record(const struct intake_ctx *ctx, const struct mailmsg *m,
+		  const char *key, const char *outcome, const char *detail,
+		  const char *source, const struct made *mk,
+		  const struct store_command_new *cmd,
+		  struct intake_result *res, struct err *err)
+{
+	return record_bounce(ctx, m, key, outcome, detail, source, mk, cmd,
+			     NULL, res, err);
 }
 
 static int take_command(const struct intake_ctx *ctx, const struct mailmsg *m,
@@ -290,6 +309,108 @@ static int take_command(const struct intake_ctx *ctx, const struct mailmsg *m,
 		 r->no_reply ? r->reason : "");
 	return record(ctx, m, key, "command", res->detail, NULL, NULL, &cmd,
 		      res, err);
+}
+
+/* Bounce mail that changes nothing: through IMAP remembered (claiming
+ * no key), through the pipe taken and dropped. */
+static int bounce_ignored(const struct intake_ctx *ctx, const struct mailmsg *m,
+			  struct intake_result *res, struct err *err)
+{
+	res->outcome = INTAKE_BOUNCE;
+	if (!ctx->folder)
+		return 0;
+	return record(ctx, m, NULL, "ignored", res->detail, NULL, NULL, NULL,
+		      res, err);
+}
+
+/* Mail to a digest's VERP address (RELIABILITY G12): the token names
+ * the delivery, the report says hard (5.x.x) or soft (4.x.x). A token
+ * that is not ours, mail that is no report, or one that reports no
+ * failure changes nothing. */
+static int take_bounce(const struct intake_ctx *ctx, const struct mailmsg *m,
+		       const struct inbound_route *r, const char *key,
+		       struct intake_result *res, struct err *err)
+{
+	const char *list = r->list->name;
+	struct store_bounce b = {0};
+	struct bounce_report rep;
+	struct token_keys *keys;
+	struct err kerr = {{0}};
+	char error[300], stored[ERR_MSG_MAX];
+	int64_t id = 0;
+	int ret;
+
+	keys = token_keys_load(ctx->cfg->secret_file,
+			       ctx->cfg->previous_secret_file, &kerr);
+	if (!keys) {
+		snprintf(res->detail, sizeof(res->detail),
+			 "bounce for list %s not checked: %.400s", list,
+			 kerr.msg);
+		return bounce_ignored(ctx, m, res, err);
+	}
+	ret = token_bounce_verify(keys, list, r->token, &id);
+	token_keys_destroy(keys);
+	if (ret) {
+		snprintf(res->detail, sizeof(res->detail),
+			 "bounce for list %s: its address holds no token of "
+			 "ours (forged, or made with another secret): nothing "
+			 "changed",
+			 list);
+		return bounce_ignored(ctx, m, res, err);
+	}
+	if (!m->delivery_status || bounce_read(m->delivery_status, &rep)) {
+		snprintf(res->detail, sizeof(res->detail),
+			 "bounce for list %s, delivery %lld: no delivery "
+			 "status report (RFC 3464) in it: nothing changed",
+			 list, (long long)id);
+		return bounce_ignored(ctx, m, res, err);
+	}
+	if (rep.kind == BOUNCE_NONE) {
+		snprintf(res->detail, sizeof(res->detail),
+			 "report for list %s, delivery %lld, says no failure "
+			 "(status %s): nothing changed",
+			 list, (long long)id,
+			 rep.status[0] ? rep.status : "none");
+		return bounce_ignored(ctx, m, res, err);
+	}
+	snprintf(error, sizeof(error), "%s (%s): %s",
+		 rep.kind == BOUNCE_HARD ? "bounced" : "delayed, not counted",
+		 rep.status[0] ? rep.status : "no status", rep.diagnostic);
+	snprintf(stored, sizeof(stored), "%s bounce for list %s, delivery %lld",
+		 rep.kind == BOUNCE_HARD ? "hard" : "soft", list,
+		 (long long)id);
+	b.delivery_id = id;
+	b.list = list;
+	b.hard = rep.kind == BOUNCE_HARD;
+	b.error = error;
+	b.suspend_after = ctx->cfg->smtp_suspend_after;
+	res->outcome = INTAKE_BOUNCE;
+	ret = record_bounce(ctx, m, key, "command", stored, NULL, NULL, NULL,
+			    &b, res, err);
+	if (ret || res->outcome == INTAKE_DUPLICATE)
+		return ret;
+	if (!b.found)
+		snprintf(res->detail, sizeof(res->detail),
+			 "%.160s: no such delivery of the list (any more): "
+			 "nothing changed",
+			 stored);
+	else if (!b.changed)
+		snprintf(
+			res->detail, sizeof(res->detail),
+			"%.160s, the digest to %.200s: the delivery is %s, not "
+			"sent: nothing changed",
+			stored, b.address, b.state);
+	else
+		snprintf(res->detail, sizeof(res->detail),
+			 "%.100s, the digest to %.100s: %.200s%.90s", stored,
+			 b.address, error,
+			 b.suspended
+				 ? "; the subscriber is suspended: its last "
+				   "deliveries all failed ([smtp] "
+				   "suspend_after)"
+			 : b.hard ? "; counts towards suspension"
+				  : "");
+	return 0;
 }
 
 static int take_briefing(const struct intake_ctx *ctx, const struct mailmsg *m,
@@ -368,6 +489,9 @@ int intake_message(const struct intake_ctx *ctx, const char *data, size_t len,
 		break;
 	case INBOUND_BRIEFING:
 		ret = take_briefing(ctx, &m, &r, key, res, err);
+		break;
+	case INBOUND_BOUNCE:
+		ret = take_bounce(ctx, &m, &r, key, res, err);
 		break;
 	case INBOUND_OTHER:
 	default:

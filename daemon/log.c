@@ -4,6 +4,7 @@
  * from the config. Every function here preserves errno.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,11 @@
 
 static const char *log_progname = "bulletin";
 static enum log_level log_level = LOG_LEVEL_INFO;
+/* The hook is called with this held, so that once log_set_hook returns
+ * no thread is still inside the old one. */
+static pthread_mutex_t log_hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_hook_fn *log_hook;
+static void *log_hook_arg;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -40,6 +46,14 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return log_level;
+}
+
+void log_set_hook(log_hook_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&log_hook_lock);
+	log_hook = fn;
+	log_hook_arg = arg;
+	pthread_mutex_unlock(&log_hook_lock);
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -81,13 +95,17 @@ static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 			line[n] = ' ';
 	}
 	if (errnum)
-		fprintf(stderr, "%s.%03dZ %s[%d] %s: %s: %s\n", stamp,
-			(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
-			level_names[level], line, strerror(errnum));
-	else
-		fprintf(stderr, "%s.%03dZ %s[%d] %s: %s\n", stamp,
-			(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
-			level_names[level], line);
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 ": %s", strerror(errnum));
+	fprintf(stderr, "%s.%03dZ %s[%d] %s: %s\n", stamp,
+		(int)(tv.tv_usec / 1000), log_progname, (int)getpid(),
+		level_names[level], line);
+	if (level <= LOG_LEVEL_WARNING) {
+		pthread_mutex_lock(&log_hook_lock);
+		if (log_hook)
+			log_hook(level, line, log_hook_arg);
+		pthread_mutex_unlock(&log_hook_lock);
+	}
 	errno = saved;
 }
 

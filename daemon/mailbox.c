@@ -180,6 +180,7 @@ static int take_one(struct mailbox *mb, const struct config *cfg,
 	case INTAKE_BRIEFING:
 	case INTAKE_COMMAND:
 	case INTAKE_DUPLICATE:
+	case INTAKE_BOUNCE:
 		log_info("imap: %s UID %u: %s: %s", folder, uid, res.message,
 			 res.detail);
 		mb->taken++;

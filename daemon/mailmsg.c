@@ -67,6 +67,8 @@ struct ctx {
 	size_t unlisted;       /* attachments past MAILMSG_MAX_ATTACHMENTS */
 	struct msg_text *msgs; /* owned; in document order, top first */
 	size_t n_msgs, cap_msgs;
+	/* The top message's first delivery status report (RFC 3464). */
+	struct mailmime *dsn;
 	size_t cap_rcpts, cap_auth, cap_attachments;
 };
 
@@ -1185,6 +1187,14 @@ static bool is_text(const struct mailmime_content *ct, const char *subtype)
 	       ct->ct_subtype && strcasecmp(ct->ct_subtype, subtype) == 0;
 }
 
+/* message/delivery-status (RFC 3464), or its UTF-8 form (RFC 6533). */
+static bool is_delivery_status(const struct mailmime_content *ct)
+{
+	return ct && strcmp(type_name(ct), "message") == 0 && ct->ct_subtype &&
+	       (strcasecmp(ct->ct_subtype, "delivery-status") == 0 ||
+		strcasecmp(ct->ct_subtype, "global-delivery-status") == 0);
+}
+
 /* A leaf is a text candidate of its message (text/plain or text/html,
  * not an attachment, not named) or else an attachment. */
 static int walk_leaf(struct ctx *c, struct mailmime *m, size_t msg)
@@ -1200,6 +1210,8 @@ static int walk_leaf(struct ctx *c, struct mailmime *m, size_t msg)
 
 	if (++c->leaves > MAILMSG_MAX_PARTS)
 		return 0;
+	if (msg == 0 && !c->dsn && is_delivery_status(m->mm_content_type))
+		c->dsn = m;
 	ret = part_name(c, m, dsp, &name);
 	if (ret)
 		return ret;
@@ -1586,6 +1598,38 @@ static int read_text(struct ctx *c)
 	if (!ret) {
 		o->text = buf_take(&t);
 		if (!o->text)
+			ret = -ENOMEM;
+	}
+	buf_free(&t);
+	return ret;
+}
+
+/* The report's fields as they are (ASCII, or UTF-8 for the global
+ * form), transfer encoding undone, NUL bytes dropped. */
+static int read_dsn(struct ctx *c)
+{
+	struct buf t;
+	const char *p;
+	char *dec = NULL;
+	size_t n;
+	int ret;
+
+	if (!c->dsn)
+		return 0;
+	ret = part_bytes(c, c->dsn, &dec, &p, &n);
+	if (ret)
+		return ret;
+	if (n > MAILMSG_MAX_DSN)
+		n = MAILMSG_MAX_DSN;
+	buf_init(&t, BUF_MAX_TEXT);
+	for (size_t i = 0; i < n && !ret; i++)
+		if (p[i] != '\0')
+			ret = buf_addc(&t, p[i]);
+	if (dec)
+		mailmime_decoded_part_free(dec);
+	if (!ret) {
+		c->out->delivery_status = buf_take(&t);
+		if (!c->out->delivery_status)
 			ret = -ENOMEM;
 	}
 	buf_free(&t);
@@ -1996,6 +2040,8 @@ int mailmsg_parse(const char *data, size_t len, size_t max_size,
 		     c.unlisted);
 	if (!ret)
 		ret = read_text(&c);
+	if (!ret)
+		ret = read_dsn(&c);
 out:
 	if (mime)
 		mailmime_free(mime);
@@ -2032,6 +2078,7 @@ void mailmsg_free(struct mailmsg *m)
 	free(m->precedence);
 	free_strv(m->auth_results, m->n_auth_results);
 	free(m->text);
+	free(m->delivery_status);
 	free_strv(m->attachments, m->n_attachments);
 	memset(m, 0, sizeof(*m));
 }

@@ -21,9 +21,11 @@
 #include "bulletin-config.h"
 #include "config.h"
 #include "deliver.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "mailbox.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "poller.h"
 #include "schedule.h"
@@ -69,9 +71,10 @@ struct daemon {
 	struct poller *poller;
 	struct mailbox *mailbox; /* NULL without [imap] */
 	struct deliver *deliver;
-	struct http *http;    /* NULL with --once */
-	int once_pending;     /* --once: feeds and mailbox still running */
-	size_t once_failures; /* --once: digests that could not be made */
+	struct http *http;     /* NULL with --once */
+	struct health *health; /* NULL with --once */
+	int once_pending;      /* --once: feeds and mailbox still running */
+	size_t once_failures;  /* --once: digests that could not be made */
 	struct generation gen;
 };
 
@@ -96,6 +99,15 @@ static void generation_finish(struct generation *g)
 
 /* Loads and builds everything a config needs. Returns 0, or EXIT_USAGE
  * for a bad config and EXIT_RUNTIME for anything else (logged). */
+/* Someone left: what is queued for them in the SMTP senders stays
+ * unsent (RELIABILITY C10). */
+static void on_leave(int64_t subscriber_id, void *arg)
+{
+	struct daemon *d = arg;
+
+	deliver_cancel(d->deliver, subscriber_id);
+}
+
 static int generation_load(struct daemon *d, struct generation *g)
 {
 	struct err err = {{0}};
@@ -146,6 +158,7 @@ static int generation_attach(struct daemon *d, struct generation *g)
 		log_errorx("%s", err.msg);
 		return EXIT_USAGE;
 	}
+	subscribe_on_leave(g->subscribe, on_leave, d);
 	/* Last, once nothing else can fail: a config that is refused must
 	 * leave the store as it was. */
 	if (store_sync_config(d->store, g->cfg, &err)) {
@@ -195,6 +208,8 @@ static size_t run_digests(struct daemon *d, int64_t now)
 			failures++;
 			continue;
 		}
+		if (sd.items || list->nothing_new)
+			metrics_add(METRIC_DIGESTS, 1);
 		if (sd.items == 0 && !list->nothing_new)
 			log_info("list %s: nothing new since the last digest; "
 				 "nothing to send",
@@ -359,17 +374,14 @@ static void on_tick(uv_timer_t *t)
 
 	if (d->stopping)
 		return;
-	if (poller_active(d->poller) > 0) {
-		/* A round is still in flight: its end runs the digests and
-		 * re-arms the tick. */
-		return;
-	}
-	if (poller_start(d->poller, NULL, false, now, on_round_fetched, d) <
-	    0) {
+	/* A round still starting its sources goes on; its end runs the
+	 * digests. Fetches still in flight from an earlier round do not
+	 * hold up this one: a stalled server holds only its own source. */
+	if (poller_waiting(d->poller) == 0 &&
+	    poller_start(d->poller, NULL, false, now, on_round_fetched, d) < 0)
 		log_errorx("cannot start polling (out of memory?); trying "
 			   "again later");
-		schedule_tick(d);
-	}
+	schedule_tick(d);
 }
 
 /* Re-arms the tick for the earliest of: a source due, the next scheduled
@@ -446,6 +458,24 @@ static void smtp_follow(const struct config *old, const struct config *cfg)
 			  cfg->path);
 }
 
+/* Says when each list's next digest goes out, so that a schedule
+ * changed by a reload can be checked in the log. */
+static void log_schedules(const struct config *cfg)
+{
+	time_t now = time(NULL), next;
+	char when[32], how[64];
+	struct tm tm;
+
+	for (size_t i = 0; i < cfg->n_lists; i++) {
+		next = schedule_next(&cfg->lists[i].schedule, now);
+		localtime_r(&next, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm);
+		schedule_describe(&cfg->lists[i].schedule, how, sizeof(how));
+		log_info("list %s: next digest %s (%s)", cfg->lists[i].name,
+			 when, how);
+	}
+}
+
 static void reload(struct daemon *d)
 {
 	struct err err = {{0}};
@@ -483,9 +513,45 @@ static void reload(struct daemon *d)
 	log_info("reloaded %s: %zu sources, %zu lists, %zu themes",
 		 d->config_path, d->gen.cfg->n_sources, d->gen.cfg->n_lists,
 		 d->gen.cfg->n_themes);
+	log_schedules(d->gen.cfg);
 	sd_notifyf(0, "READY=1\nSTATUS=reloaded: %zu sources, %zu lists",
 		   d->gen.cfg->n_sources, d->gen.cfg->n_lists);
 	schedule_tick(d);
+}
+
+static bool status_health(char *why, size_t size, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping) {
+		snprintf(why, size, "stopping");
+		return false;
+	}
+	return health_ok(d->health, why, size);
+}
+
+static int status_metrics(struct buf *out, void *arg)
+{
+	struct daemon *d = arg;
+	const struct deliver_stats *s = deliver_stats(d->deliver);
+	struct metrics_extra x = {
+		.started = health_started(d->health),
+		.loop_lag = health_loop_lag(d->health),
+		.sent = s->sent,
+		.deferred = s->deferred,
+		.failed = s->failed,
+		.store_error = s->store_errors,
+	};
+	char why[ERR_MSG_MAX];
+	struct err err = {{0}};
+	int ret;
+
+	x.healthy = health_ok(d->health, why, sizeof(why));
+	ret = metrics_render(out, d->store, d->gen.cfg, (int64_t)time(NULL), &x,
+			     &err);
+	if (ret)
+		log_errorx("GET /metrics: %s", err.msg);
+	return ret;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -526,11 +592,29 @@ static void stop(struct daemon *d)
 	d->poller = NULL;
 	mailbox_destroy(d->mailbox);
 	d->mailbox = NULL;
+	/* Last: it records the stop, and its log hook sees every line
+	 * logged while the rest stopped. */
+	health_destroy(d->health);
+	d->health = NULL;
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->commands, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+/* Undoes a start that failed half-way (each part accepts NULL), lets
+ * the loop run their closes, and returns status. */
+static int abandon_start(struct daemon *d, int status)
+{
+	http_destroy(d->http);
+	deliver_destroy(d->deliver);
+	poller_destroy(d->poller);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d->loop);
+	generation_finish(&d->gen);
+	store_close(d->store);
+	return status;
 }
 
 static void usage(FILE *f)
@@ -554,6 +638,21 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or config "
 		"error.\n",
 		DEFAULT_CONFIG);
+}
+
+/* A delivery in flight at DELIVER_QUARANTINE_AFTER unclean stops in a
+ * row: failed, and said loudly (RELIABILITY G8). */
+static int on_quarantined(const struct store_delivery *d, void *arg)
+{
+	log_errorx("list %s: the digest to %s was being sent at %d unclean "
+		   "stops in a row (crashes or kill -9) and is quarantined "
+		   "as failed: it may be what crashes bulletind. Look for a "
+		   "crash in the log; bulletinctl digests --show %lld --to "
+		   "%s shows the message, bulletinctl subscribers %s show "
+		   "%s the delivery",
+		   d->list, d->address, DELIVER_QUARANTINE_AFTER,
+		   (long long)d->digest_id, d->address, d->list, d->address);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -617,8 +716,10 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	ret = generation_attach(&d, &d.gen);
-	if (!ret && (store_deliveries_recover(d.store, &recovered, &err) ||
-		     store_notices_recover(d.store, NULL, &err))) {
+	if (!ret &&
+	    (store_deliveries_recover(d.store, DELIVER_QUARANTINE_AFTER,
+				      &recovered, on_quarantined, NULL, &err) ||
+	     store_notices_recover(d.store, NULL, &err))) {
 		log_errorx("%s", err.msg);
 		ret = EXIT_RUNTIME;
 	}
@@ -636,33 +737,28 @@ int main(int argc, char **argv)
 	d.poller = poller_create(&d.loop, d.store, d.gen.cfg, d.gen.themes);
 	if (!d.poller) {
 		log_errorx("cannot start the fetcher (out of memory?)");
-		generation_finish(&d.gen);
-		store_close(d.store);
-		uv_loop_close(&d.loop);
-		return EXIT_RUNTIME;
+		return abandon_start(&d, EXIT_RUNTIME);
 	}
 	d.deliver = deliver_create(&d.loop, d.store, d.gen.cfg, &err);
 	if (!d.deliver) {
 		log_errorx("%s", err.msg);
-		poller_destroy(d.poller);
-		uv_run(&d.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&d.loop);
-		generation_finish(&d.gen);
-		store_close(d.store);
-		return EXIT_USAGE;
+		return abandon_start(&d, EXIT_USAGE);
 	}
 	if (!d.once) {
 		d.http = http_create(&d.loop, d.gen.cfg, d.gen.subscribe, &err);
 		if (!d.http) {
 			log_errorx("%s", err.msg);
-			deliver_destroy(d.deliver);
-			poller_destroy(d.poller);
-			uv_run(&d.loop, UV_RUN_DEFAULT);
-			uv_loop_close(&d.loop);
-			generation_finish(&d.gen);
-			store_close(d.store);
-			return EXIT_RUNTIME;
+			return abandon_start(&d, EXIT_RUNTIME);
 		}
+		d.health =
+			health_create(&d.loop, d.store, d.gen.cfg->http_listen);
+		if (!d.health) {
+			log_errorx("cannot start: out of memory");
+			return abandon_start(&d, EXIT_RUNTIME);
+		}
+		http_set_status(d.http,
+				&(struct http_status){status_health,
+						      status_metrics, &d});
 	}
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;
@@ -682,6 +778,8 @@ int main(int argc, char **argv)
 		 "database %s",
 		 BULLETIN_VERSION, d.config_path, d.gen.cfg->n_sources,
 		 d.gen.cfg->n_lists, d.gen.cfg->database);
+	if (!d.once)
+		log_schedules(d.gen.cfg);
 	watchdog_start(&d);
 	sd_notifyf(0, "READY=1\nSTATUS=started: %zu sources, %zu lists",
 		   d.gen.cfg->n_sources, d.gen.cfg->n_lists);

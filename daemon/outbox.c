@@ -1,12 +1,16 @@
 /*
  * outbox: due, compose, render. Rendering is deterministic for (digest,
  * subscriber): a retry builds the same message with the same
- * Message-ID.
+ * Message-ID. What every recipient of a digest shares (the body but for
+ * the recipient's own values, the Subject, the List-Id) is made once, on
+ * the first row of the digest, and checked there against a message
+ * rendered whole: only the recipient's values are worked out per row.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounce.h"
 #include "digest.h"
 #include "message.h"
 #include "outbox.h"
@@ -22,7 +26,22 @@ struct outbox {
 	struct digest *cur;
 	int64_t cur_id;
 	const struct config_list *cur_list;
+	/* What its messages share: made on its first row. */
+	bool shared_made;
+	struct shared {
+		char *subject;
+		char *list_id;
+		struct message_body *body; /* NULL: each row rendered whole */
+	} shared;
 };
+
+static void shared_clear(struct shared *sh)
+{
+	free(sh->subject);
+	free(sh->list_id);
+	message_body_free(sh->body);
+	memset(sh, 0, sizeof(*sh));
+}
 
 static size_t list_index(const struct outbox *ob,
 			 const struct config_list *list)
@@ -73,6 +92,7 @@ void outbox_destroy(struct outbox *ob)
 	}
 	free(ob->tmpl);
 	digest_destroy(ob->cur);
+	shared_clear(&ob->shared);
 	free(ob);
 }
 
@@ -141,18 +161,46 @@ static const char *domain_of(const char *address)
 	return at ? at + 1 : "localhost";
 }
 
-/* Builds the whole message for one recipient of digest d. */
+/* Makes what every message of digest d shares, but the prepared body
+ * (see prepare). */
+static int shared_make(const struct config_list *list, const struct digest *d,
+		       struct shared *sh)
+{
+	struct buf subject, list_id;
+	int ret;
+
+	buf_init(&subject, BUF_MAX_LINE);
+	buf_init(&list_id, BUF_MAX_LINE);
+	ret = digest_subject(d, &subject);
+	if (!ret)
+		ret = message_list_id(list->title, list->name, list->address,
+				      &list_id);
+	if (!ret) {
+		sh->subject = buf_take(&subject);
+		sh->list_id = buf_take(&list_id);
+		if (!sh->subject || !sh->list_id)
+			ret = -ENOMEM;
+	}
+	buf_free(&subject);
+	buf_free(&list_id);
+	return ret;
+}
+
+/* Builds the whole message for one recipient of digest d, with what sh
+ * holds; the body from sh->body when prepared is set. */
 static int render(struct outbox *ob, const struct config_list *list,
-		  const struct digest *d, int64_t digest_id,
-		  int64_t subscriber_id, const char *address, int64_t now,
-		  bool readable, struct buf *out, struct err *err)
+		  const struct digest *d, const struct shared *sh,
+		  bool prepared, int64_t digest_id, int64_t subscriber_id,
+		  const char *address, int64_t now, bool readable,
+		  struct buf *out, struct err *err)
 {
 	struct token_claims claims = {.purpose = TOKEN_UNSUBSCRIBE,
 				      .subscriber_id = subscriber_id,
 				      .issued = now,
 				      .list = list->name};
-	struct buf token, url, mailto, subject, body, mid, list_id;
+	struct buf token, url, mailto, body, mid, vals[DIGEST_HOLES];
 	const char *at = strrchr(list->address, '@');
+	const char *v[DIGEST_HOLES];
 	struct digest_recipient r;
 	struct message_spec spec;
 	int ret;
@@ -160,10 +208,10 @@ static int render(struct outbox *ob, const struct config_list *list,
 	buf_init(&token, BUF_MAX_LINE);
 	buf_init(&url, BUF_MAX_LINE);
 	buf_init(&mailto, BUF_MAX_LINE);
-	buf_init(&subject, BUF_MAX_LINE);
 	buf_init(&body, BUF_MAX_TEXT);
 	buf_init(&mid, BUF_MAX_LINE);
-	buf_init(&list_id, BUF_MAX_LINE);
+	for (int i = 0; i < DIGEST_HOLES; i++)
+		buf_init(&vals[i], BUF_MAX_LINE);
 
 	ret = token_make(ob->keys, &claims, &token);
 	if (!ret)
@@ -173,21 +221,17 @@ static int render(struct outbox *ob, const struct config_list *list,
 		ret = buf_printf(&mailto, "mailto:%.*s+unsubscribe-%s@%s",
 				 (int)(at - list->address), list->address,
 				 buf_str(&token), domain_of(list->address));
-	if (!ret)
-		ret = digest_subject(d, &subject);
-	if (!ret) {
-		r.address = address;
-		r.unsubscribe_url = buf_str(&url);
-		r.unsubscribe_mailto = buf_str(&mailto);
+	r.address = address;
+	r.unsubscribe_url = buf_str(&url);
+	r.unsubscribe_mailto = buf_str(&mailto);
+	if (!ret && prepared)
+		ret = digest_recipient_values(&r, vals);
+	else if (!ret)
 		ret = digest_render(d, ob->tmpl[list_index(ob, list)], &r,
 				    &body);
-	}
 	if (!ret)
 		ret = token_message_id(ob->keys, digest_id, subscriber_id,
 				       domain_of(list->address), &mid);
-	if (!ret)
-		ret = message_list_id(list->title, list->name, list->address,
-				      &list_id);
 	if (ret) {
 		err_set(err, "list %s: cannot render the digest for %s: %s",
 			list->name, address, strerror(-ret));
@@ -196,10 +240,10 @@ static int render(struct outbox *ob, const struct config_list *list,
 	memset(&spec, 0, sizeof(spec));
 	spec.from = list->from;
 	spec.to = address;
-	spec.subject = buf_str(&subject);
+	spec.subject = sh->subject;
 	spec.date = now;
 	spec.message_id = buf_str(&mid);
-	spec.list_id = buf_str(&list_id);
+	spec.list_id = sh->list_id;
 	spec.unsubscribe_url = buf_str(&url);
 	spec.unsubscribe_mailto = buf_str(&mailto);
 	spec.one_click = true;
@@ -207,15 +251,21 @@ static int render(struct outbox *ob, const struct config_list *list,
 	spec.auto_submitted = "auto-generated";
 	spec.body = buf_str(&body);
 	spec.readable = readable;
-	ret = message_build(&spec, out, err);
+	for (int i = 0; i < DIGEST_HOLES; i++)
+		v[i] = buf_str(&vals[i]);
+	if (prepared)
+		ret = message_build_prepared(&spec, sh->body, v, DIGEST_HOLES,
+					     out, err);
+	else
+		ret = message_build(&spec, out, err);
 out:
 	buf_free(&token);
 	buf_free(&url);
 	buf_free(&mailto);
-	buf_free(&subject);
 	buf_free(&body);
 	buf_free(&mid);
-	buf_free(&list_id);
+	for (int i = 0; i < DIGEST_HOLES; i++)
+		buf_free(&vals[i]);
 	return ret;
 }
 
@@ -226,6 +276,7 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 	struct store_subscriber sub;
 	struct add_ctx ctx;
 	struct store_digest_mark mark;
+	struct shared sh = {0};
 	int64_t sub_id = 0;
 	int ret;
 
@@ -243,9 +294,13 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 	ret = store_items_each(ob->st, (const char *const *)list->sources,
 			       list->n_sources, mark.last_item, 0, INT64_MAX,
 			       add_item, &ctx, err);
+	if (!ret && (ret = shared_make(list, ctx.d, &sh)) != 0)
+		err_set(err, "list %s: cannot render the digest: %s",
+			list->name, strerror(-ret));
 	if (!ret)
-		ret = render(ob, list, ctx.d, 0, sub_id, address, now, true,
-			     out, err);
+		ret = render(ob, list, ctx.d, &sh, false, 0, sub_id, address,
+			     now, true, out, err);
+	shared_clear(&sh);
 	digest_destroy(ctx.d);
 	return ret;
 }
@@ -262,6 +317,8 @@ static int load_digest(struct outbox *ob, int64_t id, struct err *err)
 		return 0;
 	digest_destroy(ob->cur);
 	ob->cur = NULL;
+	shared_clear(&ob->shared);
+	ob->shared_made = false;
 	ret = store_digest_get(ob->st, id, &sd, err);
 	if (ret)
 		return ret;
@@ -290,15 +347,83 @@ static int load_digest(struct outbox *ob, int64_t id, struct err *err)
 	return 0;
 }
 
+/* Makes what the messages of ob->cur share, on its first row d: the
+ * body is rendered once with holes for the recipient's values and
+ * prepared, then d's message is built from it and also rendered whole.
+ * Should they differ (a template holding the hole's control character),
+ * every row is rendered whole. */
+static int prepare(struct outbox *ob, const struct store_delivery *d,
+		   int64_t now, struct err *err)
+{
+	const struct config_list *list = ob->cur_list;
+	struct shared *sh = &ob->shared;
+	struct buf text, fast, whole;
+	int ret;
+
+	ret = shared_make(list, ob->cur, sh);
+	if (ret) {
+		err_set(err, "list %s: cannot render the digest: %s",
+			list->name, strerror(-ret));
+		shared_clear(sh);
+		return ret;
+	}
+	ob->shared_made = true;
+	buf_init(&text, BUF_MAX_TEXT);
+	buf_init(&fast, BUF_MAX_TEXT);
+	buf_init(&whole, BUF_MAX_TEXT);
+	ret = digest_render_holes(ob->cur, ob->tmpl[list_index(ob, list)],
+				  &text);
+	if (!ret)
+		ret = message_body_prepare(buf_str(&text), &sh->body);
+	if (!ret)
+		ret = render(ob, list, ob->cur, sh, true, d->digest_id,
+			     d->subscriber_id, d->address, now, false, &fast,
+			     err);
+	if (!ret)
+		ret = render(ob, list, ob->cur, sh, false, d->digest_id,
+			     d->subscriber_id, d->address, now, false, &whole,
+			     err);
+	if (ret) {
+		/* This row's fault, or memory: the next row tries again. */
+		shared_clear(sh);
+		ob->shared_made = false;
+	} else if (fast.len != whole.len ||
+		   memcmp(fast.ptr, whole.ptr, fast.len) != 0) {
+		log_warnx("list %s: the digest template cannot be rendered "
+			  "once for every recipient (does %s hold control "
+			  "characters?); each message is rendered whole",
+			  list->name, list->template_path);
+		message_body_free(sh->body);
+		sh->body = NULL;
+	}
+	buf_free(&text);
+	buf_free(&fast);
+	buf_free(&whole);
+	return ret;
+}
+
 int outbox_render(struct outbox *ob, const struct store_delivery *d,
 		  int64_t now, bool readable, struct buf *out, struct err *err)
 {
 	int ret = load_digest(ob, d->digest_id, err);
 
+	if (!ret && !ob->shared_made)
+		ret = prepare(ob, d, now, err);
 	if (ret)
 		return ret;
-	return render(ob, ob->cur_list, ob->cur, d->digest_id, d->subscriber_id,
+	return render(ob, ob->cur_list, ob->cur, &ob->shared,
+		      ob->shared.body != NULL, d->digest_id, d->subscriber_id,
 		      d->address, now, readable, out, err);
+}
+
+int outbox_bounce_address(struct outbox *ob, const struct store_delivery *d,
+			  struct buf *out)
+{
+	const struct config_list *list = config_list_find(ob->cfg, d->list);
+
+	if (!list || !list->address)
+		return -ENOENT;
+	return bounce_address(ob->keys, list->name, list->address, d->id, out);
 }
 
 size_t outbox_items(const struct outbox *ob)

@@ -34,6 +34,7 @@
 #include "fetch.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "poller.h"
 
 #define BACKOFF_MAX (24 * 3600)
@@ -60,6 +61,7 @@ struct outcome {
 
 struct poll_job {
 	struct poller *p;
+	unsigned round; /* the round that started it */
 	char *source;
 	char *url;
 	char *config_url;      /* the source's url when the fetch began */
@@ -86,7 +88,9 @@ struct poll_job {
 		char *text; /* owned */
 	} notes[NOTES_MAX];
 	size_t n_notes;
-	bool counted, failed; /* for the round's totals */
+	bool counted, failed;	    /* for the round's totals */
+	enum metric outcome_metric; /* and the metrics: */
+	size_t added, updated, duplicates;
 };
 
 struct poller {
@@ -98,9 +102,13 @@ struct poller {
 	struct poll_job *jobs;
 	size_t active;
 
-	/* The current round, for its done callback. */
+	/* The current round, for its done callback: it is over when the
+	 * jobs it started are, whatever older rounds still have in flight
+	 * (a stalled server holds its own fetch, not the next round). */
 	poller_done_fn *done;
 	void *done_arg;
+	unsigned round;
+	size_t round_active; /* its jobs not yet stored or dropped */
 	size_t round_fetched, round_failed;
 	uv_idle_t idle; /* reports an empty round on a later turn */
 	bool closing;
@@ -204,7 +212,9 @@ static void round_maybe_done(struct poller *p)
 {
 	poller_done_fn *done = p->done;
 
-	if (p->active > 0 || p->n_pending > 0 || p->batch || !done)
+	/* round_active counts the round's jobs until they are stored
+	 * (in the batch too). */
+	if (p->round_active > 0 || p->n_pending > 0 || !done)
 		return;
 	p->done = NULL;
 	done(p->round_fetched, p->round_failed, p->done_arg);
@@ -244,8 +254,13 @@ static void notes_clear(struct poll_job *job)
 	job->n_notes = 0;
 }
 
+/* The job is over (stored, or dropped): it leaves its round. */
 static void job_free(struct poll_job *job)
 {
+	struct poller *p = job->p;
+
+	if (job->round == p->round)
+		p->round_active--;
 	notes_clear(job);
 	ingest_abort(job->ingest);
 	while (job->queue) {
@@ -536,6 +551,7 @@ static int job_record(struct poll_job *job)
 	notes_clear(job);
 	job->counted = false;
 	job->failed = false;
+	job->added = job->updated = job->duplicates = 0;
 	src = config_source_find(p->cfg, job->source);
 	if (p->closing || !src || strcmp(src->url, job->config_url) != 0) {
 		/* Cancelled at shutdown, or the source left the config or
@@ -593,6 +609,12 @@ static int job_record(struct poll_job *job)
 			note(job, LOG_LEVEL_INFO,
 			     "source %s: answering again; polling resumes",
 			     src->name);
+		job->outcome_metric = r->not_modified
+					      ? METRIC_FETCH_NOT_MODIFIED
+					      : METRIC_FETCH_OK;
+		job->added = res.added;
+		job->updated = res.updated;
+		job->duplicates = res.duplicates;
 		if (r->not_modified)
 			note(job, LOG_LEVEL_INFO, "source %s: not modified",
 			     src->name);
@@ -611,6 +633,7 @@ static int job_record(struct poll_job *job)
 		note(job, LOG_LEVEL_ERROR,
 		     "source %s (%s): %s; it is no longer polled", src->name,
 		     job->url, o.disable);
+		job->outcome_metric = METRIC_FETCH_GONE;
 		job->failed = true;
 	} else {
 		o.next_poll = now + backoff(src->interval, row.failures + 1);
@@ -621,6 +644,7 @@ static int job_record(struct poll_job *job)
 		note(job, LOG_LEVEL_WARNING,
 		     "source %s (%s): %s; next try in %lld s", src->name,
 		     job->url, o.error, (long long)(o.next_poll - now));
+		job->outcome_metric = METRIC_FETCH_FAILED;
 		job->failed = true;
 	}
 	job->counted = true;
@@ -636,7 +660,8 @@ out:
 	return ret;
 }
 
-/* Logs what a recorded job did, counts it in the round and frees it. */
+/* Logs what a recorded job did, counts it in its round and the metrics,
+ * and frees it. */
 static void job_report(struct poll_job *job)
 {
 	struct poller *p = job->p;
@@ -644,10 +669,16 @@ static void job_report(struct poll_job *job)
 
 	for (i = 0; i < job->n_notes; i++)
 		log_msg(job->notes[i].level, "%s", job->notes[i].text);
-	if (job->counted) {
+	if (job->counted && job->round == p->round) {
 		p->round_fetched++;
 		if (job->failed)
 			p->round_failed++;
+	}
+	if (job->counted) {
+		metrics_add(job->outcome_metric, 1);
+		metrics_add(METRIC_ITEMS_NEW, job->added);
+		metrics_add(METRIC_ITEMS_UPDATED, job->updated);
+		metrics_add(METRIC_DUPLICATES, job->duplicates);
 	}
 	job_free(job);
 }
@@ -769,6 +800,8 @@ static int start_one(struct poller *p, const struct config_source *src)
 	job->next = p->jobs;
 	p->jobs = job;
 	p->active++;
+	job->round = p->round;
+	p->round_active++;
 	log_debug("source %s: fetching %s", src->name, src->url);
 	return 0;
 fail:
@@ -792,6 +825,8 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 		return -ENOMEM;
 	p->done = done;
 	p->done_arg = arg;
+	p->round++;
+	p->round_active = 0;
 	p->round_fetched = 0;
 	p->round_failed = 0;
 	for (i = 0; i < p->cfg->n_sources; i++) {
@@ -826,7 +861,7 @@ int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 	p->pending = names;
 	p->n_pending = n;
 	start_more(p);
-	if (done && p->active == 0 && p->n_pending == 0)
+	if (done && p->round_active == 0 && p->n_pending == 0)
 		uv_idle_start(&p->idle, poller_on_idle);
 	return (int)n;
 }
@@ -858,6 +893,11 @@ int64_t poller_next_due(struct poller *p)
 size_t poller_active(const struct poller *p)
 {
 	return p->active + (p->n_pending - p->next_pending) + p->n_batch;
+}
+
+size_t poller_waiting(const struct poller *p)
+{
+	return p->n_pending - p->next_pending;
 }
 
 void poller_reconfigure(struct poller *p, const struct config *cfg,

@@ -93,12 +93,12 @@ static void classify(struct smtp *s, struct msg *m, CURLcode rc, long code,
 		return;
 	}
 	m->outcome = SMTP_TEMPORARY;
-	/* No reply code at all, or a refusal of the session itself: the
-	 * server is at fault, not this message. */
-	m->server_problem = code == 0 || code == 421 ||
-			    rc == CURLE_LOGIN_DENIED ||
-			    rc == CURLE_USE_SSL_FAILED ||
-			    rc == CURLE_PEER_FAILED_VERIFICATION;
+	/* No reply code at all, no reply in time, or a refusal of the
+	 * session itself: the server is at fault, not this message. */
+	m->server_problem =
+		code == 0 || code == 421 || rc == CURLE_OPERATION_TIMEDOUT ||
+		rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED ||
+		rc == CURLE_PEER_FAILED_VERIFICATION;
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		snprintf(m->error, sizeof(m->error),
@@ -398,6 +398,28 @@ void smtp_hold(struct smtp *s, const char *why)
 	give_back(s, why);
 	uv_mutex_unlock(&s->lock);
 	uv_async_send(&s->wake);
+}
+
+bool smtp_cancel(struct smtp *s, int64_t id)
+{
+	struct msg **pp, *m = NULL;
+
+	if (!s)
+		return false;
+	uv_mutex_lock(&s->lock);
+	for (pp = &s->todo; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id != id)
+			continue;
+		m = *pp;
+		*pp = m->next;
+		if (!*pp)
+			s->todo_tail = pp;
+		s->pending--;
+		break;
+	}
+	uv_mutex_unlock(&s->lock);
+	msg_free(m);
+	return m != NULL;
 }
 
 size_t smtp_pending(const struct smtp *s)

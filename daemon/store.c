@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -76,6 +77,8 @@ enum stmt {
 	ST_DELIVERY_UNCLAIM,
 	ST_DELIVERY_FAILED,
 	ST_DELIVERIES_RECOVER,
+	ST_DELIVERY_OF,
+	ST_DELIVERY_BOUNCED,
 	ST_DELIVERY_COUNTS,
 	ST_DIGESTS_LIST,
 	ST_INBOUND_BY_KEY,
@@ -271,11 +274,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_DIGEST_GET] = "SELECT d.id, l.name, d.period_start, d.period_end, "
 			  "d.created, d.items FROM digests d "
 			  "JOIN lists l ON l.id = d.list_id WHERE d.id = ?1",
+	/* In the order of deliveries_state (state, next_try, rowid), so
+	 * that the LIMIT stops the walk: ORDER BY id alone sorted every
+	 * pending row at each claim, quadratic in the subscribers. */
 	[ST_DELIVERIES_CLAIM] =
 		"UPDATE deliveries SET state = 'sending', "
 		"attempts = attempts + 1 WHERE id IN (SELECT id FROM "
 		"deliveries WHERE state = 'pending' AND next_try <= ?2 "
-		"AND (?1 = 0 OR digest_id = ?1) ORDER BY id LIMIT ?3) "
+		"AND (?1 = 0 OR digest_id = ?1) AND (interrupted > 0) = ?4 "
+		"ORDER BY next_try, id LIMIT ?3) "
 		"RETURNING id, digest_id, subscriber_id, attempts",
 	[ST_SUB_BY_ID] = "SELECT l.name, s.address, s.state, "
 			 "(SELECT created FROM digests WHERE id = ?2) "
@@ -290,16 +297,35 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"state = 'failed')",
 	[ST_DELIVERY_SENT] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2, "
-		"last_error = NULL WHERE id = ?1",
+		"last_error = NULL, interrupted = 0 WHERE id = ?1",
 	[ST_DELIVERY_UNCLAIM] =
 		"UPDATE deliveries SET state = 'pending', "
 		"attempts = attempts - 1 WHERE id = ?1 AND state = 'sending'",
+	/* A try that ended (?5 = 0: it counts) clears the stops it was
+	 * in flight at: those were not its doing. */
 	[ST_DELIVERY_FAILED] =
 		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
 		"ELSE 'pending' END, next_try = ?3, last_error = ?4, "
-		"attempts = attempts - ?5 WHERE id = ?1",
-	[ST_DELIVERIES_RECOVER] = "UPDATE deliveries SET state = 'pending' "
-				  "WHERE state = 'sending'",
+		"attempts = attempts - ?5, "
+		"interrupted = CASE WHEN ?5 THEN interrupted ELSE 0 END "
+		"WHERE id = ?1",
+	/* Rows in flight at an unclean stop: each counts it, and one at
+	 * its ?1-th stop in a row fails, quarantined (RELIABILITY G8). */
+	[ST_DELIVERIES_RECOVER] =
+		"UPDATE deliveries SET interrupted = interrupted + 1, "
+		"state = CASE WHEN interrupted + 1 >= ?1 THEN 'failed' "
+		"ELSE 'pending' END, last_error = CASE WHEN interrupted + 1 "
+		">= ?1 THEN ?2 ELSE last_error END WHERE state = 'sending' "
+		"RETURNING id, digest_id, subscriber_id, attempts, state",
+	[ST_DELIVERY_OF] = "SELECT d.state, d.subscriber_id, s.address, l.name "
+			   "FROM deliveries d JOIN subscribers s ON "
+			   "s.id = d.subscriber_id JOIN lists l ON "
+			   "l.id = s.list_id WHERE d.id = ?1",
+	/* Only a delivery the server took can bounce. */
+	[ST_DELIVERY_BOUNCED] =
+		"UPDATE deliveries SET state = CASE WHEN ?2 THEN 'failed' "
+		"ELSE state END, last_error = ?3 WHERE id = ?1 AND "
+		"state = 'sent'",
 	[ST_DELIVERY_COUNTS] = "SELECT coalesce(sum(state = 'pending'), 0), "
 			       "coalesce(sum(state = 'sending'), 0), "
 			       "coalesce(sum(state = 'sent'), 0), "
@@ -514,6 +540,27 @@ static const char *const migrations[] = {
 	"CREATE TABLE item_shingles ("
 	"  item_id INTEGER PRIMARY KEY REFERENCES items(id),"
 	"  shingles BLOB NOT NULL);",
+	/* 5 -> 6: what the running daemon says about itself, for
+	 * bulletinctl status: one row written at every heartbeat (which
+	 * is also the probe that the database takes writes), and the
+	 * last warnings and errors it logged. */
+	"CREATE TABLE daemon ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  pid INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  beat INTEGER NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  http TEXT);"
+	"CREATE TABLE daemon_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  message TEXT NOT NULL);",
+	/* 6 -> 7: how many unclean stops in a row (a crash, kill -9) each
+	 * delivery was in flight at, so that one that crashes the process
+	 * is sent alone and, at the third, quarantined (RELIABILITY G8). */
+	"ALTER TABLE deliveries ADD COLUMN interrupted INTEGER NOT NULL "
+	"DEFAULT 0;",
 };
 
 /* Checkpoints (copying the WAL back into the database, with two fsyncs)
@@ -548,8 +595,16 @@ struct store {
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
+	char *held_daemon[2];
 	struct subs *subs; /* schema 4 statements, prepared on first use */
 	struct ckpt ckpt;
+	/* The last storage fault (disk full, read-only, I/O error, lock
+	 * held elsewhere, damage), until a later commit succeeds. */
+	int64_t fault_at;   /* 0: none yet */
+	bool fault_current; /* no write went through since */
+	int fault_code; /* a negative errno: -EBUSY, -ENOSPC, -EROFS, -EIO */
+	char fault[ERR_MSG_MAX];
+	sqlite3_int64 tx_changes; /* total changes when the tx began */
 };
 
 static void *ckpt_main(void *arg)
@@ -639,16 +694,39 @@ static void ckpt_stop(struct store *st)
 
 /* Translates the connection's last error into an admin-facing message
  * and a negative errno. */
+static int fail_message(struct store *st, struct err *err, const char *what,
+			int code, int sys, const char *msg);
+
 static int store_fail(struct store *st, struct err *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
 	int sys = sqlite3_system_errno(st->db);
 	const char *msg = sqlite3_errmsg(st->db);
+	struct err own;
+	int ret;
 
+	if (!err)
+		err = &own;
 	/* A full disk shows up as SQLITE_FULL, or as an I/O error whose
 	 * system errno says so (growing the WAL index, say). */
 	if ((code & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))
 		code = SQLITE_FULL;
+	ret = fail_message(st, err, what, code, sys, msg);
+	if (ret != -EINVAL) {
+		st->fault_at = (int64_t)time(NULL);
+		st->fault_current = true;
+		st->fault_code = ret;
+		snprintf(st->fault, sizeof(st->fault), "%s", err->msg);
+	} else
+		ret = -EIO;
+	return ret;
+}
+
+/* Fills err for a SQLite error code; -EINVAL for one that is not a
+ * storage fault (a constraint, a bad statement). */
+static int fail_message(struct store *st, struct err *err, const char *what,
+			int code, int sys, const char *msg)
+{
 	switch (code & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -686,7 +764,7 @@ static int store_fail(struct store *st, struct err *err, const char *what)
 		return -EIO;
 	default:
 		err_set(err, "database %s: %s while %s", st->path, msg, what);
-		return -EIO;
+		return -EINVAL;
 	}
 }
 
@@ -778,6 +856,7 @@ static int tx_begin(struct store *st, struct err *err)
 
 	if (!ret)
 		st->in_tx = true;
+	st->tx_changes = sqlite3_total_changes64(st->db);
 	return ret;
 }
 
@@ -799,7 +878,8 @@ static int tx_commit(struct store *st, struct err *err)
 		 * roll it back so that nothing half-written stays. */
 		exec_stmt(st, ST_ROLLBACK, NULL, "rolling back");
 		index_drop(st);
-	}
+	} else if (sqlite3_total_changes64(st->db) > st->tx_changes)
+		st->fault_current = false; /* a write went through */
 	st->in_tx = false;
 	return ret;
 }
@@ -1006,6 +1086,8 @@ void store_close(struct store *st)
 	free(st->held_address);
 	free(st->held_state);
 	free(st->held_digest_list);
+	free(st->held_daemon[0]);
+	free(st->held_daemon[1]);
 	free(st->path);
 	pthread_cond_destroy(&st->ckpt.wake);
 	pthread_mutex_destroy(&st->ckpt.lock);
@@ -2439,28 +2521,24 @@ int store_digest_create(struct store *st, const char *list,
 struct claimed {
 	int64_t id, digest_id, subscriber_id;
 	int attempts;
+	bool quarantined; /* recovered: failed at its last stop */
 };
 
-int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
-			   size_t max, store_delivery_fn *fn, void *arg,
-			   struct err *err)
+/* Steps s (bound, RETURNING id, digest_id, subscriber_id, attempts)
+ * into *rows; what the statement did stays done on failure. */
+static int claimed_rows(struct store *st, sqlite3_stmt *s, const char *what,
+			struct claimed **out, size_t *n_out, struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
 	struct claimed *rows = NULL, *tmp;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 	int rc, ret = 0;
 
-	/* Claim first, in one statement, then act: the rows are ours
-	 * before any message is composed (RELIABILITY G9). */
-	bind_int(s, 1, digest_id);
-	bind_int(s, 2, now);
-	bind_int(s, 3, (int64_t)max);
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "claiming deliveries");
+			ret = store_fail(st, err, what);
 			break;
 		}
 		if (n == cap) {
@@ -2468,7 +2546,7 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			tmp = realloc(rows, cap * sizeof(*rows));
 			if (!tmp) {
 				ret = -ENOMEM;
-				err_set(err, "out of memory claiming rows");
+				err_set(err, "out of memory %s", what);
 				break;
 			}
 			rows = tmp;
@@ -2477,9 +2555,26 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		rows[n].digest_id = sqlite3_column_int64(s, 1);
 		rows[n].subscriber_id = sqlite3_column_int64(s, 2);
 		rows[n].attempts = sqlite3_column_int(s, 3);
+		rows[n].quarantined = sqlite3_column_count(s) > 4 &&
+				      strcmp(col_text(s, 4), "failed") == 0;
 		n++;
 	}
 	unbind(s);
+	*out = rows;
+	*n_out = n;
+	return ret;
+}
+
+/* Calls fn for each row with its recipient, from first on; returns
+ * where it stopped in *done. */
+static int rows_each(struct store *st, const struct claimed *rows, size_t n,
+		     store_delivery_fn *fn, void *arg, size_t *done,
+		     struct err *err)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, ret = 0;
+
 	for (i = 0; i < n && !ret; i++) {
 		struct store_delivery d;
 
@@ -2503,6 +2598,28 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 		ret = fn(&d, arg);
 		unbind(s);
 	}
+	*done = i;
+	return ret;
+}
+
+static int claim(struct store *st, int64_t digest_id, int64_t now, size_t max,
+		 bool suspects, store_delivery_fn *fn, void *arg,
+		 struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_CLAIM];
+	struct claimed *rows = NULL;
+	size_t n = 0, i = 0;
+	int ret;
+
+	/* Claim first, in one statement, then act: the rows are ours
+	 * before any message is composed (RELIABILITY G9). */
+	bind_int(s, 1, digest_id);
+	bind_int(s, 2, now);
+	bind_int(s, 3, (int64_t)max);
+	bind_int(s, 4, suspects);
+	ret = claimed_rows(st, s, "claiming deliveries", &rows, &n, err);
+	if (!ret)
+		ret = rows_each(st, rows, n, fn, arg, &i, err);
 	/* Rows claimed but never given to fn go back, so that they do not
 	 * wait in "sending" for the next start-up. */
 	for (; i < n; i++) {
@@ -2512,6 +2629,20 @@ int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 	}
 	free(rows);
 	return ret;
+}
+
+int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
+			   size_t max, store_delivery_fn *fn, void *arg,
+			   struct err *err)
+{
+	return claim(st, digest_id, now, max, false, fn, arg, err);
+}
+
+int store_deliveries_claim_suspect(struct store *st, int64_t digest_id,
+				   int64_t now, store_delivery_fn *fn,
+				   void *arg, struct err *err)
+{
+	return claim(st, digest_id, now, 1, true, fn, arg, err);
 }
 
 int store_delivery_sent(struct store *st, int64_t id, int64_t now,
@@ -2593,13 +2724,48 @@ int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
 	return ret;
 }
 
-int store_deliveries_recover(struct store *st, size_t *n, struct err *err)
+/* Drops the rows that were not quarantined. */
+static size_t keep_quarantined(struct claimed *rows, size_t n)
 {
-	int ret = exec_stmt(st, ST_DELIVERIES_RECOVER, err,
-			    "recovering deliveries");
+	size_t k = 0;
 
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].quarantined)
+			rows[k++] = rows[i];
+	}
+	return k;
+}
+
+int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
+			     store_delivery_fn *fn, void *arg, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERIES_RECOVER];
+	struct claimed *rows = NULL;
+	size_t count = 0, k, done;
+	char why[200];
+	int ret;
+
+	snprintf(why, sizeof(why),
+		 "quarantined: bulletin stopped without finishing %d times "
+		 "in a row while sending it; it may be what crashes it",
+		 quarantine_after);
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	bind_int(s, 1, quarantine_after);
+	bind_text(s, 2, why);
+	ret = claimed_rows(st, s, "recovering deliveries", &rows, &count, err);
+	k = keep_quarantined(rows, count);
+	if (!ret && fn)
+		ret = rows_each(st, rows, k, fn, arg, &done, err);
+	free(rows);
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	ret = tx_commit(st, err);
 	if (!ret && n)
-		*n = (size_t)sqlite3_changes(st->db);
+		*n = count - k;
 	return ret;
 }
 
@@ -2723,6 +2889,46 @@ static int command_insert(struct store *st, const struct store_command_new *c,
 	return exec_stmt(st, ST_COMMAND_INSERT, err, "recording a command");
 }
 
+/* Applies a bounce to its delivery: a hard one fails it (and may
+ * suspend the subscriber), a soft one notes it. Idempotent. */
+static int bounce_apply(struct store *st, struct store_bounce *b, int64_t now,
+			struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELIVERY_OF];
+	int64_t subscriber_id;
+	int rc, ret;
+
+	b->found = b->changed = b->suspended = false;
+	b->address[0] = b->state[0] = '\0';
+	bind_int(s, 1, b->delivery_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = store_fail(st, err, "reading a bounced delivery");
+		unbind(s);
+		return ret;
+	}
+	if (rc == SQLITE_ROW && strcmp(col_text(s, 3), b->list) == 0) {
+		b->found = true;
+		snprintf(b->state, sizeof(b->state), "%s", col_text(s, 0));
+		snprintf(b->address, sizeof(b->address), "%s", col_text(s, 2));
+	}
+	subscriber_id = sqlite3_column_int64(s, 1);
+	unbind(s);
+	if (!b->found || strcmp(b->state, "sent") != 0)
+		return 0;
+	s = st->stmt[ST_DELIVERY_BOUNCED];
+	bind_int(s, 1, b->delivery_id);
+	bind_int(s, 2, b->hard);
+	bind_text(s, 3, b->error);
+	ret = exec_stmt(st, ST_DELIVERY_BOUNCED, err, "recording a bounce");
+	b->changed = !ret && sqlite3_changes(st->db) > 0;
+	if (!ret && b->hard && b->changed)
+		ret = store_subscriber_hard_failure(st, subscriber_id,
+						    b->suspend_after, now,
+						    &b->suspended, err);
+	return ret;
+}
+
 int store_inbound_record(struct store *st, const struct store_inbound *in,
 			 const char *source, const struct store_item_new *items,
 			 size_t n_items, const struct store_command_new *cmd,
@@ -2754,6 +2960,8 @@ int store_inbound_record(struct store *st, const struct store_inbound *in,
 					      res, err);
 		if (!ret && cmd)
 			ret = command_insert(st, cmd, id, now, err);
+		if (!ret && in->bounce)
+			ret = bounce_apply(st, in->bounce, now, err);
 	}
 	if (ret) {
 		tx_rollback(st);
@@ -2850,6 +3058,7 @@ enum sub_stmt {
 	SS_EVENTS,
 	SS_DELIVERIES,
 	SS_PURGE,
+	SS_PURGE_REVERT,
 	SS__COUNT,
 };
 
@@ -2922,6 +3131,12 @@ static const char *const sub_sql[SS__COUNT] = {
 		     "AND coalesce(requested, created) < ?1 AND NOT EXISTS "
 		     "(SELECT 1 FROM deliveries WHERE subscriber_id = "
 		     "subscribers.id)",
+	/* Deliveries keep the row: the request alone goes. */
+	[SS_PURGE_REVERT] = "UPDATE subscribers SET state = 'unsubscribed', "
+			    "awaiting = NULL, confirm_issued = NULL, "
+			    "updated = ?2 WHERE state = 'pending' "
+			    "AND coalesce(awaiting, 'confirm') = 'confirm' "
+			    "AND coalesce(requested, created) < ?1",
 };
 
 struct subs {
@@ -3411,17 +3626,255 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
 	return ret;
 }
 
-int store_sub_purge(struct store *st, int64_t before, size_t *n,
+int store_sub_purge(struct store *st, int64_t before, int64_t now, size_t *n,
 		    struct err *err)
 {
-	sqlite3_stmt *s = sub_stmt(st, SS_PURGE, err);
+	sqlite3_stmt *del = sub_stmt(st, SS_PURGE, err);
+	sqlite3_stmt *revert = del ? sub_stmt(st, SS_PURGE_REVERT, err) : NULL;
+	size_t done = 0;
 	int ret;
 
+	if (!revert)
+		return -EIO;
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	bind_int(del, 1, before);
+	ret = sub_exec(st, del, err, "purging expired requests");
+	if (!ret) {
+		done = (size_t)sqlite3_changes(st->db);
+		/* What is left of them has deliveries. */
+		bind_int(revert, 1, before);
+		bind_int(revert, 2, now);
+		ret = sub_exec(st, revert, err, "purging expired requests");
+	}
+	if (!ret) {
+		done += (size_t)sqlite3_changes(st->db);
+		ret = tx_commit(st, err);
+	}
+	if (ret) {
+		tx_rollback(st);
+		return ret;
+	}
+	if (n)
+		*n = done;
+	return 0;
+}
+
+/* ---- the daemon's own state ---- */
+
+/* Prepares sql, or fails with err. Rare statements only: each call
+ * prepares anew. */
+static sqlite3_stmt *prepare_once(struct store *st, const char *sql,
+				  struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_fail(st, err, "preparing a query");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Steps a prepared statement to its end and finalizes it. */
+static int run_once(struct store *st, sqlite3_stmt *s, struct err *err,
+		    const char *what)
+{
+	int rc;
+
+	do {
+		rc = sqlite3_step(s);
+	} while (rc == SQLITE_ROW);
+	if (rc != SQLITE_DONE) {
+		int ret = store_fail(st, err, what);
+
+		sqlite3_finalize(s);
+		return ret;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int daemon_beat(struct store *st, const struct store_daemon *d,
+		       const struct store_daemon_log *lines, size_t n,
+		       struct err *err)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = tx_begin(st, err);
+	if (ret)
+		return ret;
+	s = prepare_once(
+		st,
+		"INSERT INTO daemon(id, pid, started, beat, version, "
+		"http) VALUES (1, ?1, ?2, ?3, ?4, ?5) "
+		"ON CONFLICT(id) DO UPDATE SET pid = ?1, started = ?2, "
+		"beat = ?3, version = ?4, http = ?5",
+		err);
+	if (!s) {
+		ret = -EIO;
+		goto fail;
+	}
+	bind_int(s, 1, d->pid);
+	bind_int(s, 2, d->started);
+	bind_int(s, 3, d->beat);
+	bind_text(s, 4, d->version);
+	bind_text(s, 5, d->http);
+	ret = run_once(st, s, err, "recording the daemon's heartbeat");
+	for (size_t i = 0; !ret && i < n; i++) {
+		s = prepare_once(st,
+				 "INSERT INTO daemon_log(at, level, message) "
+				 "VALUES (?1, ?2, ?3)",
+				 err);
+		if (!s) {
+			ret = -EIO;
+			break;
+		}
+		bind_int(s, 1, lines[i].at);
+		bind_text(s, 2, lines[i].level);
+		bind_text(s, 3, lines[i].message);
+		ret = run_once(st, s, err, "recording the daemon's log");
+	}
+	if (!ret && n) {
+		s = prepare_once(st,
+				 "DELETE FROM daemon_log WHERE id <= "
+				 "(SELECT max(id) FROM daemon_log) - ?1",
+				 err);
+		if (!s)
+			ret = -EIO;
+		else {
+			bind_int(s, 1, STORE_DAEMON_LOG_KEEP);
+			ret = run_once(st, s, err, "trimming the daemon's log");
+		}
+	}
+	if (ret)
+		goto fail;
+	return tx_commit(st, err);
+fail:
+	tx_rollback(st);
+	return ret;
+}
+
+int store_daemon_beat(struct store *st, const struct store_daemon *d,
+		      const struct store_daemon_log *lines, size_t n,
+		      struct err *err)
+{
+	int ret;
+
+	/* A probe, on the loop thread: it learns within a second that
+	 * another process holds the lock, rather than waiting the full
+	 * busy timeout; and it does not wait for an fsync (like a fetch
+	 * result, the next FULL commit makes it durable). */
+	sqlite3_busy_timeout(st->db, STORE_BEAT_BUSY_MS);
+	sync_lazy(st, true);
+	ret = daemon_beat(st, d, lines, n, err);
+	sync_lazy(st, false);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	return ret;
+}
+
+int store_daemon_get(struct store *st, struct store_daemon *out,
+		     struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	s = prepare_once(st,
+			 "SELECT pid, started, beat, version, http FROM daemon "
+			 "WHERE id = 1",
+			 err);
 	if (!s)
 		return -EIO;
-	bind_int(s, 1, before);
-	ret = sub_exec(st, s, err, "purging expired requests");
-	if (!ret && n)
-		*n = (size_t)sqlite3_changes(st->db);
+	free(st->held_daemon[0]);
+	free(st->held_daemon[1]);
+	st->held_daemon[0] = st->held_daemon[1] = NULL;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pid = sqlite3_column_int64(s, 0);
+		out->started = sqlite3_column_int64(s, 1);
+		out->beat = sqlite3_column_int64(s, 2);
+		st->held_daemon[0] = col_dup(s, 3);
+		st->held_daemon[1] = col_dup(s, 4);
+		out->version = st->held_daemon[0];
+		out->http = st->held_daemon[1];
+	} else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = store_fail(st, err, "reading the daemon's heartbeat");
+	sqlite3_finalize(s);
 	return ret;
+}
+
+int store_daemon_log_each(struct store *st, size_t limit,
+			  store_daemon_log_fn *fn, void *arg, struct err *err)
+{
+	struct store_daemon_log line;
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	s = prepare_once(st,
+			 "SELECT at, level, message FROM daemon_log "
+			 "ORDER BY id DESC LIMIT ?1",
+			 err);
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	while (!ret) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = store_fail(st, err, "reading the daemon's log");
+			break;
+		}
+		line.at = sqlite3_column_int64(s, 0);
+		line.level = col_text(s, 1);
+		line.message = col_text(s, 2);
+		ret = fn(&line, arg);
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
+			struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	/* Each count is a search of the state index, not a table scan. */
+	s = prepare_once(
+		st,
+		"SELECT (SELECT count(*) FROM deliveries WHERE state = "
+		"'pending'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'sending'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'sent'), (SELECT count(*) FROM deliveries WHERE state = "
+		"'failed')",
+		err);
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(s, 0);
+		out->sending = sqlite3_column_int64(s, 1);
+		out->sent = sqlite3_column_int64(s, 2);
+		out->failed = sqlite3_column_int64(s, 3);
+	} else
+		ret = store_fail(st, err, "counting deliveries");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+bool store_last_fault(const struct store *st, struct store_fault *out)
+{
+	if (!st->fault_at)
+		return false;
+	out->at = st->fault_at;
+	out->current = st->fault_current;
+	out->code = st->fault_code;
+	out->msg = st->fault;
+	return true;
 }

@@ -15,6 +15,7 @@
 
 #include "bulletin-config.h"
 #include "message.h"
+#include "metrics.h"
 #include "subscribe.h"
 
 #ifndef BULLETIN_TEMPLATE_DIR
@@ -49,6 +50,8 @@ struct subscribe {
 	const struct config *cfg;
 	const struct token_keys *keys;
 	struct tmpl *tmpl[REPLY__COUNT]; /* owned */
+	subscribe_leave_fn *on_leave;
+	void *on_leave_arg;
 };
 
 static const char *const via_names[] = {
@@ -498,6 +501,7 @@ static int change_reply(struct change *c, enum reply r, bool reply_ok,
 		return ret;
 	if (why) {
 		snprintf(c->outcome, sizeof(c->outcome), "%s", why);
+		metrics_add(METRIC_REPLIES_ABSORBED, 1);
 		return 0;
 	}
 	c->r.reply = r;
@@ -512,11 +516,20 @@ static int change_apply(struct subscribe *s, struct change *c, struct err *err)
 {
 	int ret = store_sub_apply(s->st, &c->ch, c->r.now, NULL, err);
 
-	if (!ret)
-		log_info("list %s: %s %s from %s: %s", c->ch.list,
-			 c->ch.event_via, c->ch.event_what, c->ch.address,
-			 c->outcome);
-	return ret;
+	if (ret)
+		return ret;
+	log_info("list %s: %s %s from %s: %s", c->ch.list, c->ch.event_via,
+		 c->ch.event_what, c->ch.address, c->outcome);
+	if (s->on_leave && c->ch.sub && c->ch.sub->id &&
+	    strcmp(c->ch.sub->state, "active") != 0)
+		s->on_leave(c->ch.sub->id, s->on_leave_arg);
+	return 0;
+}
+
+void subscribe_on_leave(struct subscribe *s, subscribe_leave_fn *fn, void *arg)
+{
+	s->on_leave = fn;
+	s->on_leave_arg = arg;
 }
 
 /* ---- joining ---- */
@@ -609,12 +622,38 @@ int subscribe_request(struct subscribe *s, const struct config_list *list,
 
 /* ---- tokens ---- */
 
+/* A genuine token whose subscriber row is gone (purged: C5). A
+ * confirmation past its time says so, for the list it names; anything
+ * else is no good. */
+static void token_gone(struct subscribe *s, enum token_purpose purpose,
+		       const struct token_claims *claims, int64_t now,
+		       struct subscribe_token_info *info)
+{
+	const struct config_list *list = NULL;
+
+	if (purpose != TOKEN_CONFIRM ||
+	    now - claims->issued <= s->cfg->confirm_expiry)
+		return;
+	for (size_t i = 0; i < s->cfg->n_lists && !list; i++)
+		if (token_check_list(claims, s->cfg->lists[i].name) == 0)
+			list = &s->cfg->lists[i];
+	if (!list)
+		return;
+	snprintf(info->list, sizeof(info->list), "%s", list->name);
+	snprintf(info->list_title, sizeof(info->list_title), "%s", list->title);
+	info->result = SUBSCRIBE_EXPIRED;
+	info->gone = true;
+}
+
 /* Verifies token and loads its subscriber; *sub and info are set.
- * Returns 0 (info->result SUBSCRIBE_BAD when it is no good) or a store
+ * Returns 0 (info->result SUBSCRIBE_DONE when the token names a row to
+ * act on, SUBSCRIBE_BAD when it is no good, SUBSCRIBE_EXPIRED with
+ * info->gone when it confirmed a request since purged) or a store
  * error. */
 static int token_load(struct subscribe *s, enum token_purpose purpose,
-		      const char *token, struct token_claims *claims,
-		      struct store_sub *sub, const struct config_list **list,
+		      const char *token, int64_t now,
+		      struct token_claims *claims, struct store_sub *sub,
+		      const struct config_list **list,
 		      struct subscribe_token_info *info, struct err *err)
 {
 	int ret;
@@ -625,8 +664,13 @@ static int token_load(struct subscribe *s, enum token_purpose purpose,
 	if (token_verify(s->keys, token, purpose, claims))
 		return 0;
 	ret = store_sub_get(s->st, NULL, NULL, claims->subscriber_id, sub, err);
-	if (ret == -ENOENT)
+	/* A row made after the token was issued is not the one it was
+	 * issued for: a purged row's id, handed out again (SQLite reuses
+	 * the highest). */
+	if (ret == -ENOENT || (!ret && claims->issued < sub->created)) {
+		token_gone(s, purpose, claims, now, info);
 		return 0;
+	}
 	if (ret)
 		return ret;
 	/* A token for list A names no subscriber of list B (B6). */
@@ -670,8 +714,8 @@ int subscribe_token_check(struct subscribe *s, enum token_purpose purpose,
 	struct store_sub sub;
 	int ret;
 
-	ret = token_load(s, purpose, token, &c, &sub, &list, info, err);
-	if (ret || info->result == SUBSCRIBE_BAD)
+	ret = token_load(s, purpose, token, now, &c, &sub, &list, info, err);
+	if (ret || info->result != SUBSCRIBE_DONE)
 		return ret;
 	if (purpose == TOKEN_CONFIRM)
 		info->result = confirm_state(s, &c, &sub, now);
@@ -693,8 +737,9 @@ static int token_act(struct subscribe *s, enum token_purpose purpose,
 	struct change c;
 	int ret;
 
-	ret = token_load(s, purpose, token, &claims, &sub, &list, info, err);
-	if (ret || info->result == SUBSCRIBE_BAD)
+	ret = token_load(s, purpose, token, now, &claims, &sub, &list, info,
+			 err);
+	if (ret || info->result != SUBSCRIBE_DONE)
 		return ret;
 	next = sub;
 	if (purpose == TOKEN_UNSUBSCRIBE) {
@@ -893,10 +938,13 @@ static int run_command(struct subscribe *s, const struct cmd_copy *x,
 		ret = token_act(s, TOKEN_CONFIRM, x->token ? x->token : "",
 				SUBSCRIBE_VIA_EMAIL, x->reply, x->id, now,
 				&info, err);
-		if (!ret && info.result == SUBSCRIBE_BAD)
+		if (!ret && (info.result == SUBSCRIBE_BAD || info.gone))
 			ret = settle_only(s, list, x, buf_str(&addr), "failed",
-					  "refused: not a valid confirmation "
-					  "token",
+					  info.gone ? "refused: the "
+						      "confirmation link "
+						      "expired"
+						    : "refused: not a valid "
+						      "confirmation token",
 					  now, err);
 	} else {
 		change_init(&c, s, list, buf_str(&addr), SUBSCRIBE_VIA_EMAIL,
@@ -1017,8 +1065,43 @@ int subscribe_admin_approve(struct subscribe *s, const struct config_list *list,
 	return ret ? ret : change_apply(s, &c, err);
 }
 
+/* ---- the subscribe form ---- */
+
+int subscribe_form_token(struct subscribe *s, const struct config_list *list,
+			 int64_t now, struct buf *out)
+{
+	struct token_claims c = {
+		.purpose = TOKEN_FORM,
+		.subscriber_id = 0,
+		.issued = now,
+		.list = list->name,
+	};
+
+	return token_make(s->keys, &c, out);
+}
+
+enum subscribe_form_check subscribe_form_check(struct subscribe *s,
+					       const struct config_list *list,
+					       const char *token, int64_t now)
+{
+	struct token_claims c;
+
+	if (!token || token_verify(s->keys, token, TOKEN_FORM, &c) ||
+	    token_check_list(&c, list->name) || c.subscriber_id != 0)
+		return SUBSCRIBE_FORM_BAD;
+	/* A little leeway for a clock stepped back since. */
+	if (c.issued > now + 60)
+		return SUBSCRIBE_FORM_BAD;
+	if (now - c.issued > SUBSCRIBE_FORM_LIFETIME)
+		return SUBSCRIBE_FORM_EXPIRED;
+	if (now - c.issued < s->cfg->http_form_min_time)
+		return SUBSCRIBE_FORM_EARLY;
+	return SUBSCRIBE_FORM_OK;
+}
+
 int subscribe_purge(struct subscribe *s, int64_t now, size_t *n,
 		    struct err *err)
 {
-	return store_sub_purge(s->st, now - s->cfg->confirm_expiry, n, err);
+	return store_sub_purge(s->st, now - s->cfg->confirm_expiry, now, n,
+			       err);
 }

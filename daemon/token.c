@@ -260,3 +260,101 @@ int token_message_id(const struct token_keys *k, int64_t digest_id,
 	return buf_printf(out, "digest-%lld.%s@%s", (long long)digest_id, hex,
 			  domain);
 }
+
+/* ---- bounce tokens ---- */
+
+/* A MAC (10 bytes) over "bounce", the list's tag and the delivery id,
+ * then the id (6 bytes, big-endian): 16 bytes, 26 characters of
+ * lower-case base32 (RFC 4648 alphabet), which an MTA that folds the
+ * case of a local part cannot spoil. */
+#define BOUNCE_ID 6
+#define BOUNCE_MAC 10
+#define BOUNCE_RAW (BOUNCE_ID + BOUNCE_MAC)
+#define BOUNCE_TEXT ((BOUNCE_RAW * 8 + 4) / 5)
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static void bounce_mac(const unsigned char *key, const char *list,
+		       const unsigned char *id, unsigned char *out)
+{
+	unsigned char in[6 + TOKEN_LIST_TAG + BOUNCE_ID];
+	unsigned char full[crypto_auth_hmacsha256_BYTES];
+
+	memcpy(in, "bounce", 6);
+	list_tag(list, in + 6);
+	memcpy(in + 6 + TOKEN_LIST_TAG, id, BOUNCE_ID);
+	crypto_auth_hmacsha256(full, in, sizeof(in), key);
+	memcpy(out, full, BOUNCE_MAC);
+}
+
+int token_bounce_make(const struct token_keys *k, const char *list,
+		      int64_t delivery_id, struct buf *out)
+{
+	unsigned char raw[BOUNCE_RAW];
+	char text[BOUNCE_TEXT + 1];
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	if (delivery_id < 0 || delivery_id >= (int64_t)1 << (8 * BOUNCE_ID))
+		return -EINVAL;
+	for (int i = 0; i < BOUNCE_ID; i++)
+		raw[BOUNCE_MAC + i] =
+			(unsigned char)(delivery_id >>
+					(8 * (BOUNCE_ID - 1 - i)));
+	bounce_mac(k->key, list, raw + BOUNCE_MAC, raw);
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			text[n++] = b32[(acc >> bits) & 31];
+		}
+	}
+	if (bits > 0)
+		text[n++] = b32[(acc << (5 - bits)) & 31];
+	text[n] = '\0';
+	return buf_adds(out, text);
+}
+
+int token_bounce_verify(const struct token_keys *k, const char *list,
+			const char *text, int64_t *delivery_id)
+{
+	unsigned char raw[BOUNCE_RAW], want[BOUNCE_MAC];
+	uint32_t acc = 0;
+	int bits = 0, ok;
+	size_t n = 0;
+
+	if (strlen(text) != BOUNCE_TEXT)
+		return -EINVAL;
+	for (size_t i = 0; i < BOUNCE_TEXT; i++) {
+		char c = text[i];
+		const char *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		p = c ? strchr(b32, c) : NULL;
+		if (!p)
+			return -EINVAL;
+		acc = (acc << 5) | (uint32_t)(p - b32);
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n != BOUNCE_RAW)
+		return -EINVAL;
+	bounce_mac(k->key, list, raw + BOUNCE_MAC, want);
+	ok = sodium_memcmp(want, raw, BOUNCE_MAC) == 0;
+	if (!ok && k->has_prev) {
+		bounce_mac(k->prev, list, raw + BOUNCE_MAC, want);
+		ok = sodium_memcmp(want, raw, BOUNCE_MAC) == 0;
+	}
+	if (!ok)
+		return -EINVAL;
+	*delivery_id = 0;
+	for (int i = 0; i < BOUNCE_ID; i++)
+		*delivery_id = (*delivery_id << 8) | raw[BOUNCE_MAC + i];
+	return 0;
+}

@@ -35,6 +35,19 @@ enum subscribe_policy {
 #define CONFIG_DEFAULT_MIN_SCORE 2
 #define CONFIG_DEFAULT_TITLE_WEIGHT 3
 
+/* An address or a network ("127.0.0.1", "::1", "10.0.0.0/8"): the
+ * first prefix bits of addr (network order; 4 bytes for AF_INET). */
+struct config_net {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;
+};
+
+/* Whether the address (family, network-order bytes) is in net. An IPv6
+ * address mapped from IPv4 (::ffff:a.b.c.d) matches as the IPv4 one. */
+bool config_net_match(const struct config_net *net, int family,
+		      const unsigned char *addr);
+
 /* All strings below are owned by the struct config they belong to. */
 struct config_source {
 	char *name;  /* from "[source NAME]" */
@@ -105,9 +118,17 @@ struct config {
 	char *fetch_ca_file;	 /* extra trusted CA (PEM), or NULL */
 
 	/* [http] */
-	char *http_listen;    /* default 127.0.0.1:8025 */
-	int http_form_per_ip; /* subscribe form posts per client address
-				 per hour; default 10 */
+	char *http_listen;	    /* default 127.0.0.1:8025 */
+	int http_form_per_ip;	    /* subscribe form posts per client address
+				       per hour; default 10 */
+	int64_t http_form_min_time; /* seconds a form must be shown before a
+				       post counts (C3); 0: none; default
+				       3s */
+	struct config_net *http_trusted_proxies; /* peers whose
+						    X-Forwarded-For and
+						    X-Real-IP are believed;
+						    default none */
+	size_t n_http_trusted_proxies;
 
 	/* [smtp] */
 	char *smtp_url;	    /* smtp://, smtps:// or maildir:///path; default

@@ -7,13 +7,14 @@
  *
  * - maildir: written at once, inside deliver_run.
  * - SMTP (smtp:// or smtps://): handed to the smtp module's senders, a
- *   window of rows at a time; outcomes come back on the loop and are
- *   settled in one transaction per batch. A temporary failure (4xx, a
- *   dropped or refused connection, a timeout) is tried again after
- *   [smtp] retry, doubling up to 6 hours, until [smtp] give_up after the
- *   digest was made; then it fails. A permanent failure (5xx) fails the
- *   row at once, and a subscriber whose last [smtp] suspend_after
- *   deliveries all failed is suspended.
+ *   window of rows at a time, each digest with its delivery's VERP
+ *   address as the envelope sender (outbox_bounce_address); outcomes
+ *   come back on the loop and are settled in one transaction per batch. A
+ * temporary failure (4xx, a dropped or refused connection, a timeout) is tried
+ * again after [smtp] retry, doubling up to 6 hours, until [smtp] give_up after
+ * the digest was made; then it fails. A permanent failure (5xx) fails the row
+ * at once, and a subscriber whose last [smtp] suspend_after deliveries all
+ * failed is suspended.
  * - When the server itself is at fault (no connection, TLS or login
  *   refused, no reply: RELIABILITY G5) the rows wait without the try
  *   being counted, nothing more is claimed until the wait is over, and
@@ -25,6 +26,11 @@
  *   in flight).
  * - A row whose subscriber is no longer active (unsubscribed, suspended)
  *   is not sent: it fails with that reason.
+ * - A row that was in flight at an unclean stop (a crash, kill -9) is a
+ *   suspect: it is sent alone, nothing else in flight, so that a crash
+ *   while sending it counts against it only; one in flight at
+ *   DELIVER_QUARANTINE_AFTER stops in a row is quarantined as failed at
+ *   start-up (store_deliveries_recover; RELIABILITY G8).
  * - Notices (replies to subscription commands) go the same way, with the
  *   same retries; they never suspend anyone.
  *
@@ -42,6 +48,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+
+/* Unclean stops in a row a delivery may be in flight at before it is
+ * quarantined (Mailman's MAX_BAK_COUNT). */
+#define DELIVER_QUARANTINE_AFTER 3
 
 struct deliver;
 
@@ -91,6 +101,11 @@ void deliver_on_idle(struct deliver *dv, deliver_idle_fn *idle, void *arg);
 
 /* Counts since deliver_create. */
 const struct deliver_stats *deliver_stats(const struct deliver *dv);
+
+/* Takes back the digests handed to the SMTP senders for subscriber_id
+ * that no sender has started (the one being sent, if any, goes out):
+ * each is settled as failed, "unsubscribed". Returns how many. */
+size_t deliver_cancel(struct deliver *dv, int64_t subscriber_id);
 
 /* Stops the senders (waiting for the messages they are on, which are
  * settled) and frees on a later loop turn. Rows not yet sent go back to

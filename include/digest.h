@@ -70,4 +70,25 @@ int digest_subject(const struct digest *d, struct buf *out);
 int digest_render(const struct digest *d, const struct tmpl *t,
 		  const struct digest_recipient *r, struct buf *out);
 
+/* The recipient's values in a body rendered with holes: hole i (see
+ * message.h, MESSAGE_HOLE) stands for value i. */
+enum digest_hole {
+	DIGEST_HOLE_ADDRESS,		/* {{recipient}} */
+	DIGEST_HOLE_UNSUBSCRIBE_URL,	/* {{unsubscribe_url}} */
+	DIGEST_HOLE_UNSUBSCRIBE_MAILTO, /* {{unsubscribe_mailto}} */
+	DIGEST_HOLES
+};
+
+/* Renders the body as digest_render does, but with a hole where each
+ * recipient value goes: once per digest, for message_body_prepare. A
+ * template that tests a recipient value ({{#recipient}}) sees it
+ * non-empty. */
+int digest_render_holes(const struct digest *d, const struct tmpl *t,
+			struct buf *out);
+
+/* Sets vals[i] (initialised bufs, emptied first) to r's value for hole
+ * i, as digest_render shows it. Returns 0, -ENOMEM or -E2BIG. */
+int digest_recipient_values(const struct digest_recipient *r,
+			    struct buf vals[DIGEST_HOLES]);
+
 #endif

@@ -22,6 +22,7 @@
 enum inbound_kind {
 	INBOUND_COMMAND,
 	INBOUND_BRIEFING,
+	INBOUND_BOUNCE, /* to a digest's VERP address (see bounce.h) */
 	INBOUND_OTHER,
 };
 
@@ -34,7 +35,7 @@ enum inbound_command {
 
 struct inbound_route {
 	enum inbound_kind kind;
-	/* INBOUND_COMMAND: */
+	/* INBOUND_COMMAND, and INBOUND_BOUNCE (list and token): */
 	const struct config_list *list; /* borrowed from the config */
 	enum inbound_command command;
 	char token[INBOUND_TOKEN_MAX + 1]; /* "" when the address has none */
@@ -60,7 +61,9 @@ struct inbound_route {
  * LIST-request@ with the command as the first word of the subject or,
  * when the subject has none, of the first non-blank body line
  * ("subscribe", "unsubscribe", "confirm TOKEN", "help"; an unknown word
- * is "help"). A command needs a From address.
+ * is "help"). A command needs a From address. Mail to LIST+bounce-TOKEN@
+ * is a bounce (INBOUND_BOUNCE with list and token, the token unchecked;
+ * From or not, and no loop guard: nothing answers it).
  *
  * no_reply is set (with reason) when the message is auto-submitted
  * (Auto-Submitted other than "no"), has Precedence bulk, junk or list, a

@@ -26,6 +26,8 @@ enum intake_outcome {
 			       (RELIABILITY F7): stored as such, no items */
 	INTAKE_REFUSED,	    /* unreadable: too big, nested too deep, not
 			       a message */
+	INTAKE_BOUNCE,	    /* to a digest's VERP address: a report applied
+			       to its delivery, or why not (bounce.h) */
 };
 
 struct intake_ctx {

@@ -30,6 +30,13 @@ void log_init(const char *progname, enum log_level level);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* Called with every warning and error that is logged (the whole line
+ * after the level, strerror included), from whichever thread logged it,
+ * one call at a time: it must not log. NULL removes it; once that
+ * returns, no call of the old hook is running. */
+typedef void log_hook_fn(enum log_level level, const char *line, void *arg);
+void log_set_hook(log_hook_fn *fn, void *arg);
+
 /* Parses "error", "warning", "info" or "debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *name, enum log_level *out);
 

@@ -35,6 +35,8 @@
 /* Recipient addresses kept (To, Cc, Delivered-To, X-Original-To). */
 #define MAILMSG_MAX_RCPTS 200
 #define MAILMSG_MAX_ATTACHMENTS 50
+/* Bytes kept of a delivery status report. */
+#define MAILMSG_MAX_DSN (64 * 1024)
 /* Text kept from the body, in bytes of UTF-8. */
 #define MAILMSG_MAX_TEXT (4 * 1024 * 1024)
 
@@ -71,6 +73,12 @@ struct mailmsg {
 	 * "" when there is no text part. At most MAILMSG_MAX_TEXT. */
 	char *text;
 	bool text_from_html; /* text was rendered from text/html */
+	/* The fields of the first message/delivery-status part (RFC 3464;
+	 * or message/global-delivery-status) of the message itself, not of
+	 * one it forwards, as written (lines end as they did), at most
+	 * MAILMSG_MAX_DSN bytes; NULL when there is none. The part is also
+	 * listed as an attachment. */
+	char *delivery_status;
 	/* Attachments by file name (decoded), or "unnamed TYPE/SUBTYPE". */
 	char **attachments;
 	size_t n_attachments;

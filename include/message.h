@@ -42,6 +42,31 @@ struct message_spec {
 int message_build(const struct message_spec *spec, struct buf *out,
 		  struct err *err);
 
+/* A body shared by many messages that differ in a few values (a digest
+ * and its recipients): in the text given to message_body_prepare,
+ * MESSAGE_HOLE followed by a digit i stands for the i-th value given to
+ * message_build_prepared. Elsewhere MESSAGE_HOLE is a control character
+ * like any other (dropped from a body). */
+#define MESSAGE_HOLE '\x01'
+
+struct message_body;
+
+/* Prepares text (as message_spec.body) for many messages: its lines
+ * without a hole are cleaned, wrapped and encoded once; the lines with
+ * one are kept to be filled in for each message. Sets *out (free with
+ * message_body_free). Returns 0, -ENOMEM or -E2BIG. */
+int message_body_prepare(const char *text, struct message_body **out);
+void message_body_free(struct message_body *b); /* accepts NULL */
+
+/* As message_build, with the body b with hole i replaced by values[i]
+ * (n values; a hole past n stands for "") instead of spec->body: the
+ * same bytes as message_build gives for that text, in a fraction of the
+ * time. b is only read, so threads may share it. */
+int message_build_prepared(const struct message_spec *spec,
+			   const struct message_body *b,
+			   const char *const *values, size_t n, struct buf *out,
+			   struct err *err);
+
 /* Wraps text at width characters, and never more than 78 octets a line,
  * as format=flowed (RFC 3676): soft breaks end with
  * one space, lines beginning with ' ', '>' or "From " are space-stuffed,

@@ -42,11 +42,19 @@ int outbox_preview(struct outbox *ob, const struct config_list *list,
 		   const char *address, int64_t now, struct buf *out,
 		   struct err *err);
 
-/* Renders the message of one claimed delivery (the digest is loaded
- * once and kept for the rows that follow); readable as in message_spec
- * (for showing, not sending). */
+/* Renders the message of one claimed delivery; readable as in
+ * message_spec (for showing, not sending). The digest is loaded once and
+ * kept for the rows that follow, with its body rendered once (holes for
+ * the recipient's values, message_body_prepare) and checked against the
+ * first row rendered whole: later rows only fill in their values. */
 int outbox_render(struct outbox *ob, const struct store_delivery *d,
 		  int64_t now, bool readable, struct buf *out, struct err *err);
+
+/* Appends the envelope sender of delivery d: its list's VERP bounce
+ * address (bounce.h), so that a bounce names the delivery. Returns 0,
+ * -ENOMEM, or -ENOENT when the list is no longer in the config. */
+int outbox_bounce_address(struct outbox *ob, const struct store_delivery *d,
+			  struct buf *out);
 
 /* Stories in the digest last rendered. */
 size_t outbox_items(const struct outbox *ob);

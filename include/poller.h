@@ -33,10 +33,13 @@ struct poller *poller_create(uv_loop_t *loop, struct store *st,
  * every source whose next poll is at or before now, or all when force is
  * set. Sources already in flight are skipped. At most [fetch] connections
  * run at once (counting those still being parsed); the rest start as
- * those finish. done (may be NULL) is called once they have all finished,
- * on a later loop turn even when none started. Call it when the last
- * round is over (poller_active() == 0). Returns the number of sources in
- * the round, or a negative errno. */
+ * those finish. done (may be NULL) is called once the fetches this round
+ * started have all finished (fetches of an earlier round still in
+ * flight do not count), on a later loop turn even when none started.
+ * Call it when the last round has started all its sources
+ * (poller_waiting() == 0); a round not finished by then will never call
+ * its done: the new round's replaces it. Returns the number of sources
+ * in the round, or a negative errno. */
 int poller_start(struct poller *p, const char *only, bool force, int64_t now,
 		 poller_done_fn *done, void *arg);
 
@@ -47,6 +50,10 @@ int64_t poller_next_due(struct poller *p);
  * stored with others (a batch is stored within BATCH_DELAY_MS, and at
  * once when nothing else is in flight). */
 size_t poller_active(const struct poller *p);
+
+/* Sources of the current round not started yet (waiting for a free
+ * connection). */
+size_t poller_waiting(const struct poller *p);
 
 /* Uses a new config and theme set from now on; fetches in flight finish
  * against the sources they started with (by name). */

@@ -67,6 +67,10 @@ struct smtp *smtp_create(uv_loop_t *loop, const struct smtp_options *opt,
 int smtp_send(struct smtp *s, int64_t id, const char *from, const char *rcpt,
 	      const char *data, size_t len);
 
+/* Takes back the message id if no sender has started it: then it is
+ * freed, its done never runs, and true is returned. */
+bool smtp_cancel(struct smtp *s, int64_t id);
+
 /* Gives back every message not yet started: each is reported temporary
  * ("held back: why") on a later loop turn, and nothing was sent. */
 void smtp_hold(struct smtp *s, const char *why);

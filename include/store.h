@@ -19,8 +19,9 @@
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 7
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BEAT_BUSY_MS 1000 /* store_daemon_beat's wait for a lock */
 
 struct store;
 
@@ -309,12 +310,22 @@ struct store_delivery {
 typedef int store_delivery_fn(const struct store_delivery *d, void *arg);
 
 /* Claims up to max pending deliveries due at now (of digest_id, or of
- * any digest when 0), marking them "sending" in one statement, then calls
+ * any digest when 0; the longest due first, then in the order they were
+ * composed; suspects left out), marking them "sending" in one statement,
+ * then calls
  * fn for each. When fn fails, the walk stops and the rows not yet given
  * to fn go back to "pending". */
 int store_deliveries_claim(struct store *st, int64_t digest_id, int64_t now,
 			   size_t max, store_delivery_fn *fn, void *arg,
 			   struct err *err);
+
+/* As store_deliveries_claim, for at most one suspect: a row that was in
+ * flight at an unclean stop (store_deliveries_recover) and has not been
+ * tried since. A caller sends a suspect alone, nothing else in flight,
+ * so that a crash while sending it counts against it only. */
+int store_deliveries_claim_suspect(struct store *st, int64_t digest_id,
+				   int64_t now, store_delivery_fn *fn,
+				   void *arg, struct err *err);
 
 int store_delivery_sent(struct store *st, int64_t id, int64_t now,
 			struct err *err);
@@ -344,9 +355,16 @@ int store_subscriber_hard_failure(struct store *st, int64_t subscriber_id,
 				  int in_a_row, int64_t now, bool *suspended,
 				  struct err *err);
 
-/* At start-up: rows left "sending" by a crash go back to "pending".
- * *n (may be NULL) receives how many. */
-int store_deliveries_recover(struct store *st, size_t *n, struct err *err);
+/* At start-up: rows left "sending" by an unclean stop (a crash, kill -9)
+ * go back to "pending", each counting the stop, and are suspects (see
+ * store_deliveries_claim_suspect) until a try of theirs ends. A row that
+ * was in flight at quarantine_after stops in a row fails instead, with a
+ * reason saying it was quarantined: it may be what crashes the process
+ * (RELIABILITY G8). *n (may be NULL) receives how many went back; fn
+ * (may be NULL) is called for each quarantined row (attempts as counted;
+ * subscriber_state as now). All in one transaction. */
+int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
+			     store_delivery_fn *fn, void *arg, struct err *err);
 
 /* Counts deliveries of a digest by state. */
 struct store_delivery_counts {
@@ -371,15 +389,35 @@ struct store_inbound {
 	 * only looked at (ignored, quarantined): it claims nothing, so a
 	 * copy in the right place is still taken. */
 	const char *key;
-	const char *via;      /* "imap" or "pipe" */
-	const char *folder;   /* IMAP folder, or NULL (pipe) */
-	uint32_t uidvalidity; /* IMAP only */
-	uint32_t uid;	      /* IMAP only */
-	const char *sender;   /* From addr-spec, or NULL */
-	const char *subject;  /* or NULL */
-	const char *outcome;  /* "briefing", "command", "ignored",
-				 "quarantined" */
-	const char *detail;   /* source; list and command; or why */
+	const char *via;	     /* "imap" or "pipe" */
+	const char *folder;	     /* IMAP folder, or NULL (pipe) */
+	uint32_t uidvalidity;	     /* IMAP only */
+	uint32_t uid;		     /* IMAP only */
+	const char *sender;	     /* From addr-spec, or NULL */
+	const char *subject;	     /* or NULL */
+	const char *outcome;	     /* "briefing", "command", "ignored",
+					"quarantined" */
+	const char *detail;	     /* source; list and command; or why */
+	struct store_bounce *bounce; /* a bounce to apply, or NULL */
+};
+
+/* A bounce (a delivery status report to a digest's VERP address) that
+ * store_inbound_record applies with the message, when it is new: a hard
+ * one fails the delivery, if it was sent, and suspends the subscriber
+ * whose last suspend_after deliveries all failed; a soft one only sets
+ * the delivery's last error. */
+struct store_bounce {
+	int64_t delivery_id; /* from the VERP token */
+	const char *list;    /* the list the token was made for */
+	bool hard;
+	const char *error; /* for the delivery row */
+	int suspend_after;
+	/* Filled in: */
+	bool found;	   /* the delivery is in the database, of list */
+	char state[16];	   /* its state before */
+	char address[256]; /* its subscriber */
+	bool changed;	   /* the row was sent, and now notes the bounce */
+	bool suspended;	   /* the subscriber was suspended now */
 };
 
 /* A command for the subscription code, from a command address. */
@@ -555,9 +593,68 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
 			      store_sub_delivery_fn *fn, void *arg,
 			      struct err *err);
 
-/* Deletes pending requests still waiting for confirmation that were
- * made before before (RELIABILITY C5). *n (may be NULL) gets how many. */
-int store_sub_purge(struct store *st, int64_t before, size_t *n,
+/* Drops pending requests still waiting for confirmation that were last
+ * made before before (RELIABILITY C5), in one transaction: the row is
+ * deleted, or, when deliveries refer to it (a former subscriber who
+ * asked again), set back to unsubscribed with no token out (updated =
+ * now). *n (may be NULL) gets how many. A deleted row's id may be handed
+ * out again: token users tell by the row's created time. */
+int store_sub_purge(struct store *st, int64_t before, int64_t now, size_t *n,
 		    struct err *err);
+
+/* ---- the daemon's own state (bulletinctl status) ---- */
+
+/* The running daemon, as it said at its last heartbeat. Strings are
+ * valid until the next store_daemon_get. */
+struct store_daemon {
+	int64_t pid;
+	int64_t started;
+	int64_t beat;
+	const char *version;
+	const char *http; /* its [http] listen, or NULL */
+};
+
+/* A warning or error the daemon logged. */
+struct store_daemon_log {
+	int64_t at;
+	const char *level;
+	const char *message;
+};
+
+#define STORE_DAEMON_LOG_KEEP 100
+
+/* Writes the daemon's row and appends n log lines (keeping the last
+ * STORE_DAEMON_LOG_KEEP), in one transaction that waits at most
+ * STORE_BEAT_BUSY_MS for a lock and no fsync. */
+int store_daemon_beat(struct store *st, const struct store_daemon *d,
+		      const struct store_daemon_log *lines, size_t n,
+		      struct err *err);
+
+/* Returns 0, -ENOENT when no daemon ever ran on this database, or an
+ * error. */
+int store_daemon_get(struct store *st, struct store_daemon *out,
+		     struct err *err);
+
+/* The last limit log lines, newest first; strings valid during the
+ * call. */
+typedef int store_daemon_log_fn(const struct store_daemon_log *l, void *arg);
+int store_daemon_log_each(struct store *st, size_t limit,
+			  store_daemon_log_fn *fn, void *arg, struct err *err);
+
+/* Deliveries of every digest, by state. */
+int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
+			struct err *err);
+
+/* The last storage fault (disk full, read-only, an I/O error, damage,
+ * a lock held elsewhere) of this connection. */
+struct store_fault {
+	int64_t at;
+	bool current;	 /* no write went through since */
+	int code;	 /* -EBUSY, -ENOSPC, -EROFS or -EIO */
+	const char *msg; /* valid until the next store call */
+};
+
+/* Returns false when there was none. */
+bool store_last_fault(const struct store *st, struct store_fault *out);
 
 #endif

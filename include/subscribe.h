@@ -38,6 +38,8 @@
 #define SUBSCRIBE_REPLIES_PER_DAY 10
 #define SUBSCRIBE_LOCAL_MAX 64
 #define SUBSCRIBE_ADDRESS_MAX 254
+/* How long a subscribe form's token works (RELIABILITY C3). */
+#define SUBSCRIBE_FORM_LIFETIME 3600
 
 /* Checks in (a bare addr-spec: no display name, no comments, no quoted
  * local part) and appends it to out with the domain lower-cased: a
@@ -68,6 +70,13 @@ struct subscribe *subscribe_create(struct store *st, const struct config *cfg,
 				   const struct token_keys *keys,
 				   struct err *err);
 void subscribe_destroy(struct subscribe *s); /* accepts NULL */
+
+/* Called (on the caller's thread) after a subscriber stopped being
+ * active (unsubscribed, removed, suspended), with the subscriber's row
+ * id: the store has cancelled its pending deliveries, and the daemon
+ * takes back those already handed to the SMTP senders. */
+typedef void subscribe_leave_fn(int64_t subscriber_id, void *arg);
+void subscribe_on_leave(struct subscribe *s, subscribe_leave_fn *fn, void *arg);
 
 /* How a request came. */
 enum subscribe_via {
@@ -108,6 +117,8 @@ struct subscribe_token_info {
 	enum subscribe_result result;
 	char list[128];	      /* the list's name, or "" */
 	char list_title[256]; /* its title, or "" */
+	bool gone; /* SUBSCRIBE_EXPIRED: the request it confirmed was purged
+		      since (nothing was done or recorded) */
 };
 
 /* Checks a token without acting (GET pages). Returns 0 with info set, or
@@ -134,6 +145,27 @@ int subscribe_admin_remove(struct subscribe *s, const struct config_list *list,
 			   const char *address, int64_t now, struct err *err);
 int subscribe_admin_approve(struct subscribe *s, const struct config_list *list,
 			    const char *address, int64_t now, struct err *err);
+
+/* The subscribe form (RELIABILITY C3): each one shown carries a token,
+ * signed over the list and when it was issued. A post counts only with
+ * a token for that list, issued at most SUBSCRIBE_FORM_LIFETIME ago and
+ * at least [http] form_min_time ago (a robot posts at once). */
+enum subscribe_form_check {
+	SUBSCRIBE_FORM_OK,
+	SUBSCRIBE_FORM_BAD,	/* none, malformed, forged, another list's,
+				   or issued in the future */
+	SUBSCRIBE_FORM_EXPIRED, /* older than SUBSCRIBE_FORM_LIFETIME */
+	SUBSCRIBE_FORM_EARLY,	/* posted sooner than form_min_time */
+};
+
+/* Appends a form token for list, issued at now. Returns 0 or -ENOMEM. */
+int subscribe_form_token(struct subscribe *s, const struct config_list *list,
+			 int64_t now, struct buf *out);
+
+/* Checks a posted form token (NULL for none) for list at now. */
+enum subscribe_form_check subscribe_form_check(struct subscribe *s,
+					       const struct config_list *list,
+					       const char *token, int64_t now);
 
 /* Deletes requests never confirmed within confirm_expiry (C5). */
 int subscribe_purge(struct subscribe *s, int64_t now, size_t *n,

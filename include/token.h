@@ -1,8 +1,9 @@
 /*
  * token: signed, self-contained tokens for links in mail (unsubscribe,
- * confirm) and stable Message-IDs, with libsodium. A token carries its
- * purpose, the list it acts on (a hash of the list's name), the
- * subscriber row and when it was issued, and an HMAC-SHA256 over them, in
+ * confirm), for the subscribe form (RELIABILITY C3: the list and when the
+ * form was shown, no subscriber) and stable Message-IDs, with libsodium. A
+ * token carries its purpose, the list it acts on (a hash of the list's name),
+ * the subscriber row and when it was issued, and an HMAC-SHA256 over them, in
  * unpadded base64url. Verification compares MACs in constant time
  * (sodium_memcmp, never memcmp: RELIABILITY B7) and accepts a previous key
  * after rotation. Expiry is the caller's: it compares issued with its own
@@ -19,6 +20,7 @@
 enum token_purpose {
 	TOKEN_UNSUBSCRIBE = 'u',
 	TOKEN_CONFIRM = 'c',
+	TOKEN_FORM = 'f', /* subscriber_id 0 */
 };
 
 #define TOKEN_LIST_TAG 4
@@ -71,5 +73,18 @@ int token_random_id(const char *prefix, const char *domain, struct buf *out);
 int token_message_id(const struct token_keys *k, int64_t digest_id,
 		     int64_t subscriber_id, const char *domain,
 		     struct buf *out);
+
+/* Appends a short token for a VERP bounce address (LIST+bounce-TOKEN@):
+ * the delivery row under a MAC that also covers the list's name, in 26
+ * characters of lower-case base32, so that a server that folds the
+ * case of the address does no harm. Returns 0, -ENOMEM, or -EINVAL for
+ * an id over 2^48. */
+int token_bounce_make(const struct token_keys *k, const char *list,
+		      int64_t delivery_id, struct buf *out);
+
+/* Checks a bounce token for list (case ignored); 0 with *delivery_id
+ * set, or -EINVAL when it is malformed, tampered or another list's. */
+int token_bounce_verify(const struct token_keys *k, const char *list,
+			const char *text, int64_t *delivery_id);
 
 #endif

@@ -8,13 +8,16 @@ usage: check_mail.py DIR LIST_ADDRESS
 For every file in DIR: smtp-sink's own lines (X-Client-Addr ...,
 Received) come first and are read as headers too. Checks, header by
 header and line by line:
-  - the envelope: MAIL FROM is LIST_ADDRESS, one RCPT, and To is it;
+  - the envelope: MAIL FROM is LIST_ADDRESS's VERP bounce address
+    (LOCAL+bounce-TOKEN@DOMAIN), one RCPT, and To is it;
   - From, To, Subject, Date, Message-ID, MIME-Version, Content-Type,
     Content-Transfer-Encoding, List-Id, List-Unsubscribe (https and
     mailto), List-Unsubscribe-Post, Precedence, Auto-Submitted: each once;
   - text/plain, charset utf-8, format=flowed; the body decodes as UTF-8;
   - no line over 78 characters but a reference line "[n] URL" with one
-    URL; no header line over 998.
+    URL; no header line over 998;
+  - the body's footer names the recipient and holds the same
+    unsubscribe link as List-Unsubscribe.
 Prints "RCPT MESSAGE-ID" per message, sorted, and exits 1 on the first
 problem, naming the file.
 """
@@ -42,8 +45,11 @@ def check(path, list_address):
     msg = email.message_from_bytes(raw, policy=email.policy.strict)
     mail_args = msg.get_all("X-Mail-Args") or []
     rcpt_args = msg.get_all("X-Rcpt-Args") or []
+    # The envelope sender is the list's VERP bounce address.
+    local, domain = list_address.rsplit("@", 1)
     if len(mail_args) != 1 or \
-            not re.match(r"(FROM:)?<%s>" % re.escape(list_address),
+            not re.match(r"(FROM:)?<%s\+bounce-[a-z2-7]{26}@%s>" %
+                         (re.escape(local), re.escape(domain)),
                          mail_args[0]):
         fail(path, "MAIL FROM %r" % mail_args)
     if len(rcpt_args) != 1:
@@ -77,8 +83,14 @@ def check(path, list_address):
         line = line.rstrip("\r")
         if len(line) > 78 and not re.fullmatch(r"\[\d+\] \S+", line):
             fail(path, "body line over 78: %r" % line)
-    if "unsubscribe" not in body.lower():
-        fail(path, "no unsubscribe link in the body")
+    # The footer is the recipient's own: their address and the same
+    # personal link as List-Unsubscribe (the body is rendered once per
+    # digest and only these filled in per recipient).
+    url = re.search(r"<(https://[^>]+)>", unsub).group(1)
+    if not re.search(r"(^|\s)%s\r?\n" % re.escape(url), body):
+        fail(path, "the body lacks the List-Unsubscribe link %s" % url)
+    if " %s " % rcpt not in body:
+        fail(path, "the body does not name the recipient %s" % rcpt)
     return rcpt, str(msg["Message-ID"])
 
 

@@ -23,6 +23,11 @@ Serves files under ROOT like a plain static server, plus:
   /etag/FILE               FILE with ETag "v1"; 304 when sent it back
   /moves-later/FILE        the first time: FILE with ETag "v1"; after
                            that: 301 to /etag/FILE
+  /gzip2/FILE              FILE gzipped twice, Content-Encoding: gzip, gzip
+  /gzip-crc/FILE           FILE gzipped, with a wrong CRC in the trailer
+  /trickle/FILE            FILE with its length, one byte every 0.3 s
+  /hold/FILE               logs "holding FILE", then answers only once
+                           ROOT/.release exists: FILE as a feed
   /etag-cr/FILE            FILE with an ETag holding a bare CR and a
                            header after it; logs the If-None-Match it
                            is sent
@@ -103,6 +108,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             finally:
                 with STALLS_LOCK:
                     STALLED.discard(self.connection)
+        elif p.startswith('/hold/'):
+            name = '/'.join(parts[2:])
+            sys.stderr.write('faultserver: holding %s\n' % name)
+            sys.stderr.flush()
+            while not os.path.exists(os.path.join(self.directory,
+                                                  '.release')):
+                time.sleep(0.05)
+            with open(os.path.join(self.directory, name), 'rb') as f:
+                body = f.read()
+            self.answer(200, [('Content-Type', 'application/rss+xml')],
+                        body)
         elif p.startswith('/redirect/'):
             code = int(parts[2])
             self.answer(code, [('Location', '/' + '/'.join(parts[3:]))])
@@ -130,6 +146,32 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 for _ in range(int(parts[2]) * 1024):
                     self.wfile.write(item)
                 self.wfile.write(b'</channel></rss>\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+        elif p.startswith('/gzip2/'):
+            with open(parts[2], 'rb') as f:
+                z = gzip.compress(gzip.compress(f.read()))
+            self.answer(200, [('Content-Type', 'application/rss+xml'),
+                              ('Content-Encoding', 'gzip, gzip')], z)
+        elif p.startswith('/gzip-crc/'):
+            with open(parts[2], 'rb') as f:
+                z = bytearray(gzip.compress(f.read()))
+            z[-8] ^= 0xff  # the CRC32 of the trailer
+            self.answer(200, [('Content-Type', 'application/rss+xml'),
+                              ('Content-Encoding', 'gzip')], bytes(z))
+        elif p.startswith('/trickle/'):
+            with open(parts[2], 'rb') as f:
+                body = f.read()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/rss+xml')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.3)
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.close_connection = True

@@ -2,8 +2,9 @@
 # Fetching against a scripted server (tests/integration/faultserver.py):
 # permanent and temporary redirects, 410 Gone, Retry-After in seconds and
 # as an HTTP-date, a body over the size cap, a gzip bomb, a redirect loop
-# and a redirect to file://. Each is reported on the source's row, and no
-# fault holds up the others.
+# and a redirect to file://; a body gzipped twice and one with a bad gzip
+# check (D2); a trickling server and a stalled TLS handshake (D3). Each
+# is reported on the source's row, and no fault holds up the others.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -140,4 +141,58 @@ if grep -q '/gone/' "$T/fault.log"; then
 fi
 expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch gone
 grep -q '/gone/' "$T/fault.log" || fail "fetch by name did not poll it"
+
+# D2: a body gzipped twice (Content-Encoding: gzip, gzip) is read whole;
+# one whose gzip check fails is refused, and nothing of it is stored.
+count() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM items i JOIN sources s ON s.id = i.source_id WHERE s.name = ?", (sys.argv[2],)).fetchone()[0])' "$T/scratch.db" "$1"; }
+printf '[source gzip2]\ntype = feed\nurl = %s/gzip2/union.xml\n' "$base" >>"$cfg"
+printf '[source gzip-crc]\ntype = feed\nurl = %s/gzip-crc/union.xml\n' "$base" >>"$cfg"
+expect_exit 0 "$BULLETINCTL" -c "$cfg" fetch gzip2
+assert_contains "$T/err" "source gzip2: 12 items, 12 new"
+expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch gzip-crc
+grep -F "source gzip-crc ($base/gzip-crc/union.xml):" "$T/err" | grep -qiE "decod|encoding|check|crc" ||
+	fail "a bad gzip check was not reported: $(cat "$T/err")"
+[ "$(count gzip-crc)" = 0 ] || fail "items of a corrupt gzip body were stored"
+
+# D3: a server that trickles a byte every 0.3 s, and one that accepts
+# and never starts the TLS handshake, end at the total timeout (2 s
+# here) with a message saying so, in the same round as a healthy source
+# that is stored.
+SILENT_PORT=$(free_port)
+python3 - "$SILENT_PORT" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PY
+SILENT_PID=$!
+stop_silent() { kill "$SILENT_PID" 2>/dev/null || true; }
+cleanup_hooks="$cleanup_hooks stop_silent"
+wait_listen() {
+	python3 -c 'import socket,sys,time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close(); sys.exit(0)
+    except OSError: time.sleep(0.1)
+sys.exit(1)' "$1" || fail "nothing listening on $1"
+}
+wait_listen "$SILENT_PORT"
+cfg2="$T/slow.conf"
+scratch_config "$cfg2"
+printf '[fetch]\ntimeout = 2s\n' >>"$cfg2"
+printf '[source trickle]\ntype = feed\nurl = %s/trickle/union.xml\n' "$base" >>"$cfg2"
+printf '[source tls-stall]\ntype = feed\nurl = https://127.0.0.1:%s/feed.xml\n' "$SILENT_PORT" >>"$cfg2"
+printf '[source fine]\ntype = feed\nurl = %s/blog.xml\n' "$base" >>"$cfg2"
+expect_exit 1 "$BULLETINCTL" -c "$cfg2" fetch
+assert_contains "$T/out" "fetched 3 sources, 2 failed"
+grep -F "source trickle ($base/trickle/union.xml):" "$T/err" | grep -qi "timed out" ||
+	fail "a trickling server did not time out: $(cat "$T/err")"
+grep -F "source tls-stall (https://127.0.0.1:$SILENT_PORT/feed.xml):" "$T/err" | grep -qi "timed out" ||
+	fail "a stalled TLS handshake did not time out: $(cat "$T/err")"
+assert_contains "$T/err" "source fine: 18 items"
 echo PASS

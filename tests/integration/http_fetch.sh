@@ -67,6 +67,23 @@ expect_exit 1 "$BULLETINCTL" -c "$cfg" fetch union-branch
 assert_contains "$T/err" "source union-branch (https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml)"
 grep -F "source union-branch (https://127.0.0.1" "$T/err" | grep -qiE "match|name" ||
 	fail "no host-name error: $(grep union-branch "$T/err")"
+# The same authority, the right name, but a certificate that expired
+# in 2020 (D7): refused, saying so.
+mkdir -p "$T/expired"
+test_expired_cert "$T/nginx" "$T/expired" DNS:localhost
+cp "$T/expired/cert.pem" "$T/nginx/cert.pem"
+cp "$T/expired/key.pem" "$T/nginx/key.pem"
+kill -HUP "$(cat "$T/nginx/nginx.pid")"
+sed -i "s#^url = https://127.0.0.1:$NGINX_TLS_PORT/union-tls.xml#url = https://localhost:$NGINX_TLS_PORT/union-tls.xml#" "$cfg"
+i=0
+while :; do
+	"$BULLETINCTL" -c "$cfg" fetch union-branch >"$T/out" 2>"$T/err" || true
+	grep -qi "expired" "$T/err" && break
+	i=$((i + 1))
+	[ $i -lt 20 ] || fail "an expired certificate was not refused as expired: $(cat "$T/err")"
+	sleep 0.2
+done
+assert_contains "$T/err" "source union-branch (https://localhost:$NGINX_TLS_PORT/union-tls.xml)"
 printf '[fetch]\nca_file = %s\n' "$T/missing.pem" >"$T/ca.conf"
 sed -n '1,/^\[fetch\]/p' "$cfg" | sed '$d' >"$T/ca2.conf"
 cat "$T/ca.conf" >>"$T/ca2.conf"

@@ -275,6 +275,20 @@ for mode in status permflags biglit longline endless; do
 	[ -n "$rss" ] && [ "$rss" -lt 100000 ] || fail "$mode: maxrss ${rss:-?} KiB"
 done
 
+# A greeting of 100 MB: cut at 4 MiB like any reply, memory bounded.
+start_fake biggreeting
+IMAP_PROBE_TIMEOUT=2 IMAP_PROBE_RUSAGE=1 "$PROBE" \
+	"imap://localhost:$port" branch "$T/pass" "$CA" INBOX \
+	list-unseen >"$T/out" 2>"$T/err" &
+pid=$!
+wait_exit "$pid" 30
+kill "$fake_pid" 2>/dev/null || true
+wait "$fake_pid" 2>/dev/null || true
+[ "$EXIT_STATUS" -eq 1 ] || fail "biggreeting: probe exited $EXIT_STATUS"
+assert_contains "$T/err" "IMAP server localhost sent more than 4194304 bytes in one reply in its greeting; the session is dropped"
+rss=$(sed -n 's/^imap_probe: maxrss \([0-9]*\) KiB$/\1/p' "$T/err")
+[ -n "$rss" ] && [ "$rss" -lt 100000 ] || fail "biggreeting: maxrss ${rss:-?} KiB"
+
 # A server that accepts and never answers: no greeting, no handshake.
 # The probe gives up after its 2 s timeout; the cap is far above that.
 start_fake silent

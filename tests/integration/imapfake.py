@@ -15,6 +15,7 @@ the clear, say). MODE:
               packet, the CVE-2020-15953 response injection (F1); then
               TLS with CERT and KEY
   silent      accepts and never says a word (bounded waits)
+  biggreeting a greeting line of 100 MB
 
 and, after a proper STARTTLS (CERT and KEY) and LOGIN, replies to SELECT
 that are malformed or hostile (F4):
@@ -70,6 +71,17 @@ def serve(conn, mode, log, cert, key):
         if mode == "silent":
             while conn.recv(4096):
                 pass
+            return
+        if mode == "biggreeting":
+            conn.sendall(b"* OK ")
+            chunk = b"x" * (1 << 20)
+            try:
+                for _ in range(100):
+                    conn.sendall(chunk)
+                conn.sendall(b"\r\n")
+            except OSError:
+                pass
+            log.write("greeting sent\n")
             return
         caps = {
             "nostarttls": b"IMAP4rev1 AUTH=PLAIN",

@@ -77,6 +77,19 @@ make_workdir() {
 	chmod 600 "$T/work/demo-secret"
 }
 
+# demo_setup: make_workdir, then W (the work dir) and cfg (its demo
+# config), which ctl and q below act on.
+demo_setup() {
+	make_workdir
+	W="$T/work"
+	cfg="$W/demo.conf"
+}
+
+# ctl ARGS: bulletinctl on $cfg. q SQL: a query on $W/demo.db. A test
+# with another config or database defines its own.
+ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
+q() { sqlite3 "$W/demo.db" "$1"; }
+
 # test_ca DIR: a throwaway authority, DIR/ca.pem and DIR/ca.key, that
 # nobody trusts unless told to.
 test_ca() {
@@ -313,6 +326,38 @@ stop_sink() {
 
 stop_sinks() {
 	for p in ${SINK_PIDS:-}; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+
+# start_rawsmtp NAME [OPTION...]: tests/integration/rawsmtp.py on a free
+# port of 127.0.0.1, keeping each message's DATA as it came over the
+# wire (dot-stuffing and all) in $T/raw-NAME/N.raw and its envelope in
+# N.env; OPTIONs as in rawsmtp.py (--dot-delay SECONDS). Sets RAW_PORT
+# and RAW_DIR; stopped on exit (stop_rawsmtp stops it before).
+start_rawsmtp() {
+	RAW_DIR="$T/raw-$1"
+	shift
+	mkdir -p "$RAW_DIR"
+	RAW_PORT=$(free_port)
+	python3 "$SOURCE_ROOT/tests/integration/rawsmtp.py" "$RAW_PORT" \
+		"$RAW_DIR" "$@" 2>"$RAW_DIR.log" &
+	RAW_PID=$!
+	RAW_PIDS="${RAW_PIDS:-} $RAW_PID"
+	case " $cleanup_hooks " in
+	*" stop_rawsmtps "*) ;;
+	*) cleanup_hooks="$cleanup_hooks stop_rawsmtps" ;;
+	esac
+	wait_port "$RAW_PORT"
+}
+
+stop_rawsmtp() {
+	kill "$RAW_PID" 2>/dev/null || true
+	wait "$RAW_PID" 2>/dev/null || true
+}
+
+stop_rawsmtps() {
+	for p in ${RAW_PIDS:-}; do
 		kill "$p" 2>/dev/null || true
 	done
 }

@@ -9,11 +9,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
-ctl() { "$BULLETINCTL" -c "$cfg" "$@"; }
-q() { sqlite3 "$W/demo.db" "$1"; }
+demo_setup
 # new_story ID TITLE TEXT: adds an entry to the union branch's feed and
 # fetches it.
 new_story() {

@@ -7,9 +7,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 add_subscribers "$cfg" 40
 start_sink slow -w 1
 sed -i "s|^url = maildir:maildir|url = smtp://127.0.0.1:$SINK_PORT\\
@@ -25,7 +23,6 @@ wait "$pid" 2>/dev/null || true
 before=$(ls "$SINK_DIR" | wc -l)
 echo "killed with $before of 40 messages received" >&2
 [ "$before" -lt 40 ] || fail "everything arrived before the kill: too late to test"
-q() { sqlite3 "$W/demo.db" "$1"; }
 [ "$(q "SELECT count(*) FROM deliveries WHERE state = 'sending'")" -gt 0 ] ||
 	fail "no row was in flight at the kill"
 

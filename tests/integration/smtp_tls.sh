@@ -38,13 +38,10 @@ smtpd() {
 	done
 }
 
-make_workdir
-W="$T/work"
-cfg="$W/demo.conf"
+demo_setup
 "$BULLETINCTL" -c "$cfg" subscribers staff-news add ann@example.org >/dev/null
 printf 's3cret\n' >"$W/smtp-password"
 chmod 600 "$W/smtp-password"
-q() { sqlite3 "$W/demo.db" "$1"; }
 
 # smtp_config URL [KEY=VALUE...]: replaces the [smtp] section.
 smtp_config() {

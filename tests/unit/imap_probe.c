@@ -186,10 +186,11 @@ int main(int argc, char **argv)
 	if (!im) {
 		fprintf(stderr, "imap_probe: connect (%s): %s\n",
 			permanent ? "permanent" : "temporary", err.msg);
-		return 1;
+		status = 1;
+	} else {
+		status = run(im, argv[5], argc - 6, argv + 6);
+		imap_close(im);
 	}
-	status = run(im, argv[5], argc - 6, argv + 6);
-	imap_close(im);
 	if (getenv("IMAP_PROBE_RUSAGE") && getrusage(RUSAGE_SELF, &ru) == 0)
 		fprintf(stderr, "imap_probe: maxrss %ld KiB\n", ru.ru_maxrss);
 	return status;

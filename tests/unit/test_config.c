@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -871,6 +873,8 @@ static void test_values(void **state)
 			     "[fetch]\ntimeout = 90\nmax_size = 512KiB\n"
 			     "[smtp]\nstarttls = off\nconnections = 64\n"
 			     "[http]\nlisten = [::1]:8025\n"
+			     "trusted_proxies = 127.0.0.1, ::1, 10.0.0.0/8, "
+			     "fd00::/8\nform_min_time = 0\n"
 			     "[list l]\naddress = l@example.org\n"
 			     "schedule = daily 07:30\nsubscribe = open\n"
 			     "from = \"Union, Branch\" <l@example.org>\n"
@@ -882,6 +886,14 @@ static void test_values(void **state)
 	assert_false(cfg->smtp_starttls);
 	assert_int_equal(cfg->smtp_connections, 64);
 	assert_string_equal(cfg->http_listen, "[::1]:8025");
+	assert_int_equal(cfg->http_form_min_time, 0);
+	assert_int_equal(cfg->n_http_trusted_proxies, 4);
+	assert_int_equal(cfg->http_trusted_proxies[0].family, AF_INET);
+	assert_int_equal(cfg->http_trusted_proxies[0].prefix, 32);
+	assert_int_equal(cfg->http_trusted_proxies[1].family, AF_INET6);
+	assert_int_equal(cfg->http_trusted_proxies[1].prefix, 128);
+	assert_int_equal(cfg->http_trusted_proxies[2].prefix, 8);
+	assert_int_equal(cfg->http_trusted_proxies[3].prefix, 8);
 	assert_int_equal(cfg->lists[0].subscribe, SUBSCRIBE_OPEN);
 	assert_string_equal(cfg->lists[0].from,
 			    "\"Union, Branch\" <l@example.org>");
@@ -1178,6 +1190,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->fetch_max_bytes, 64 * 1024 * 1024);
 	assert_int_equal(cfg->fetch_connections, 8);
 	assert_string_equal(cfg->http_listen, "127.0.0.1:8025");
+	assert_int_equal(cfg->http_form_per_ip, 10);
+	assert_int_equal(cfg->http_form_min_time, 3);
+	assert_int_equal(cfg->n_http_trusted_proxies, 0);
 	assert_string_equal(cfg->smtp_url, "smtp://127.0.0.1:25");
 	assert_null(config_maildir(cfg));
 	assert_false(cfg->smtp_starttls);
@@ -1301,6 +1316,69 @@ static void test_suggestions(void **state)
 		      "6: missing key name before '='");
 }
 
+static bool in_nets(const struct config *cfg, const char *text)
+{
+	unsigned char a[16];
+	int family = strchr(text, ':') ? AF_INET6 : AF_INET;
+
+	assert_int_equal(inet_pton(family, text, a), 1);
+	for (size_t i = 0; i < cfg->n_http_trusted_proxies; i++)
+		if (config_net_match(&cfg->http_trusted_proxies[i], family, a))
+			return true;
+	return false;
+}
+
+/* [http] trusted_proxies: addresses and networks, matched by prefix
+ * (IPv4 mapped into IPv6 as IPv4); form_min_time under an hour. */
+static void test_http_keys(void **state)
+{
+	static const char *const bad[] = {"127.0.0.1, proxy.example.org",
+					  "10.0.0.0/33", "::1/", "1.2.3.4/x",
+					  "300.1.1.1"};
+	char text[512], want[512];
+	struct config *cfg = load_ok(
+		DAEMON "[http]\ntrusted_proxies = 10.0.0.0/8,2001:db8::/32 , "
+		       "192.168.1.7,  172.16.0.0/12\nform_min_time = 59m\n");
+
+	assert_int_equal(cfg->n_http_trusted_proxies, 4);
+	assert_int_equal(cfg->http_form_min_time, 59 * 60);
+	assert_true(in_nets(cfg, "10.1.2.3"));
+	assert_true(in_nets(cfg, "10.255.255.255"));
+	assert_false(in_nets(cfg, "11.0.0.1"));
+	assert_false(in_nets(cfg, "9.255.255.255"));
+	assert_true(in_nets(cfg, "::ffff:10.9.9.9"));
+	assert_false(in_nets(cfg, "::ffff:11.9.9.9"));
+	assert_false(in_nets(cfg, "::10.9.9.9"));
+	assert_true(in_nets(cfg, "2001:db8:1::5"));
+	assert_false(in_nets(cfg, "2001:db9::"));
+	assert_true(in_nets(cfg, "192.168.1.7"));
+	assert_false(in_nets(cfg, "192.168.1.8"));
+	assert_true(in_nets(cfg, "172.31.255.255"));
+	assert_false(in_nets(cfg, "172.32.0.0"));
+	assert_false(in_nets(cfg, "::1"));
+	config_destroy(cfg);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *item = strrchr(bad[i], ' ');
+		const char *one[] = {want};
+
+		snprintf(text, sizeof(text),
+			 DAEMON "[http]\ntrusted_proxies = %s\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "5: trusted_proxies \"%s\": use IP addresses or "
+			 "networks, comma-separated (e.g. 127.0.0.1, ::1 or "
+			 "10.0.0.0/8)",
+			 item ? item + 1 : bad[i]);
+		expect_errors(text, one, 1);
+	}
+	EXPECT_ERRORS(DAEMON "[http]\nform_min_time = 1h\n",
+		      "5: form_min_time \"1h\": use a duration under 1h, such "
+		      "as 3s, or 0 for none");
+	EXPECT_ERRORS(DAEMON "[http]\nform_min_time = soon\n",
+		      "5: form_min_time \"soon\": use a duration under 1h, "
+		      "such as 3s, or 0 for none");
+}
+
 /* The example config loads, and documents every key of every section
  * with a "; key:" comment inside that section. */
 static void test_example_documents_every_key(void **state)
@@ -1311,6 +1389,7 @@ static void test_example_documents_every_key(void **state)
 		"daemon log_level",   "daemon templates",
 		"fetch timeout",      "fetch max_size",
 		"fetch connections",  "http listen",
+		"http form_per_ip",   "http trusted_proxies",
 		"smtp url",	      "smtp username",
 		"smtp password_file", "smtp starttls",
 		"smtp connections",   "imap url",
@@ -1331,9 +1410,10 @@ static void test_example_documents_every_key(void **state)
 		"theme keywords",     "dedupe similar",
 		"dedupe contained",   "dedupe min_words",
 		"classify min_score", "classify title_weight",
+		"http form_min_time",
 	};
 	char path[PATH_MAX + 64];
-	char seen[64][48];
+	char seen[128][48];
 	size_t n_seen = 0;
 	char line[512];
 	char section[16] = "";
@@ -1364,7 +1444,7 @@ static void test_example_documents_every_key(void **state)
 			section[len] = '\0';
 		} else if (line[0] == ';' && line[1] == ' ' && section[0]) {
 			len = strcspn(line + 2, ": ");
-			if (line[2 + len] == ':' && n_seen < 64) {
+			if (line[2 + len] == ':' && n_seen < 128) {
 				snprintf(seen[n_seen++], sizeof(seen[0]),
 					 "%s %.*s", section, (int)len,
 					 line + 2);
@@ -1420,6 +1500,7 @@ int main(void)
 		cmocka_unit_test(test_parse_duration_size),
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_example_documents_every_key),
+		cmocka_unit_test(test_http_keys),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

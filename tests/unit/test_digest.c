@@ -854,6 +854,64 @@ static void test_digest_as_message(void **state)
 	digest_destroy(d);
 }
 
+/* Rendered once with holes, then filled in per recipient: the same text
+ * as rendered for that recipient, values cleaned the same way; the
+ * holes are the only control characters, one per use of a value. */
+static void test_holes_filled_match_render(void **state)
+{
+	struct digest *d = fixture_digest();
+	struct tmpl *t = default_template();
+	const struct digest_recipient odd = {
+		.address = " eve@example.org\r\nBcc: x@evil ",
+		.unsubscribe_url = "https://news.example.org/u/\xe2\x80\xaeT",
+		.unsubscribe_mailto = NULL,
+	};
+	const struct digest_recipient *rs[] = {&ann, &odd};
+	struct buf holes, vals[DIGEST_HOLES], filled, whole;
+	size_t n_holes = 0;
+
+	(void)state;
+	buf_init(&holes, BUF_MAX_TEXT);
+	assert_int_equal(digest_render_holes(d, t, &holes), 0);
+	for (size_t i = 0; i < holes.len; i++) {
+		if (holes.ptr[i] != MESSAGE_HOLE)
+			continue;
+		assert_true(holes.ptr[i + 1] >= '0' &&
+			    holes.ptr[i + 1] < '0' + DIGEST_HOLES);
+		n_holes++;
+	}
+	assert_int_equal(n_holes, 2); /* recipient, unsubscribe_url */
+	for (int i = 0; i < DIGEST_HOLES; i++)
+		buf_init(&vals[i], BUF_MAX_LINE);
+	for (size_t r = 0; r < 2; r++) {
+		assert_int_equal(digest_recipient_values(rs[r], vals), 0);
+		buf_init(&filled, BUF_MAX_TEXT);
+		for (size_t i = 0; i < holes.len; i++) {
+			if (holes.ptr[i] == MESSAGE_HOLE) {
+				struct buf *v = &vals[holes.ptr[++i] - '0'];
+
+				assert_int_equal(
+					buf_add(&filled, v->ptr, v->len), 0);
+			} else {
+				assert_int_equal(
+					buf_addc(&filled, holes.ptr[i]), 0);
+			}
+		}
+		buf_init(&whole, BUF_MAX_TEXT);
+		assert_int_equal(digest_render(d, t, rs[r], &whole), 0);
+		assert_string_equal(buf_str(&filled), buf_str(&whole));
+		buf_free(&filled);
+		buf_free(&whole);
+	}
+	assert_string_equal(buf_str(&vals[DIGEST_HOLE_ADDRESS]),
+			    "eve@example.org Bcc: x@evil");
+	for (int i = 0; i < DIGEST_HOLES; i++)
+		buf_free(&vals[i]);
+	buf_free(&holes);
+	tmpl_destroy(t);
+	digest_destroy(d);
+}
+
 static void test_destroy_accepts_null(void **state)
 {
 	digest_destroy(NULL);
@@ -874,6 +932,7 @@ int main(void)
 		cmocka_unit_test(test_default_template),
 		cmocka_unit_test(test_default_template_empty_digest),
 		cmocka_unit_test(test_digest_as_message),
+		cmocka_unit_test(test_holes_filled_match_render),
 		cmocka_unit_test(test_destroy_accepts_null),
 	};
 

@@ -286,6 +286,36 @@ static void test_request_bad_confirm(void **state)
 	assert_other(route(&m, "INBOX"), "first body line");
 }
 
+/* A digest's VERP address: a bounce, with or without a From, whatever
+ * loop guard would fire, the token in any case; a bad token is no
+ * bounce. */
+static void test_bounce_address(void **state)
+{
+	struct mailmsg m = msg("staff-news+bounce-y344se6g45qy3f7haaaaaaaaae@"
+			       "example.org");
+
+	(void)state;
+	m.from = NULL;
+	m.return_path = "";
+	m.auto_submitted = "auto-replied";
+	route(&m, "INBOX");
+	if (r.kind != INBOUND_BOUNCE)
+		fail_msg("not a bounce: %s", r.reason);
+	assert_ptr_equal(r.list, &lists[0]);
+	assert_string_equal(r.token, "y344se6g45qy3f7haaaaaaaaae");
+	assert_null(r.address);
+	assert_false(r.no_reply);
+	m = msg("Staff-News+BOUNCE-Y344SE6G45QY3F7HAAAAAAAAAE@example.org");
+	route(&m, NULL);
+	assert_int_equal(r.kind, INBOUND_BOUNCE);
+	assert_string_equal(r.token, "Y344SE6G45QY3F7HAAAAAAAAAE");
+	assert_string_equal(r.address, "ann@example.org");
+	m = msg("staff-news+bounce-@example.org");
+	assert_other(route(&m, "INBOX"), "the token is empty");
+	m = msg("staff-news+bounce-a.b@example.org");
+	assert_other(route(&m, "INBOX"), "not '.'");
+}
+
 static void test_command_needs_a_from_address(void **state)
 {
 	struct mailmsg m = msg("staff-news+subscribe@example.org");
@@ -559,6 +589,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_command_address),
+		cmocka_unit_test(test_bounce_address),
 		cmocka_unit_test(test_command_names),
 		cmocka_unit_test(test_confirm_needs_a_token),
 		cmocka_unit_test(test_unknown_command_address),

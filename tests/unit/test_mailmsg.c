@@ -350,6 +350,73 @@ static void test_html_only(void **state)
 	mailmsg_free(&m);
 }
 
+/* A bounce (multipart/report): the delivery status fields are kept,
+ * base64 undone; a report inside a forwarded message is not the
+ * message's own. */
+static void test_delivery_status(void **state)
+{
+	struct mailmsg m;
+
+	(void)state;
+	parse_ok(
+		"From: MAILER-DAEMON@mx.example.org\n"
+		"To: staff-news+bounce-abc@example.org\n"
+		"Subject: Undelivered Mail Returned to Sender\n"
+		"Content-Type: multipart/report; report-type=delivery-status;\n"
+		" boundary=\"B\"\n"
+		"\n"
+		"--B\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"I'm sorry to have to inform you...\n"
+		"--B\n"
+		"Content-Type: message/delivery-status\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		/* "Final-Recipient: rfc822; a@x.org\nAction: failed\n"
+		 * "Status: 5.1.1\n" */
+		"RmluYWwtUmVjaXBpZW50OiByZmM4MjI7IGFAeC5vcmcKQWN0aW9uOiBmYWls"
+		"ZWQKU3RhdHVzOiA1LjEuMQo=\n"
+		"--B\n"
+		"Content-Type: message/rfc822\n"
+		"\n"
+		"From: staff-news@example.org\n"
+		"Subject: the digest\n"
+		"\n"
+		"Body\n"
+		"--B--\n",
+		&m);
+	assert_non_null(m.delivery_status);
+	assert_string_equal(m.delivery_status,
+			    "Final-Recipient: rfc822; a@x.org\nAction: failed\n"
+			    "Status: 5.1.1\n");
+	assert_string_equal(m.text, "I'm sorry to have to inform you...\n");
+	mailmsg_free(&m);
+
+	parse_ok("From: someone@example.org\n"
+		 "Content-Type: multipart/mixed; boundary=\"M\"\n"
+		 "\n"
+		 "--M\n"
+		 "Content-Type: text/plain\n"
+		 "\n"
+		 "Look at this bounce I got.\n"
+		 "--M\n"
+		 "Content-Type: message/rfc822\n"
+		 "\n"
+		 "From: MAILER-DAEMON@mx.example.org\n"
+		 "Content-Type: multipart/report; boundary=\"B\"\n"
+		 "\n"
+		 "--B\n"
+		 "Content-Type: message/delivery-status\n"
+		 "\n"
+		 "Action: failed\nStatus: 5.1.1\n"
+		 "--B--\n"
+		 "--M--\n",
+		 &m);
+	assert_null(m.delivery_status);
+	mailmsg_free(&m);
+}
+
 static void test_mixed_with_attachments(void **state)
 {
 	struct mailmsg m;
@@ -1207,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_alternative_prefers_plain),
 		cmocka_unit_test(test_html_only),
 		cmocka_unit_test(test_mixed_with_attachments),
+		cmocka_unit_test(test_delivery_status),
 		cmocka_unit_test(test_base64_and_qp_bodies),
 		cmocka_unit_test(test_bad_base64),
 		cmocka_unit_test(test_bad_qp),

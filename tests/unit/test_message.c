@@ -2,8 +2,9 @@
  * Unit tests for message: the exact header block, header injection
  * (the header set stays the same, proved by parsing with libetpan),
  * RFC 2047 subjects decoded back with libetpan, List-Id and
- * List-Unsubscribe limits, and format=flowed bodies (checked exactly and
- * by decoding them as RFC 3676 says).
+ * List-Unsubscribe limits, format=flowed bodies (checked exactly and
+ * by decoding them as RFC 3676 says), base64 bodies decoded back, and
+ * prepared bodies (byte for byte the message built whole).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -1074,6 +1075,222 @@ static void test_clean(void **state)
 	buf_free(&b);
 }
 
+/* ---- base64 bodies and prepared bodies ---- */
+
+/* The body of m (after the blank line), base64-decoded. */
+static void body_decode(const struct buf *m, struct buf *out)
+{
+	const char *p = strstr(m->ptr, "\r\n\r\n");
+	uint32_t v = 0;
+	int bits = 0;
+
+	assert_non_null(p);
+	buf_init(out, BUF_MAX_TEXT);
+	for (p += 4; *p; p++) {
+		int k;
+
+		if (*p == '\r' || *p == '\n' || *p == '=')
+			continue;
+		k = b64_val(*p);
+		assert_true(k >= 0);
+		v = v << 6 | (uint32_t)k;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			assert_int_equal(buf_addc(out, (char)(v >> bits)), 0);
+		}
+	}
+}
+
+/* The flowed text of body with CRLF line ends, as the message holds it
+ * before the transfer encoding. */
+static void body_expected(const char *body, struct buf *out)
+{
+	struct buf f;
+
+	buf_init(&f, BUF_MAX_TEXT);
+	buf_init(out, BUF_MAX_TEXT);
+	assert_int_equal(message_flow(body, MESSAGE_WIDTH, &f), 0);
+	for (size_t i = 0; i < f.len; i++) {
+		if (f.ptr[i] == '\n')
+			assert_int_equal(buf_addc(out, '\r'), 0);
+		assert_int_equal(buf_addc(out, f.ptr[i]), 0);
+	}
+	buf_free(&f);
+}
+
+/* Bodies of every length around the 57-octet line of base64 decode back
+ * to the flowed CRLF text, in lines of at most 76 characters. */
+static void test_base64_body(void **state)
+{
+	(void)state;
+	for (size_t n = 0; n < 130; n++) {
+		struct message_spec s;
+		struct buf body, m, got, want;
+		const char *p;
+
+		buf_init(&body, BUF_MAX_TEXT);
+		assert_int_equal(buf_adds(&body, "\xc3\xa9"), 0);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(
+				buf_addc(&body, i % 23 == 22
+							? '\n'
+							: (char)('a' + i % 26)),
+				0);
+		spec_init(&s);
+		s.body = buf_str(&body);
+		build(&s, &m);
+		check_lines(&m);
+		assert_non_null(
+			strstr(m.ptr, "Content-Transfer-Encoding: base64\r\n"));
+		p = strstr(m.ptr, "\r\n\r\n") + 4;
+		for (const char *e; (e = strstr(p, "\r\n")) != NULL; p = e + 2)
+			assert_true(e - p <= 76);
+		body_decode(&m, &got);
+		body_expected(s.body, &want);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.ptr, want.ptr, want.len);
+		buf_free(&body);
+		buf_free(&m);
+		buf_free(&got);
+		buf_free(&want);
+	}
+}
+
+/* text with hole i (MESSAGE_HOLE, '0' + i) replaced by values[i]. */
+static void holes_fill(const char *text, const char *const *values, size_t n,
+		       struct buf *out)
+{
+	buf_init(out, BUF_MAX_TEXT);
+	for (const char *p = text; *p; p++) {
+		if (p[0] == MESSAGE_HOLE && p[1] >= '0' && p[1] <= '9') {
+			size_t k = (size_t)(p[1] - '0');
+
+			if (k < n)
+				assert_int_equal(buf_adds(out, values[k]), 0);
+			p++;
+			continue;
+		}
+		assert_int_equal(buf_addc(out, *p), 0);
+	}
+}
+
+/* A prepared body gives the same bytes as the whole text: holes at the
+ * start, in the middle, at the end, several on a line, values that make
+ * a line wrap, 7-bit and 8-bit, readable or not, odd line ends. */
+static void test_prepared_body_same_as_whole(void **state)
+{
+	static const char long_para[] =
+		"Caseloads rose again this quarter, and the branch says the "
+		"workload measurement tool undercounts the hours spent on "
+		"reports. \xc3\x89quipe: \xe2\x80\x9cin the red\xe2\x80\x9d "
+		"for six months running.";
+	static const char *const texts[] = {
+		"\x01"
+		"0\n",
+		"Hello \x01"
+		"0, here is your digest.\n",
+		"", /* long_para, twice, then the footer (below) */
+		"Plain ASCII only.\nUnsubscribe: \x01"
+		"1\n",
+		"\x01"
+		"0 \x01"
+		"1 \x01"
+		"2 \x01"
+		"0\nmiddle\n\x01"
+		"2",
+		"CR\rline\r\nends \x01"
+		"1\r\n-- \nsig \x01"
+		"0\n",
+		"a stray \x01 control, \x01x and a hole past n: \x01"
+		"7.\n",
+		"> quoted \x01"
+		"0\nFrom here\n",
+		"",
+	};
+	static const char *const values[] = {
+		"ann@example.org",
+		"https://news.example.org/u/"
+		"AnV0Oj2IAAAAAAAAAAJrBLKF86-"
+		"AvVnAFyvIVCnUFdqpAQAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAA",
+		"mailto:staff-news+unsubscribe-AnV0Oj2IAAAA@example.org",
+	};
+	struct buf big;
+
+	(void)state;
+	buf_init(&big, BUF_MAX_TEXT);
+	assert_int_equal(buf_printf(&big,
+				    "%s\n\n%s\n\n-- \nYou get this because "
+				    "\x01"
+				    "0 is subscribed.\nUnsubscribe: \x01"
+				    "1\n",
+				    long_para, long_para),
+			 0);
+	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		const char *text = t == 2 ? buf_str(&big) : texts[t];
+
+		for (int readable = 0; readable < 2; readable++) {
+			struct message_spec s;
+			struct message_body *b = NULL;
+			struct buf whole, fast, filled;
+			struct err err = {{0}};
+
+			holes_fill(text, values, 3, &filled);
+			spec_init(&s);
+			s.readable = readable;
+			s.body = buf_str(&filled);
+			build(&s, &whole);
+			assert_int_equal(message_body_prepare(text, &b), 0);
+			s.body = "ignored";
+			buf_init(&fast, BUF_MAX_TEXT);
+			assert_int_equal(message_build_prepared(&s, b, values,
+								3, &fast, &err),
+					 0);
+			if (fast.len != whole.len ||
+			    memcmp(fast.ptr, whole.ptr, whole.len) != 0)
+				fail_msg("text %zu (readable %d):\n%s\n---\n%s",
+					 t, readable, whole.ptr, fast.ptr);
+			message_body_free(b);
+			buf_free(&whole);
+			buf_free(&fast);
+			buf_free(&filled);
+		}
+	}
+	buf_free(&big);
+}
+
+/* The values filled in are cleaned like any body text: a value cannot
+ * add a header or a line the body did not have. */
+static void test_prepared_values_cannot_inject(void **state)
+{
+	const char *const values[] = {"x\r\nBcc: evil@example.org\r\n\r\n."};
+	struct message_spec s;
+	struct message_body *b = NULL;
+	struct err err = {{0}};
+	struct buf m;
+	struct mailimf_fields *f;
+	struct buf names;
+
+	(void)state;
+	spec_init(&s);
+	s.readable = true;
+	assert_int_equal(message_body_prepare("To \x01"
+					      "0\n",
+					      &b),
+			 0);
+	buf_init(&m, BUF_MAX_TEXT);
+	assert_int_equal(message_build_prepared(&s, b, values, 1, &m, &err), 0);
+	check_lines(&m);
+	f = parse_fields(&m);
+	field_names(f, &names);
+	assert_string_equal(buf_str(&names), digest_headers);
+	mailimf_fields_free(f);
+	buf_free(&names);
+	message_body_free(b);
+	buf_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1099,6 +1316,9 @@ int main(void)
 		cmocka_unit_test(test_flow_round_trips),
 		cmocka_unit_test(test_flow_no_line_over_998),
 		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_base64_body),
+		cmocka_unit_test(test_prepared_body_same_as_whole),
+		cmocka_unit_test(test_prepared_values_cannot_inject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

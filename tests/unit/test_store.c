@@ -499,6 +499,20 @@ static void sql(struct fixture *f, const char *q)
 	sqlite3_close(db);
 }
 
+/* Runs a one-value query q on another connection; expects want. */
+static void sql_expect(struct fixture *f, const char *q, const char *want)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 /* Ingests a repost (source union) of the text of item id 1 or 3 (source
  * blog) and says which item the repost is a copy of. */
 static int64_t repost_of(struct fixture *f, const char *guid, const char *text)
@@ -574,7 +588,9 @@ static void test_schema_4_migrates(void **state)
 	assert_int_equal(
 		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
 	store_close(f->st);
-	sql(f, "DROP TABLE item_shingles; PRAGMA user_version = 4");
+	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
+	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
+	       "interrupted; PRAGMA user_version = 4");
 	f->st = store_open(f->path, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
@@ -685,7 +701,9 @@ static void test_delivery_state_machine(void **state)
 	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
 	assert_int_equal(c.sending, 2);
 	assert_int_equal(c.pending, 1);
-	assert_int_equal(store_deliveries_recover(f->st, &recovered, &err), 0);
+	assert_int_equal(store_deliveries_recover(f->st, 3, &recovered, NULL,
+						  NULL, &err),
+			 0);
 	assert_int_equal(recovered, 2);
 
 	/* Unsubscribing cancels b's pending row at once. */
@@ -693,9 +711,15 @@ static void test_delivery_state_machine(void **state)
 						    "b@example.org",
 						    "unsubscribed", 5, &err),
 			 0);
+	/* c as usual; a, in flight at the stop, only as a suspect. */
 	n = 0;
 	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
 						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							count_deliveries, &n,
+							&err),
 			 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
@@ -706,6 +730,117 @@ static void test_delivery_state_machine(void **state)
 						    "unsubscribed", 5, &err),
 			 -ENOENT);
 	assert_non_null(strstr(err.msg, "nobody@example.org"));
+}
+
+struct quarantined {
+	size_t n;
+	char address[64];
+};
+
+static int on_quarantined(const struct store_delivery *d, void *arg)
+{
+	struct quarantined *q = arg;
+
+	q->n++;
+	snprintf(q->address, sizeof(q->address), "%s", d->address);
+	return 0;
+}
+
+static int claimed_address(const struct store_delivery *d, void *arg)
+{
+	snprintf(arg, 64, "%s", d->address);
+	return 0;
+}
+
+/* A crash while sending (RELIABILITY G8): the rows in flight become
+ * suspects, claimed one at a time apart from the rest; one in flight at
+ * three stops in a row is quarantined as failed, with the reason; a try
+ * that ends clears the count. */
+static void test_poison_quarantined(void **state)
+{
+	struct fixture *f = *state;
+	const char *const srcs[] = {"blog"};
+	struct store_ingest_result res;
+	struct store_digest sd;
+	struct err err = {{0}};
+	struct store_item_new a[1];
+	struct store_delivery_counts c;
+	struct quarantined q = {0};
+	char who[64];
+	size_t n = 0, back = 0;
+
+	store_subscriber_put(f->st, "news", "a@example.org", "active", 1, NULL,
+			     &err);
+	store_subscriber_put(f->st, "news", "b@example.org", "active", 1, NULL,
+			     &err);
+	a[0] = item("a1", "http://x.org/1", NULL, 100);
+	store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err);
+	assert_int_equal(store_digest_create(f->st, "news", srcs, 1, 0, 2000, 0,
+					     2000, false, &sd, &n, &err),
+			 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 2);
+
+	/* Stop 1: both in flight, both back as suspects. */
+	assert_int_equal(store_deliveries_recover(f->st, 3, &back,
+						  on_quarantined, &q, &err),
+			 0);
+	assert_int_equal(back, 2);
+	assert_int_equal(q.n, 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 0);
+
+	/* Stops 2 and 3: a alone in flight each time. */
+	for (int stop = 2; stop <= 3; stop++) {
+		who[0] = '\0';
+		assert_int_equal(
+			store_deliveries_claim_suspect(
+				f->st, sd.id, 2000, claimed_address, who, &err),
+			0);
+		assert_string_equal(who, "a@example.org");
+		assert_int_equal(store_deliveries_recover(f->st, 3, &back,
+							  on_quarantined, &q,
+							  &err),
+				 0);
+		assert_int_equal(back, stop == 3 ? 0 : 1);
+	}
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.address, "a@example.org");
+	assert_int_equal(store_delivery_counts(f->st, sd.id, &c, &err), 0);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(c.pending, 1);
+	sql_expect(f,
+		   "SELECT count(*) FROM deliveries WHERE state = 'failed' "
+		   "AND last_error LIKE 'quarantined: bulletin stopped without "
+		   "finishing 3 times in a row while sending it%'",
+		   "1");
+
+	/* b, in flight at stop 1 only: a try that ends (deferred) clears
+	 * it, and it is an ordinary row again. */
+	who[0] = '\0';
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							claimed_address, who,
+							&err),
+			 0);
+	assert_string_equal(who, "b@example.org");
+	assert_int_equal(
+		store_delivery_failed(f->st, 2, false, 2000, "450", &err), 0);
+	n = 0;
+	assert_int_equal(store_deliveries_claim_suspect(f->st, sd.id, 2000,
+							count_deliveries, &n,
+							&err),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_deliveries_claim(f->st, sd.id, 2000, 10,
+						count_deliveries, &n, &err),
+			 0);
+	assert_int_equal(n, 1);
 }
 
 static void test_retry_waits_for_next_try(void **state)
@@ -767,6 +902,76 @@ static void test_locked_database_is_named(void **state)
 	assert_int_equal(store_subscriber_put(f->st, "news", "a@example.org",
 					      "active", 1, NULL, &err),
 			 0);
+}
+
+static int collect_log(const struct store_daemon_log *l, void *arg)
+{
+	int64_t *at = arg;
+
+	/* Newest first: each line older than the one before. */
+	if (*at)
+		assert_true(l->at < *at);
+	*at = l->at;
+	assert_string_equal(l->level, "error");
+	return 0;
+}
+
+/* The heartbeat row and log (bulletinctl status), and the storage
+ * fault that GET /healthz reports: set by a write the lock refused,
+ * kept across a read-only transaction, cleared by a write. */
+static void test_daemon_state_and_fault(void **state)
+{
+	struct fixture *f = *state;
+	struct store_daemon d = {7, 100, 200, "9.9", "127.0.0.1:1"}, got;
+	struct store_daemon_log lines[STORE_DAEMON_LOG_KEEP + 20];
+	char msgs[STORE_DAEMON_LOG_KEEP + 20][16];
+	struct err err = {{0}};
+	struct store_fault fault;
+	int64_t at = 0;
+	sqlite3 *other;
+
+	assert_int_equal(store_daemon_get(f->st, &got, &err), -ENOENT);
+	for (size_t i = 0; i < STORE_DAEMON_LOG_KEEP + 20; i++) {
+		snprintf(msgs[i], sizeof(msgs[i]), "line %zu", i);
+		lines[i] = (struct store_daemon_log){(int64_t)i + 1, "error",
+						     msgs[i]};
+	}
+	assert_int_equal(store_daemon_beat(f->st, &d, lines, 3, &err), 0);
+	d.beat = 300;
+	assert_int_equal(store_daemon_beat(f->st, &d, lines + 3,
+					   STORE_DAEMON_LOG_KEEP + 17, &err),
+			 0);
+	assert_int_equal(store_daemon_get(f->st, &got, &err), 0);
+	assert_int_equal(got.pid, 7);
+	assert_int_equal(got.started, 100);
+	assert_int_equal(got.beat, 300);
+	assert_string_equal(got.version, "9.9");
+	assert_string_equal(got.http, "127.0.0.1:1");
+	assert_int_equal(
+		store_daemon_log_each(f->st, 1000, collect_log, &at, &err), 0);
+	/* Only the newest STORE_DAEMON_LOG_KEEP are kept. */
+	assert_int_equal(at, 21);
+
+	assert_false(store_last_fault(f->st, &fault));
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		SQLITE_OK);
+	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), -EBUSY);
+	assert_true(store_last_fault(f->st, &fault));
+	assert_true(fault.at > 0);
+	assert_true(fault.current);
+	assert_int_equal(fault.code, -EBUSY);
+	assert_non_null(strstr(fault.msg, "locked"));
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	/* Reading proves nothing about writing. */
+	assert_int_equal(store_daemon_get(f->st, &got, &err), 0);
+	assert_true(store_last_fault(f->st, &fault) && fault.current);
+	assert_int_equal(store_daemon_beat(f->st, &d, NULL, 0, &err), 0);
+	/* Remembered, but over. */
+	assert_true(store_last_fault(f->st, &fault));
+	assert_false(fault.current);
 }
 
 static void test_sent_check_uses_an_index(void **state)
@@ -967,11 +1172,15 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_state_machine,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poison_quarantined, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_waits_for_next_try,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_is_named,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sent_check_uses_an_index,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_state_and_fault,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_once, setup,
 						teardown),

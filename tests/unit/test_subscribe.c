@@ -299,6 +299,63 @@ static void test_unsubscribe_cancels_pending(void **state)
 	assert_int_equal(c.failed, 1);
 }
 
+/* C3: a form token works for its list, from form_min_time (3s by
+ * default) to SUBSCRIBE_FORM_LIFETIME after it was issued. */
+static void test_form_token(void **state)
+{
+	struct fix *f = *state;
+	const struct config_list *list = &f->cfg->lists[0];
+	struct config_list other = {.name = "other"};
+	struct token_claims c = {.purpose = TOKEN_CONFIRM, .list = "news"};
+	int64_t now = 1800000000;
+	struct buf t, future, confirm;
+
+	buf_init(&t, 256);
+	buf_init(&future, 256);
+	buf_init(&confirm, 256);
+	assert_int_equal(subscribe_form_token(f->sub, list, now, &t), 0);
+	assert_int_equal(subscribe_form_check(f->sub, list, buf_str(&t), now),
+			 SUBSCRIBE_FORM_EARLY);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&t), now + 2),
+		SUBSCRIBE_FORM_EARLY);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&t), now + 3),
+		SUBSCRIBE_FORM_OK);
+	assert_int_equal(subscribe_form_check(f->sub, list, buf_str(&t),
+					      now + SUBSCRIBE_FORM_LIFETIME),
+			 SUBSCRIBE_FORM_OK);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&t),
+				     now + SUBSCRIBE_FORM_LIFETIME + 1),
+		SUBSCRIBE_FORM_EXPIRED);
+	assert_int_equal(
+		subscribe_form_check(f->sub, &other, buf_str(&t), now + 10),
+		SUBSCRIBE_FORM_BAD);
+	assert_int_equal(subscribe_form_check(f->sub, list, NULL, now),
+			 SUBSCRIBE_FORM_BAD);
+	assert_int_equal(subscribe_form_check(f->sub, list, "", now),
+			 SUBSCRIBE_FORM_BAD);
+	/* Issued later than now (a clock stepped back a little: early). */
+	assert_int_equal(subscribe_form_token(f->sub, list, now + 61, &future),
+			 0);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&future), now),
+		SUBSCRIBE_FORM_BAD);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&future), now + 1),
+		SUBSCRIBE_FORM_EARLY);
+	/* A confirmation token is no form token. */
+	c.issued = now - 100;
+	assert_int_equal(token_make(f->keys, &c, &confirm), 0);
+	assert_int_equal(
+		subscribe_form_check(f->sub, list, buf_str(&confirm), now),
+		SUBSCRIBE_FORM_BAD);
+	buf_free(&t);
+	buf_free(&future);
+	buf_free(&confirm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_normalise_lengths),
 		cmocka_unit_test(test_non_ascii_domain_explained),
 		cmocka_unit_test(test_allow_filter_bypasses),
+		cmocka_unit_test_setup_teardown(test_form_token, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_repeats_absorbed_and_token_reused, setup,
 			teardown),
