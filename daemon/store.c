@@ -834,6 +834,20 @@ static char *col_dup(sqlite3_stmt *s, int i)
 	return t ? strdup(t) : NULL;
 }
 
+/* Steps s for a walk: true with a row to read; false at the end, or on
+ * an error, which *ret then holds (err says what, naming what). */
+static bool next_row(struct store *st, sqlite3_stmt *s, int *ret,
+		     struct err *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return true;
+	if (rc != SQLITE_DONE)
+		*ret = store_fail(st, err, what);
+	return false;
+}
+
 /* Runs a statement that returns no rows (or whose rows are ignored). */
 static int exec_stmt(struct store *st, enum stmt k, struct err *err,
 		     const char *what)
@@ -1234,16 +1248,9 @@ int store_sources_each(struct store *st, store_source_fn *fn, void *arg,
 {
 	sqlite3_stmt *s = st->stmt[ST_SOURCES_ALL];
 	struct store_source src;
-	int rc, ret = 0;
+	int ret = 0;
 
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "listing sources");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "listing sources")) {
 		ret = source_from_row(s, &src);
 		if (ret)
 			break;
@@ -2080,16 +2087,9 @@ static int items_walk(struct store *st, sqlite3_stmt *s, store_item_fn *fn,
 		      void *arg, struct err *err)
 {
 	struct store_item it;
-	int rc, ret = 0;
+	int ret = 0;
 
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading items");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading items")) {
 		it.id = sqlite3_column_int64(s, 0);
 		it.source = col_text(s, 1);
 		it.guid = col_text(s, 2);
@@ -2337,17 +2337,10 @@ int store_subscribers_each(struct store *st, const char *list,
 {
 	sqlite3_stmt *s = st->stmt[ST_SUBS_ALL];
 	struct store_subscriber sub;
-	int rc, ret = 0;
+	int ret = 0;
 
 	bind_text(s, 1, list);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "listing subscribers");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "listing subscribers")) {
 		subscriber_from_row(s, &sub);
 		ret = fn(&sub, arg);
 	}
@@ -2981,17 +2974,10 @@ int store_inbound_each(struct store *st, size_t limit, store_inbound_fn *fn,
 {
 	sqlite3_stmt *s = st->stmt[ST_INBOUND_LAST];
 	struct store_inbound_row r;
-	int rc, ret = 0;
+	int ret = 0;
 
 	bind_int(s, 1, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading messages");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading messages")) {
 		r.id = sqlite3_column_int64(s, 0);
 		r.received = sqlite3_column_int64(s, 1);
 		r.key = col_text(s, 2);
@@ -3012,17 +2998,10 @@ int store_commands_each(struct store *st, const char *state,
 {
 	sqlite3_stmt *s = st->stmt[ST_COMMANDS];
 	struct store_command c;
-	int rc, ret = 0;
+	int ret = 0;
 
 	bind_text(s, 1, state);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading commands");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading commands")) {
 		c.id = sqlite3_column_int64(s, 0);
 		c.list = col_text(s, 1);
 		c.command = col_text(s, 2);
@@ -3567,21 +3546,14 @@ int store_sub_events_each(struct store *st, const char *list,
 {
 	sqlite3_stmt *s = sub_stmt(st, SS_EVENTS, err);
 	struct store_sub_event e;
-	int rc, ret = 0;
+	int ret = 0;
 
 	if (!s)
 		return -EIO;
 	bind_text(s, 1, list);
 	bind_text(s, 2, address);
 	bind_int(s, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading requests");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading requests")) {
 		e.at = sqlite3_column_int64(s, 0);
 		e.list = col_text(s, 1);
 		e.address = col_text(s, 2);
@@ -3600,20 +3572,13 @@ int store_sub_deliveries_each(struct store *st, int64_t sub_id, size_t limit,
 {
 	sqlite3_stmt *s = sub_stmt(st, SS_DELIVERIES, err);
 	struct store_sub_delivery d;
-	int rc, ret = 0;
+	int ret = 0;
 
 	if (!s)
 		return -EIO;
 	bind_int(s, 1, sub_id);
 	bind_int(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading deliveries");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading deliveries")) {
 		d.digest_id = sqlite3_column_int64(s, 0);
 		d.digest_created = sqlite3_column_int64(s, 1);
 		d.state = col_text(s, 2);
@@ -3813,7 +3778,7 @@ int store_daemon_log_each(struct store *st, size_t limit,
 {
 	struct store_daemon_log line;
 	sqlite3_stmt *s;
-	int rc, ret = 0;
+	int ret = 0;
 
 	s = prepare_once(st,
 			 "SELECT at, level, message FROM daemon_log "
@@ -3822,14 +3787,7 @@ int store_daemon_log_each(struct store *st, size_t limit,
 	if (!s)
 		return -EIO;
 	bind_int(s, 1, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-	while (!ret) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			ret = store_fail(st, err, "reading the daemon's log");
-			break;
-		}
+	while (!ret && next_row(st, s, &ret, err, "reading the daemon's log")) {
 		line.at = sqlite3_column_int64(s, 0);
 		line.level = col_text(s, 1);
 		line.message = col_text(s, 2);
