@@ -38,6 +38,19 @@
 /* Slots in the cache of element kinds, keyed by name pointer. */
 #define H2T_KIND_CACHE 64
 
+/* Slots in the cache of HTML entities the XML reading has met. */
+#define H2T_ENT_CACHE 64
+
+/* After this many fragments in a row that the XML reading gave back to
+ * the HTML parser, the renderer tries XML only once every
+ * H2T_XML_RETRY fragments: a source's HTML is usually all of one kind. */
+#define H2T_XML_MISSES 3
+#define H2T_XML_RETRY 32
+
+/* The XML reading gives a fragment back to the HTML parser before it
+ * nests this deep (libxml2's XML parser stops at 256). */
+#define H2T_XML_MAX_DEPTH 200
+
 enum h2t_kind {
 	H2T_INLINE, /* not in the table: text flows through */
 	H2T_BLOCK,  /* blank line before and after */
@@ -89,6 +102,71 @@ static const struct h2t_tag h2t_tags[] = {
 	{"ul", H2T_LIST},	 {"video", H2T_DROP},
 };
 
+/* How an element may nest when the XML reading vouches for a fragment:
+ * within these rules libxml2's HTML parser closes nothing on its own and
+ * implies nothing that changes the text, so both parsers report the same
+ * elements in the same order. */
+enum h2t_xcat {
+	X_NONE,	  /* not in the table: the HTML parser reads the fragment */
+	X_INLINE, /* phrase content: holds text and inline elements only */
+	X_LINK,	  /* <a>: inline, never inside another <a> */
+	X_VOID,	  /* br, img, wbr: no content */
+	X_RULE,	  /* hr: a block with no content */
+	X_FLOW,	  /* div, blockquote...: holds blocks, inline and text */
+	X_PARA,	  /* p, h1-h6: a block that holds inline content only */
+	X_LIST,	  /* ul, ol: holds li only */
+	X_ITEM,	  /* li: only in a list; holds flow */
+	X_DLIST,  /* dl: holds dt and dd only */
+	X_DTERM,  /* dt, dd: only in dl; holds inline content */
+	X_TABLE,  /* table: holds caption, sections and rows */
+	X_TSECT,  /* thead, tbody, tfoot: only in a table; hold rows */
+	X_ROW,	  /* tr: only in a table or section; holds cells */
+	X_CELL,	  /* td, th: only in a row; hold flow */
+	X_CAPTION /* caption: only in a table; holds inline content */
+};
+
+struct h2t_xtag {
+	const char *name;
+	enum h2t_xcat cat;
+};
+
+/* Must stay in strcmp order: bsearch()ed. No pre (the two parsers treat
+ * its line breaks differently), no script, style or other element the
+ * HTML parser reads as raw text, no html, head or body. */
+static const struct h2t_xtag h2t_xtags[] = {
+	{"a", X_LINK},		{"abbr", X_INLINE},	{"acronym", X_INLINE},
+	{"address", X_FLOW},	{"article", X_FLOW},	{"aside", X_FLOW},
+	{"b", X_INLINE},	{"bdi", X_INLINE},	{"bdo", X_INLINE},
+	{"big", X_INLINE},	{"blockquote", X_FLOW}, {"br", X_VOID},
+	{"caption", X_CAPTION}, {"center", X_FLOW},	{"cite", X_INLINE},
+	{"code", X_INLINE},	{"dd", X_DTERM},	{"del", X_INLINE},
+	{"dfn", X_INLINE},	{"div", X_FLOW},	{"dl", X_DLIST},
+	{"dt", X_DTERM},	{"em", X_INLINE},	{"figcaption", X_FLOW},
+	{"figure", X_FLOW},	{"font", X_INLINE},	{"footer", X_FLOW},
+	{"h1", X_PARA},		{"h2", X_PARA},		{"h3", X_PARA},
+	{"h4", X_PARA},		{"h5", X_PARA},		{"h6", X_PARA},
+	{"header", X_FLOW},	{"hr", X_RULE},		{"i", X_INLINE},
+	{"img", X_VOID},	{"ins", X_INLINE},	{"kbd", X_INLINE},
+	{"li", X_ITEM},		{"main", X_FLOW},	{"mark", X_INLINE},
+	{"nav", X_FLOW},	{"ol", X_LIST},		{"p", X_PARA},
+	{"q", X_INLINE},	{"s", X_INLINE},	{"samp", X_INLINE},
+	{"section", X_FLOW},	{"small", X_INLINE},	{"span", X_INLINE},
+	{"strike", X_INLINE},	{"strong", X_INLINE},	{"sub", X_INLINE},
+	{"sup", X_INLINE},	{"table", X_TABLE},	{"tbody", X_TSECT},
+	{"td", X_CELL},		{"tfoot", X_TSECT},	{"th", X_CELL},
+	{"thead", X_TSECT},	{"time", X_INLINE},	{"tr", X_ROW},
+	{"tt", X_INLINE},	{"u", X_INLINE},	{"ul", X_LIST},
+	{"var", X_INLINE},	{"wbr", X_VOID},
+};
+
+/* An HTML entity as the XML reading hands it to libxml2: a predefined
+ * entity (its text is passed on as it is), made on first use. */
+struct h2t_ent {
+	const xmlChar *name; /* interned by the parser's dictionary */
+	xmlEntity ent;
+	xmlChar text[8];
+};
+
 /* The link being rendered: the outermost <a> with a usable href. */
 struct h2t_link {
 	int depth;    /* depth of its <a>; 0 when not inside one */
@@ -110,20 +188,32 @@ struct h2t {
 	char *refs[HTML2TEXT_MAX_REFS]; /* owned; refs[n - 1] is [n] */
 	size_t n_refs;
 	htmlParserCtxtPtr ctxt; /* the parse, to stop it */
+	struct html2text *r;	/* the renderer: its entity cache */
+	bool declined;		/* the XML reading gave the fragment up */
+	int in_link;		/* XML reading: open <a> elements */
 	int depth;		/* open elements */
 	int skip;    /* depth of the element whose content is skipped, or 0 */
 	bool halted; /* the parse is over: ignore what libxml2 still says */
 	int err;     /* why it was halted: 0 (depth limit) or an error */
 	/* kinds[d - 1]: the kind of the open element at depth d */
 	unsigned char kinds[H2T_MAX_DEPTH + 1];
+	/* XML reading: xcats[d - 1] is the h2t_xcat of that element */
+	unsigned char xcats[H2T_MAX_DEPTH + 1];
 	/* Kinds of names seen: libxml2 interns element names, so one
 	 * name is one pointer for the whole parse. */
 	const xmlChar *cache_name[H2T_KIND_CACHE];
 	unsigned char cache_kind[H2T_KIND_CACHE];
+	unsigned char cache_xcat[H2T_KIND_CACHE];
 };
 
 struct html2text {
 	htmlParserCtxtPtr ctxt; /* owned; NULL until the first parse */
+	xmlParserCtxtPtr xctxt; /* owned; the XML reading's context */
+	enum html2text_parser parser;
+	unsigned misses; /* fragments the XML reading gave up, in a row */
+	unsigned wait;	 /* fragments left before it tries again */
+	bool last_xml;	 /* the last fragment was read as XML */
+	struct h2t_ent ents[H2T_ENT_CACHE]; /* keyed by name pointer */
 };
 
 static void h2t_ctxt_free(struct html2text *r)
@@ -135,6 +225,20 @@ static void h2t_ctxt_free(struct html2text *r)
 	r->ctxt->myDoc = NULL;
 	htmlFreeParserCtxt(r->ctxt);
 	r->ctxt = NULL;
+}
+
+/* Frees the XML reading's context, and with its dictionary the names
+ * the entity cache is keyed by. */
+static void h2t_xctxt_free(struct html2text *r)
+{
+	if (!r->xctxt)
+		return;
+	if (r->xctxt->myDoc)
+		xmlFreeDoc(r->xctxt->myDoc);
+	r->xctxt->myDoc = NULL;
+	xmlFreeParserCtxt(r->xctxt);
+	r->xctxt = NULL;
+	memset(r->ents, 0, sizeof(r->ents));
 }
 
 static int h2t_tag_cmp(const void *key, const void *elem)
@@ -153,16 +257,39 @@ static enum h2t_kind h2t_kind_of(const xmlChar *name)
 	return tag ? tag->kind : H2T_INLINE;
 }
 
-/* h2t_kind_of(name), remembered by name pointer. */
-static enum h2t_kind h2t_kind_cached(struct h2t *h, const xmlChar *name)
+static int h2t_xtag_cmp(const void *key, const void *elem)
+{
+	const struct h2t_xtag *tag = elem;
+
+	return strcmp(key, tag->name);
+}
+
+static enum h2t_xcat h2t_xcat_of(const xmlChar *name)
+{
+	const struct h2t_xtag *tag;
+
+	tag = bsearch(name, h2t_xtags, sizeof(h2t_xtags) / sizeof(h2t_xtags[0]),
+		      sizeof(h2t_xtags[0]), h2t_xtag_cmp);
+	return tag ? tag->cat : X_NONE;
+}
+
+/* The cache slot of name, filled with its kind and XML category. */
+static size_t h2t_cache_slot(struct h2t *h, const xmlChar *name)
 {
 	size_t slot = ((uintptr_t)name >> 4) % H2T_KIND_CACHE;
 
 	if (h->cache_name[slot] != name) {
 		h->cache_name[slot] = name;
 		h->cache_kind[slot] = (unsigned char)h2t_kind_of(name);
+		h->cache_xcat[slot] = (unsigned char)h2t_xcat_of(name);
 	}
-	return (enum h2t_kind)h->cache_kind[slot];
+	return slot;
+}
+
+/* h2t_kind_of(name), remembered by name pointer. */
+static enum h2t_kind h2t_kind_cached(struct h2t *h, const xmlChar *name)
+{
+	return (enum h2t_kind)h->cache_kind[h2t_cache_slot(h, name)];
 }
 
 /* At s (n bytes, starting "<!"): sets *skip to the length of a markup
@@ -871,6 +998,378 @@ out:
 	return ret;
 }
 
+/* ---- the XML reading ---- */
+
+/* Gives the fragment back to the HTML parser. */
+static void h2t_decline(struct h2t *h)
+{
+	if (h->halted)
+		return;
+	h->declined = true;
+	h->halted = true;
+	xmlStopParser(h->ctxt);
+}
+
+/* True when the XML reading may open an element of category child
+ * inside one of category parent (the fragment's top level is X_FLOW). */
+static bool h2t_x_nests(enum h2t_xcat parent, enum h2t_xcat child)
+{
+	switch (child) {
+	case X_NONE:
+		return false;
+	case X_ITEM:
+		return parent == X_LIST;
+	case X_DTERM:
+		return parent == X_DLIST;
+	case X_TSECT:
+	case X_CAPTION:
+		return parent == X_TABLE;
+	case X_ROW:
+		return parent == X_TABLE || parent == X_TSECT;
+	case X_CELL:
+		return parent == X_ROW;
+	default:
+		break;
+	}
+	switch (parent) {
+	case X_FLOW:
+	case X_ITEM:
+	case X_CELL:
+		return true;
+	case X_INLINE:
+	case X_PARA:
+	case X_DTERM:
+	case X_CAPTION:
+		return child == X_INLINE || child == X_LINK || child == X_VOID;
+	case X_LINK:
+		return child == X_INLINE || child == X_VOID;
+	default:
+		/* void elements hold nothing; lists, tables and their
+		 * sections only what is above */
+		return false;
+	}
+}
+
+/* True when every byte of s (n bytes) starts or continues a valid UTF-8
+ * character. libxml2 copies only the first byte of an entity's text into
+ * an attribute value, so a value holding a character that came from an
+ * HTML entity is cut, and not valid: the HTML parser must read it. */
+static bool h2t_x_valid(const xmlChar *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (*s < 0x80) {
+			s++;
+			n--;
+			continue;
+		}
+		k = text_xml_char_len(s, n);
+		if (k == 0)
+			return false;
+		s += k;
+		n -= k;
+	}
+	return true;
+}
+
+/* The attributes html2text reads (href and alt), from libxml2's
+ * (localname, prefix, URI, value, end) quintuples into atts as name,
+ * value pairs ending in NULL, the values copied into vals (freed by the
+ * caller). Returns 1 when the XML reading can stand behind them, 0 to
+ * give the fragment back, or -ENOMEM. */
+static int h2t_x_attrs(const xmlChar **attrs, int n, const xmlChar *atts[5],
+		       char *vals[2])
+{
+	static const char *const wanted[2] = {"href", "alt"};
+	const xmlChar *local, *v, *end;
+	int found = 0;
+
+	atts[0] = NULL;
+	for (int i = 0; i < n; i++, attrs += 5) {
+		local = attrs[0];
+		v = attrs[3];
+		end = attrs[4];
+		for (int w = 0; w < 2; w++) {
+			if (strcasecmp((const char *)local, wanted[w]) != 0)
+				continue;
+			/* HREF, or xlink:href: the HTML parser's names
+			 * differ from XML's */
+			if (attrs[1] || strcmp((const char *)local, wanted[w]))
+				return 0;
+			if (!h2t_x_valid(v, (size_t)(end - v)))
+				return 0;
+			vals[found / 2] =
+				strndup((const char *)v, (size_t)(end - v));
+			if (!vals[found / 2])
+				return -ENOMEM;
+			atts[found++] = (const xmlChar *)wanted[w];
+			atts[found] = (const xmlChar *)vals[found / 2];
+			found++;
+			atts[found] = NULL;
+		}
+	}
+	/* XML turns a tab or line break in a value into a space; a browser
+	 * cuts them from a URL, so a space inside an href is ambiguous */
+	for (int i = 0; i < found; i += 2) {
+		const char *u = (const char *)atts[i + 1], *e;
+
+		if (strcmp((const char *)atts[i], "href") != 0)
+			continue;
+		while (*u == ' ')
+			u++;
+		e = u + strlen(u);
+		while (e > u && e[-1] == ' ')
+			e--;
+		if (memchr(u, ' ', (size_t)(e - u)))
+			return 0;
+	}
+	return 1;
+}
+
+/* SAX2: an element opens. The outermost is the wrapper around the
+ * fragment, standing for the HTML parser's implied html and body. */
+static void h2t_x_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+			const xmlChar *uri, int n_ns, const xmlChar **ns,
+			int n_attrs, int n_defaulted, const xmlChar **attrs)
+{
+	struct h2t *h = ctx;
+	const xmlChar *atts[5];
+	char *vals[2] = {NULL, NULL};
+	enum h2t_xcat cat, parent;
+	size_t slot;
+	int ret;
+
+	if (h->halted)
+		return;
+	if (h->depth == 0) {
+		h->kinds[0] = H2T_INLINE;
+		h->xcats[0] = X_FLOW;
+		h->depth = 1;
+		return;
+	}
+	slot = h2t_cache_slot(h, local);
+	cat = (enum h2t_xcat)h->cache_xcat[slot];
+	parent = (enum h2t_xcat)h->xcats[h->depth - 1];
+	if (prefix || h->depth >= H2T_XML_MAX_DEPTH ||
+	    !h2t_x_nests(parent, cat) || (cat == X_LINK && h->in_link > 0)) {
+		h2t_decline(h);
+		return;
+	}
+	ret = 1;
+	if (n_attrs > 0)
+		ret = h2t_x_attrs(attrs, n_attrs, atts, vals);
+	if (ret == 1) {
+		h->xcats[h->depth] = (unsigned char)cat;
+		if (cat == X_LINK)
+			h->in_link++;
+		h2t_sax_start(h, local, n_attrs > 0 ? atts : NULL);
+	} else if (ret == 0) {
+		h2t_decline(h);
+	} else {
+		h2t_halt(h, ret);
+	}
+	free(vals[0]);
+	free(vals[1]);
+}
+
+static void h2t_x_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+		      const xmlChar *uri)
+{
+	struct h2t *h = ctx;
+
+	if (h->halted || h->depth == 0)
+		return;
+	if (h->xcats[h->depth - 1] == X_LINK)
+		h->in_link--;
+	if (h->depth == 1) {
+		h->depth = 0;
+		return;
+	}
+	h2t_sax_end(h, local);
+}
+
+/* SAX2: text. Void elements hold none; lists, tables and their rows
+ * hold whitespace only. */
+static void h2t_x_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct h2t *h = ctx;
+
+	if (h->halted || h->depth == 0)
+		return;
+	switch ((enum h2t_xcat)h->xcats[h->depth - 1]) {
+	case X_VOID:
+	case X_RULE:
+		h2t_decline(h);
+		return;
+	case X_LIST:
+	case X_DLIST:
+	case X_TABLE:
+	case X_TSECT:
+	case X_ROW:
+		for (int i = 0; i < len; i++) {
+			if (!strchr(" \t\n\r", ch[i])) {
+				h2t_decline(h);
+				return;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	h2t_sax_text(h, ch, len);
+}
+
+/* SAX2: a CDATA section (h2t_sanitize cut them all, so this is one it
+ * could not vouch for). */
+static void h2t_x_cdata(void *ctx, const xmlChar *ch, int len)
+{
+	h2t_decline(ctx);
+}
+
+/* Any error or warning: the fragment is not plain well-formed XML. */
+static void h2t_x_error(void *ctx, xmlErrorPtr e)
+{
+	struct h2t *h = ctx;
+
+	if (h && e && e->level != XML_ERR_NONE)
+		h2t_decline(h);
+}
+
+/* SAX2: an entity reference. The five of XML are libxml2's own; an
+ * HTML entity (&rsquo;, &nbsp;...) is handed over as a predefined
+ * entity with its character as text, made once per name; anything else
+ * is not defined, an error, and the HTML parser reads the fragment. */
+static xmlEntityPtr h2t_x_entity(void *ctx, const xmlChar *name)
+{
+	struct h2t *h = ctx;
+	size_t slot = ((uintptr_t)name >> 3) % H2T_ENT_CACHE;
+	struct h2t_ent *e = &h->r->ents[slot];
+	const htmlEntityDesc *desc;
+	int n;
+
+	if (e->name == name)
+		return &e->ent;
+	desc = htmlEntityLookup(name);
+	if (!desc)
+		return NULL;
+	n = xmlCopyCharMultiByte(e->text, (int)desc->value);
+	if (n <= 0 || n >= (int)sizeof(e->text))
+		return NULL;
+	e->text[n] = '\0';
+	memset(&e->ent, 0, sizeof(e->ent));
+	e->ent.type = XML_ENTITY_DECL;
+	e->ent.etype = XML_INTERNAL_PREDEFINED_ENTITY;
+	e->ent.name = name;
+	e->ent.content = e->text;
+	e->ent.length = n;
+	e->name = name;
+	return &e->ent;
+}
+
+/* A fresh XML parser context with the callbacks above. NULL when out of
+ * memory. */
+static xmlParserCtxtPtr h2t_xctxt_new(void)
+{
+	xmlSAXHandler sax;
+
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+
+	if (!ctxt || !ctxt->sax) {
+		if (ctxt)
+			xmlFreeParserCtxt(ctxt);
+		return NULL;
+	}
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = h2t_x_start;
+	sax.endElementNs = h2t_x_end;
+	sax.characters = h2t_x_text;
+	sax.cdataBlock = h2t_x_cdata;
+	sax.getEntity = h2t_x_entity;
+	sax.serror = h2t_x_error;
+	memcpy(ctxt->sax, &sax, sizeof(sax));
+	return ctxt;
+}
+
+/* Reads doc (len bytes: the fragment inside a wrapper element) with
+ * libxml2's XML parser. Returns 0 when it rendered the fragment, 1 when
+ * it gave it back to the HTML parser (h is then to be cleared), or an
+ * error. */
+static int h2t_parse_xml(struct html2text *r, struct h2t *h, const char *doc,
+			 int len)
+{
+	const int opts = XML_PARSE_NOENT | XML_PARSE_NONET | XML_PARSE_NOERROR |
+			 XML_PARSE_NOWARNING;
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr tree;
+	int ret = 0;
+
+	if (r->xctxt && xmlDictSize(r->xctxt->dict) > H2T_DICT_MAX)
+		h2t_xctxt_free(r);
+	if (!r->xctxt)
+		r->xctxt = h2t_xctxt_new();
+	if (!r->xctxt)
+		return -ENOMEM;
+	ctxt = r->xctxt;
+	ctxt->userData = h;
+	h->ctxt = ctxt;
+	h->r = r;
+	tree = xmlCtxtReadMemory(ctxt, doc, len, NULL, "UTF-8", opts);
+	if (tree)
+		xmlFreeDoc(tree);
+	h->ctxt = NULL;
+	ctxt->userData = NULL;
+	if (h->err)
+		ret = h->err;
+	else if (ctxt->errNo == XML_ERR_NO_MEMORY)
+		ret = -ENOMEM;
+	else if (h->declined || !ctxt->wellFormed || h->depth != 0)
+		ret = 1;
+	if (ret < 0)
+		h2t_xctxt_free(r);
+	return ret;
+}
+
+/* Forgets what a declined XML reading rendered, so that the HTML parser
+ * starts from nothing. */
+static void h2t_clear(struct h2t *h)
+{
+	struct buf raw = h->raw;
+
+	h2t_link_clear(&h->link);
+	for (size_t i = 0; i < h->n_refs; i++)
+		free(h->refs[i]);
+	memset(h, 0, sizeof(*h));
+	h->raw = raw;
+	buf_reset(&h->raw);
+}
+
+/* Whether to try the XML reading on the next fragment. */
+static bool h2t_try_xml(struct html2text *r)
+{
+	if (r->parser != HTML2TEXT_AUTO)
+		return false;
+	if (r->wait > 0) {
+		r->wait--;
+		return false;
+	}
+	return true;
+}
+
+/* Counts how the XML reading did: 0 rendered, 1 declined. */
+static void h2t_xml_result(struct html2text *r, int ret)
+{
+	if (ret == 0) {
+		r->misses = 0;
+		return;
+	}
+	if (++r->misses >= H2T_XML_MISSES) {
+		r->misses = 0;
+		r->wait = H2T_XML_RETRY;
+	}
+}
+
 /* Appends raw to out line by line: no trailing blanks on a line, no
  * leading or trailing blank lines, never two blank lines in a row, and
  * no leading whitespace at the very start. */
@@ -931,34 +1430,54 @@ void html2text_destroy(struct html2text *r)
 	if (!r)
 		return;
 	h2t_ctxt_free(r);
+	h2t_xctxt_free(r);
 	free(r);
 }
 
 int html2text_render(struct html2text *r, const char *html, size_t len,
 		     struct buf *out)
 {
+	static const char open[] = "<_>", close[] = "</_>";
+	const size_t wrap = sizeof(open) - 1;
 	struct buf clean;
 	struct h2t h;
 	int ret;
 
 	/* Only what reaches out is capped (by out); the working copies are
-	 * bounded by the input: at most 3 bytes per input byte. */
+	 * bounded by the input: at most 3 bytes per input byte. The clean
+	 * copy sits inside a wrapper element, for the XML reading. */
 	memset(&h, 0, sizeof(h));
 	buf_init(&clean, SIZE_MAX);
 	buf_init(&h.raw, SIZE_MAX);
+	r->last_xml = false;
 	if (len == 0)
 		return 0;
-	ret = h2t_sanitize(html, len, &clean);
+	ret = buf_add(&clean, open, wrap);
+	if (!ret)
+		ret = h2t_sanitize(html, len, &clean);
+	if (!ret)
+		ret = buf_add(&clean, close, sizeof(close) - 1);
 	if (ret)
 		goto out;
 	if (clean.len > INT_MAX) {
 		ret = -E2BIG;
 		goto out;
 	}
-	if (clean.len == 0)
+	if (clean.len == wrap + sizeof(close) - 1)
 		goto out;
 	xmlInitParser();
-	ret = h2t_parse(r, &h, clean.ptr, (int)clean.len);
+	ret = 1;
+	if (h2t_try_xml(r)) {
+		ret = h2t_parse_xml(r, &h, clean.ptr, (int)clean.len);
+		if (ret >= 0)
+			h2t_xml_result(r, ret);
+		if (ret == 1)
+			h2t_clear(&h);
+		r->last_xml = ret == 0;
+	}
+	if (ret == 1)
+		ret = h2t_parse(r, &h, clean.ptr + wrap,
+				(int)(clean.len - wrap - (sizeof(close) - 1)));
 	if (!ret)
 		ret = h2t_lines(&h.raw, out);
 	if (!ret)
@@ -972,6 +1491,18 @@ out:
 	return ret;
 }
 
+void html2text_set_parser(struct html2text *r, enum html2text_parser parser)
+{
+	r->parser = parser;
+	r->misses = 0;
+	r->wait = 0;
+}
+
+bool html2text_last_xml(const struct html2text *r)
+{
+	return r->last_xml;
+}
+
 int html2text(const char *html, size_t len, struct buf *out)
 {
 	struct html2text r = {0};
@@ -979,5 +1510,6 @@ int html2text(const char *html, size_t len, struct buf *out)
 
 	ret = html2text_render(&r, html, len, out);
 	h2t_ctxt_free(&r);
+	h2t_xctxt_free(&r);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +82,49 @@ static void check_idempotent(const char *text)
  * before (html2text_render) as with a fresh one (html2text). */
 static struct html2text *shared;
 
+/* A renderer that reads everything with libxml2's HTML parser: the
+ * reference the XML reading must agree with. */
+static struct html2text *html_only;
+
+/* Renders html with the HTML parser only, and with a renderer that
+ * tries the XML reading first (fresh, so that it does try); the two
+ * must give the same text and the same result. Returns whether the
+ * XML reading rendered it. */
+static bool check_parsers_agree(const char *html, size_t len)
+{
+	static struct html2text *xml_first;
+	struct buf a, b;
+	int ra, rb;
+	bool xml;
+
+	if (!html_only) {
+		html_only = html2text_create();
+		assert_non_null(html_only);
+		html2text_set_parser(html_only, HTML2TEXT_HTML_ONLY);
+	}
+	if (!xml_first) {
+		xml_first = html2text_create();
+		assert_non_null(xml_first);
+	}
+	html2text_set_parser(xml_first, HTML2TEXT_AUTO);
+	buf_init(&a, BUF_MAX_TEXT);
+	buf_init(&b, BUF_MAX_TEXT);
+	ra = html2text_render(html_only, html, len, &a);
+	assert_false(html2text_last_xml(html_only));
+	rb = html2text_render(xml_first, html, len, &b);
+	xml = html2text_last_xml(xml_first);
+	if (ra != rb || strcmp(buf_str(&a), buf_str(&b)) != 0) {
+		print_error("parsers disagree (xml %d) on:\n%.*s\n"
+			    "html: %d [%s]\nauto: %d [%s]\n",
+			    xml, (int)len, html, ra, buf_str(&a), rb,
+			    buf_str(&b));
+		fail();
+	}
+	buf_free(&a);
+	buf_free(&b);
+	return xml;
+}
+
 /* Renders html and compares with want exactly, with a fresh context and
  * with the shared renderer; then checks that the rendering is
  * idempotent. */
@@ -100,6 +144,7 @@ static void check(const char *html, const char *want)
 	ret = html2text_render(shared, html, strlen(html), &out);
 	assert_int_equal(ret, 0);
 	assert_string_equal(buf_str(&out), want);
+	check_parsers_agree(html, strlen(html));
 	check_idempotent(buf_str(&out));
 	buf_free(&out);
 }
@@ -742,6 +787,219 @@ static void test_cap_counts_output_only(void **state)
 /* A renderer carries nothing from one document to the next: not an
  * open link, a list, a <pre>, a parse halted at the depth limit, nor a
  * dictionary past its limit (the context is then made anew). */
+/* ---- the XML reading against the HTML parser ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+/* Text pieces: words, whitespace of every kind, XML's and HTML's
+ * entities, character references, raw UTF-8, punctuation that hugs a
+ * link's marker. */
+static const char *const gen_texts[] = {
+	"pay",		"caseload", " ",	"  ",	  "\n",
+	"\t",		"\r\n",	    "&amp;",	"&lt;",	  "&gt;",
+	"&quot;",	"&apos;",   "&rsquo;",	"&nbsp;", "&eacute;",
+	"&hellip;",	"&#8217;",  "&#x41;",	"&#160;", "caf\xC3\xA9",
+	"\xE2\x80\x94", "\xC2\xA0", "\xC2\xAD", ".",	  "), ",
+	"&euro;250",	"A&amp;B",  "&#13;",	"&#10;",  "Zo\xC3\xAB",
+};
+
+/* Elements with how they may nest (as the XML reading sees it), and a
+ * few it never vouches for. */
+static const char *const gen_inline[] = {"b",	 "em",	 "strong", "i",
+					 "span", "u",	 "sub",	   "code",
+					 "q",	 "font", "small",  "a"};
+static const char *const gen_flow[] = {
+	"p",	 "div",	    "blockquote", "h1",		"h3",	    "ul",
+	"ol",	 "dl",	    "table",	  "figure",	"section",  "center",
+	"hr",	 "address", "h6",	  "figcaption", "pre",	    "script",
+	"style", "DIV",	    "o:p",	  "unknown",	"textarea", "li",
+	"td",	 "noscript"};
+
+static void gen_children(struct buf *b, const char *parent, int depth);
+
+static void adds(struct buf *b, const char *s)
+{
+	assert_int_equal(buf_adds(b, s), 0);
+}
+
+static void addf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	assert_int_equal(buf_vprintf(b, fmt, ap), 0);
+	va_end(ap);
+}
+
+static void gen_attrs(struct buf *b, const char *tag)
+{
+	static const char *const hrefs[] = {
+		"http://union.example.org/pay",
+		"https://a.example/x?a=1&amp;b=2",
+		" https://a.example/sp ",
+		"https://a.example/caf&eacute;",
+		"https://a.example/&#233;t&#10;e",
+		"/relative",
+		"mailto:rep@example.org",
+		"https://a.example/a b",
+		"HTTPS://A.example/Up",
+		"",
+	};
+	static const char *const alts[] = {"Chart", "caf&eacute; &amp; more",
+					   "", "line\nbreak", "&rsquo;q"};
+
+	if (strcmp(tag, "a") == 0) {
+		if (rnd(8) == 0)
+			addf(b, " HREF=\"%s\"", hrefs[rnd(10)]);
+		else if (rnd(8) != 0)
+			addf(b, " href=\"%s\"", hrefs[rnd(10)]);
+		if (rnd(4) == 0)
+			adds(b, " title=\"t &amp; &rsquo;\"");
+	} else if (strcmp(tag, "img") == 0) {
+		adds(b, " src=\"https://a.example/i.png\"");
+		if (rnd(4) != 0)
+			addf(b, " alt=\"%s\"", alts[rnd(5)]);
+	} else if (rnd(6) == 0) {
+		adds(b, " class=\"c\"");
+	}
+}
+
+static void gen_element(struct buf *b, const char *tag, int depth)
+{
+	addf(b, "<%s", tag);
+	gen_attrs(b, tag);
+	adds(b, ">");
+	gen_children(b, tag, depth + 1);
+	if (rnd(30) != 0) /* now and then left open */
+		addf(b, "</%s>", tag);
+}
+
+static void gen_child(struct buf *b, const char *parent, int depth)
+{
+	static const char *const voids[] = {"<br>", "<br/>", "<br />", "<hr/>",
+					    "<wbr/>"};
+	unsigned pick = rnd(10);
+
+	/* What a list, a table or a row holds: mostly the right thing. */
+	if (rnd(8) != 0) {
+		if (strcmp(parent, "ul") == 0 || strcmp(parent, "ol") == 0) {
+			gen_element(b, "li", depth);
+			return;
+		}
+		if (strcmp(parent, "dl") == 0) {
+			gen_element(b, rnd(2) ? "dt" : "dd", depth);
+			return;
+		}
+		if (strcmp(parent, "table") == 0) {
+			gen_element(b, rnd(3) ? "tr" : "tbody", depth);
+			return;
+		}
+		if (strcmp(parent, "tbody") == 0) {
+			gen_element(b, "tr", depth);
+			return;
+		}
+		if (strcmp(parent, "tr") == 0) {
+			gen_element(b, rnd(3) ? "td" : "th", depth);
+			return;
+		}
+	}
+	if (pick < 4 || depth > 6) {
+		adds(b,
+		     gen_texts[rnd(sizeof(gen_texts) / sizeof(gen_texts[0]))]);
+	} else if (pick < 7) {
+		gen_element(b,
+			    gen_inline[rnd(sizeof(gen_inline) /
+					   sizeof(gen_inline[0]))],
+			    depth);
+	} else if (pick < 8) {
+		if (rnd(2))
+			adds(b, voids[rnd(5)]);
+		else
+			gen_element(b, "img", depth);
+	} else {
+		gen_element(
+			b,
+			gen_flow[rnd(sizeof(gen_flow) / sizeof(gen_flow[0]))],
+			depth);
+	}
+}
+
+static void gen_children(struct buf *b, const char *parent, int depth)
+{
+	unsigned n = rnd(depth > 4 ? 2 : 5);
+
+	if (strcmp(parent, "img") == 0 || strcmp(parent, "hr") == 0)
+		n = rnd(8) == 0 ? 1 : 0;
+	for (unsigned i = 0; i < n; i++)
+		gen_child(b, parent, depth);
+}
+
+/* Random fragments of the HTML feeds carry, nested the way the XML
+ * reading vouches for and every other way: both parsers must agree on
+ * every one, and the XML reading must have rendered a good share. */
+static void test_parsers_agree_random(void **state)
+{
+	struct buf html;
+	unsigned xml = 0, total = 20000;
+
+	buf_init(&html, BUF_MAX_TEXT);
+	for (unsigned i = 0; i < total; i++) {
+		buf_reset(&html);
+		gen_children(&html, "body", 0);
+		if (html.len == 0)
+			continue;
+		xml += check_parsers_agree(html.ptr, html.len);
+	}
+	print_message("XML reading rendered %u of %u fragments\n", xml, total);
+	assert_true(xml > total / 5);
+	buf_free(&html);
+}
+
+/* A renderer that meets fragments the XML reading cannot take, one
+ * after another, stops trying for a while, then tries again. */
+static void test_xml_reading_backs_off(void **state)
+{
+	struct html2text *r = html2text_create();
+	struct buf out;
+	int tried = 0;
+
+	assert_non_null(r);
+	buf_init(&out, BUF_MAX_TEXT);
+	assert_int_equal(html2text_render(r, "<p>ok</p>", 9, &out), 0);
+	assert_true(html2text_last_xml(r));
+	for (int i = 0; i < 100; i++) {
+		buf_reset(&out);
+		assert_int_equal(html2text_render(r, "<p>a<br>b</p>", 13, &out),
+				 0);
+		assert_string_equal(buf_str(&out), "a\nb");
+		assert_false(html2text_last_xml(r));
+	}
+	for (int i = 0; i < 100; i++) {
+		buf_reset(&out);
+		assert_int_equal(html2text_render(r, "<p>ok</p>", 9, &out), 0);
+		tried += html2text_last_xml(r);
+	}
+	/* back to XML within a retry period, and then for good */
+	assert_true(tried >= 60);
+	assert_true(html2text_last_xml(r));
+	html2text_set_parser(r, HTML2TEXT_HTML_ONLY);
+	assert_int_equal(html2text_render(r, "<p>ok</p>", 9, &out), 0);
+	assert_false(html2text_last_xml(r));
+	buf_free(&out);
+	html2text_destroy(r);
+}
+
 static void test_renderer_reuse(void **state)
 {
 	struct html2text *r = html2text_create();
@@ -835,6 +1093,8 @@ int main(void)
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_cap_counts_output_only),
 		cmocka_unit_test(test_renderer_reuse),
+		cmocka_unit_test(test_parsers_agree_random),
+		cmocka_unit_test(test_xml_reading_backs_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_shared);
