@@ -556,6 +556,35 @@ static void fp_warn(struct feed_parser *p, const char *fmt, ...)
 /* Appends the UTF-8 at s (n bytes) to out, each byte of an invalid
  * sequence (U+FFFE and U+FFFF included) becoming U+FFFD. A sequence cut
  * at the end is left unread (*used < n) unless eof. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define LOWS 0x7F7F7F7F7F7F7F7Full
+
+/* The high bit of each byte of w that is zero (exact: no borrow from one
+ * byte into the next). */
+static uint64_t zero_bytes(uint64_t w)
+{
+	return ~(((w & LOWS) + LOWS) | w | LOWS);
+}
+
+/* The number of ASCII bytes at the start of s (n bytes), eight at a
+ * time where it can. */
+static size_t ascii_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	while (n - i >= 8) {
+		memcpy(&w, s + i, 8);
+		if (w & HIGHS)
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
 static int dec_utf8(struct buf *out, const unsigned char *s, size_t n, bool eof,
 		    size_t *used)
 {
@@ -565,8 +594,7 @@ static int dec_utf8(struct buf *out, const unsigned char *s, size_t n, bool eof,
 	while (i < n && !ret) {
 		start = i;
 		for (;;) {
-			while (i < n && s[i] < 0x80)
-				i++;
+			i += ascii_run(s + i, n - i);
 			if (i >= n)
 				break;
 			need = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
@@ -1241,25 +1269,99 @@ static bool prep_control(unsigned char c)
 	return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
 }
 
+/* Bytes that end a run of text in prep_content: markup, references and
+ * the controls XML forbids. */
+static const bool prep_stop[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x0B] = 1, [0x0C] = 1, [0x0E] = 1,
+	[0x0F] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1A] = 1,
+	[0x1B] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1, ['&'] = 1,
+	['<'] = 1,
+};
+
+/* How many bytes at the start of s (n bytes) are whole 8-byte words of
+ * plain text for prep_content: no '<', '&' or control but line feeds,
+ * which are added to *lines. */
+static size_t prep_plain_words(const unsigned char *s, size_t n,
+			       unsigned long *lines)
+{
+	size_t k = 0;
+	uint64_t w, nl, stop;
+
+	while (n - k >= 8) {
+		memcpy(&w, s + k, 8);
+		nl = zero_bytes(w ^ (ONES * '\n'));
+		stop = zero_bytes(w ^ (ONES * '<')) |
+		       zero_bytes(w ^ (ONES * '&')) |
+		       (zero_bytes(w & (ONES * 0xE0)) & ~nl);
+		if (stop)
+			break;
+		*lines += (unsigned long)__builtin_popcountll(nl);
+		k += 8;
+	}
+	return k;
+}
+
+/* At '&' (s[k]) with s holding n bytes: the index just past a whole
+ * predefined reference (&lt; &gt; &amp; &quot; &apos;), or 0 when there
+ * is none (or not all of it is here yet). */
+static size_t prep_skip_predefined(const unsigned char *s, size_t n, size_t k)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} refs[] = {{"&lt;", 4},
+		    {"&gt;", 4},
+		    {"&amp;", 5},
+		    {"&quot;", 6},
+		    {"&apos;", 6}};
+
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
+		if (n - k >= refs[i].len &&
+		    memcmp(s + k, refs[i].text, refs[i].len) == 0)
+			return k + refs[i].len;
+	return 0;
+}
+
 static int prep_content(struct feed_parser *p, const unsigned char *s, size_t n,
 			bool eof, size_t *adv)
 {
 	unsigned long lines = 0;
 	size_t k = 0;
 
-	if (s[0] == '<')
+	if (s[0] == '<' && !(p->prep.seen_root && n > 1 && name_start(s[1])))
 		return prep_lt(p, s, n, eof, adv);
-	if (s[0] == '&')
+	if (s[0] == '&' && !prep_skip_predefined(s, n, 0))
 		return prep_ref(p, s, n, eof, adv);
 	if (prep_control(s[0])) { /* XML forbids them */
 		*adv = 1;
 		return 0;
 	}
-	while (k < n && k < FEED_XML_BLOCK && s[k] != '<' && s[k] != '&' &&
-	       !prep_control(s[k])) {
-		if (s[k] == '\n')
-			lines++;
-		k++;
+	if (n > FEED_XML_BLOCK)
+		n = FEED_XML_BLOCK;
+	/* Text, start tags once the root is known, and the five
+	 * predefined references pass through unchanged, in one run;
+	 * anything else ends it and goes one step at a time. */
+	while (k < n) {
+		unsigned char c;
+		size_t past;
+
+		k += prep_plain_words(s + k, n - k, &lines);
+		if (k >= n)
+			break;
+		c = s[k];
+		if (!prep_stop[c]) {
+			lines += c == '\n';
+			k++;
+		} else if (c == '&' && (past = prep_skip_predefined(s, n, k))) {
+			k = past;
+		} else if (c == '<' && p->prep.seen_root && k + 1 < n &&
+			   name_start(s[k + 1])) {
+			k++;
+		} else {
+			break;
+		}
 	}
 	p->prep.line += lines;
 	*adv = k;
