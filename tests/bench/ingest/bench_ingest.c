@@ -211,6 +211,20 @@ static char *feed(size_t from, size_t n)
 	return ret ? NULL : buf_take(&b);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n feed times (sorted in place). */
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -229,6 +243,11 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	size_t n = 100000, i, dups = 0, added = 0;
 	double t0, t, first = 0, last = 0, total = 0;
+	/* Each window's feed times: their median says the same as the sum
+	 * when nothing else runs, and much less about a neighbour's burst
+	 * on a shared machine. */
+	double first_v[WINDOW / PER_FEED], last_v[WINDOW / PER_FEED];
+	size_t n_first = 0, n_last = 0;
 	long long v;
 
 	if (argc < 3 || argc > 4 ||
@@ -279,10 +298,14 @@ int main(int argc, char **argv)
 		t = now_s() - t0;
 		free(doc);
 		total += t;
-		if (i < WINDOW)
+		if (i < WINDOW) {
 			first += t;
-		if (i >= n - WINDOW)
+			first_v[n_first++] = t;
+		}
+		if (i >= n - WINDOW) {
 			last += t;
+			last_v[n_last++] = t;
+		}
 		added += res.added;
 		dups += res.duplicates;
 	}
@@ -290,6 +313,10 @@ int main(int argc, char **argv)
 	printf("items:            %zu stored, %zu duplicates\n", added, dups);
 	printf("first %d:      %.0f items/s\n", WINDOW, WINDOW / first);
 	printf("last %d:       %.0f items/s\n", WINDOW, WINDOW / last);
+	printf("median feed:      first %.0f, last %.0f items/s (%+.1f%%)\n",
+	       PER_FEED / median(first_v, n_first),
+	       PER_FEED / median(last_v, n_last),
+	       100.0 * (median(first_v, n_first) / median(last_v, n_last) - 1));
 	printf("all:              %.2f s, %.0f items/s\n", total, n / total);
 	printf("peak memory:      %.1f MiB (max RSS)\n", ru.ru_maxrss / 1024.0);
 	for (i = 0; i < RING; i++) {
