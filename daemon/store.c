@@ -5,13 +5,17 @@
  * user_version, each in BEGIN IMMEDIATE..COMMIT. Errors are translated
  * here into messages naming the database and what to do. Duplicates are
  * decided here, inside the ingest transaction, so that a batch sees its
- * own items: exact keys by index, near ones through neardup's band keys
- * and marks (kept with each item, and in a keyindex in memory, loaded
- * at the first ingest and caught up at each batch), verified by neardup
- * on the candidates' kept shingle sets (item_shingles) and kept by
- * dedupe_keep_new. The cost per new item is bounded: at most
- * NEARDUP_BANDS + NEARDUP_MAX_MARKS keys, KEY_MAX_HOLDERS ids per key,
- * NEAR_CANDIDATES comparisons of at most NEARDUP_MAX_WORDS shingles.
+ * own items. Both kinds are found through one keyindex in memory
+ * (loaded at the first ingest and caught up at each batch) of keys kept
+ * with each item: exact keys (hashes of a global id, the canonical link,
+ * the text's fingerprint), each holder read and compared; near ones
+ * (neardup's band keys and marks) verified by neardup on the
+ * candidates' kept shingle sets (item_shingles) and kept by
+ * dedupe_keep_new. No SQLite index is written at random per item, so
+ * the cost per new item stays flat as the store grows, and is bounded:
+ * at most EXACT__COUNT + NEARDUP_BANDS + NEARDUP_MAX_MARKS keys,
+ * KEY_MAX_HOLDERS ids per key, NEAR_CANDIDATES comparisons of at most
+ * NEARDUP_MAX_WORDS shingles. (Items past id 2^32 are not indexed.)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "dedupe.h"
@@ -41,9 +46,7 @@ enum stmt {
 	ST_SOURCE_ID,
 	ST_ITEM_UPDATE,
 	ST_ITEM_INSERT,
-	ST_ITEM_BY_GUID,
-	ST_ITEM_BY_LINK,
-	ST_ITEM_BY_FINGERPRINT,
+	ST_ITEM_EXACT,
 	ST_ITEM_COPY,
 	ST_ITEM_SET_DUP,
 	ST_ITEM_REPOINT,
@@ -147,24 +150,20 @@ static const char *const stmt_sql[ST__COUNT] = {
 		/* An item edited at its source is updated in place: same
 		 * row, same first-seen time, so it is not sent again. */
 	"UPDATE items SET link = ?3, canon_link = ?4, title = ?5, "
-	"author = ?6, text = ?7, theme = ?8, fingerprint = ?9 "
+	"author = ?6, text = ?7, theme = ?8, fingerprint = ?9, "
+	"link_key = ?14, fp_key = ?15 "
 	"WHERE source_id = ?1 AND guid = ?2 AND (title IS NOT ?5 OR "
 	"link IS NOT ?3 OR author IS NOT ?6 OR text IS NOT ?7) RETURNING id",
 	[ST_ITEM_INSERT] =
 		"INSERT INTO items(source_id, guid, link, canon_link, title, "
 		"author, text, theme, fingerprint, published, first_seen, "
-		"near_keys) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+		"near_keys, guid_key, link_key, fp_key) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"?13, ?14, ?15) "
 		"ON CONFLICT(source_id, guid) DO NOTHING",
-	/* Exact keys, each through its own index (an OR of them would
-	 * let the planner scan). The match may itself be a copy: its kept
-	 * item is the story. */
-	[ST_ITEM_BY_GUID] = "SELECT id FROM items WHERE guid = ?1 AND id != ?2 "
-			    "AND source_id != ?3 ORDER BY id LIMIT 1",
-	[ST_ITEM_BY_LINK] = "SELECT id FROM items WHERE canon_link = ?1 "
-			    "AND id != ?2 ORDER BY id LIMIT 1",
-	[ST_ITEM_BY_FINGERPRINT] = "SELECT id FROM items WHERE fingerprint = "
-				   "?1 AND id != ?2 ORDER BY id LIMIT 1",
+	/* An exact key's holder, to compare with (exact_match). */
+	[ST_ITEM_EXACT] = "SELECT source_id, guid, canon_link, fingerprint "
+			  "FROM items WHERE id = ?1",
 	/* What the keep rule and the near comparison need of a copy. */
 	[ST_ITEM_COPY] =
 		"SELECT coalesce(i.duplicate_of, 0), i.published, s.priority, "
@@ -184,8 +183,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_KEY_INSERT] = "UPDATE items SET near_keys = ?2 WHERE id = ?1",
 	/* What the in-memory index has not seen yet: by rowid, no scan
 	 * of what it has. */
-	[ST_KEY_LOOKUP] = "SELECT id, near_keys FROM items WHERE id > ?1 "
-			  "AND near_keys IS NOT NULL ORDER BY id",
+	[ST_KEY_LOOKUP] = "SELECT id, near_keys, guid_key, link_key, fp_key "
+			  "FROM items WHERE id > ?1 ORDER BY id",
 	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
 	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
 			    "shingles) VALUES (?1, ?2)",
@@ -561,6 +560,20 @@ static const char *const migrations[] = {
 	 * is sent alone and, at the third, quarantined (RELIABILITY G8). */
 	"ALTER TABLE deliveries ADD COLUMN interrupted INTEGER NOT NULL "
 	"DEFAULT 0;",
+	/* 7 -> 8: exact duplicates (same global id, same canonical link,
+	 * same text) are found through the in-memory key index, like
+	 * near ones, under 64-bit hashes of those strings (exact_key)
+	 * kept with each item, instead of through three SQLite indexes
+	 * of the strings: with every new item those took random writes
+	 * across indexes that outgrew the page cache, which made each
+	 * item dearer as the store grew. migrate_exact_keys fills the
+	 * hashes in. */
+	"ALTER TABLE items ADD COLUMN guid_key INTEGER;"
+	"ALTER TABLE items ADD COLUMN link_key INTEGER;"
+	"ALTER TABLE items ADD COLUMN fp_key INTEGER;"
+	"DROP INDEX IF EXISTS items_guid;"
+	"DROP INDEX IF EXISTS items_canon_link;"
+	"DROP INDEX IF EXISTS items_fingerprint;",
 };
 
 /* Checkpoints (copying the WAL back into the database, with two fsyncs)
@@ -827,6 +840,61 @@ static const char *col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+/* The strings an item is an exact copy by, each hashed under a key of
+ * its own so that a link and an id that happen to be the same string
+ * are different keys. */
+enum exact {
+	EXACT_ID,   /* a global guid (dedupe_id_is_global) */
+	EXACT_LINK, /* the canonical link */
+	EXACT_TEXT, /* the fingerprint of the normalised text */
+	EXACT__COUNT
+};
+
+/* The key of s as an exact key of kind: SipHash-2-4 under a fixed key,
+ * the same in every process and version, since it is stored. */
+static int64_t exact_key(enum exact kind, const char *s)
+{
+	static const unsigned char
+		keys[EXACT__COUNT][crypto_shorthash_KEYBYTES] = {
+			{'b', 'u', 'l', 'l', 'e', 't', 'i', 'n', ' ', 'e', 'x',
+			 'a', 'c', 't', ' ', 'i'},
+			{'b', 'u', 'l', 'l', 'e', 't', 'i', 'n', ' ', 'e', 'x',
+			 'a', 'c', 't', ' ', 'l'},
+			{'b', 'u', 'l', 'l', 'e', 't', 'i', 'n', ' ', 'e', 'x',
+			 'a', 'c', 't', ' ', 't'},
+		};
+	unsigned char h[crypto_shorthash_BYTES];
+	int64_t v;
+
+	crypto_shorthash(h, (const unsigned char *)s, strlen(s), keys[kind]);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+/* The string of kind an item is exact-matched by: its guid only when
+ * that names the story wherever it appears. NULL for none. */
+static const char *exact_text(enum exact kind, const char *guid,
+			      const char *canon_link, const char *fingerprint)
+{
+	switch (kind) {
+	case EXACT_ID:
+		return guid && dedupe_id_is_global(guid) ? guid : NULL;
+	case EXACT_LINK:
+		return canon_link;
+	default:
+		return fingerprint;
+	}
+}
+
+/* Binds the key of text as parameter i, or NULL for no text. */
+static void bind_key(sqlite3_stmt *s, int i, enum exact kind, const char *text)
+{
+	if (text)
+		sqlite3_bind_int64(s, i, exact_key(kind, text));
+	else
+		sqlite3_bind_null(s, i);
+}
+
 static char *col_dup(sqlite3_stmt *s, int i)
 {
 	const char *t = col_text(s, i);
@@ -962,6 +1030,42 @@ out:
 	return ret;
 }
 
+/* Schema 7 -> 8: the exact keys of each stored item. */
+static int migrate_exact_keys(struct store *st, struct err *err)
+{
+	sqlite3_stmt *all = NULL, *set = NULL;
+	int rc = SQLITE_DONE, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, guid, canon_link, fingerprint "
+			       "FROM items",
+			       -1, &all, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "UPDATE items SET guid_key = ?2, link_key = ?3, "
+			       "fp_key = ?4 WHERE id = ?1",
+			       -1, &set, NULL) != SQLITE_OK) {
+		ret = store_fail(st, err, "indexing stored items");
+		goto out;
+	}
+	while (!ret && (rc = sqlite3_step(all)) == SQLITE_ROW) {
+		sqlite3_bind_int64(set, 1, sqlite3_column_int64(all, 0));
+		for (int k = 0; k < EXACT__COUNT; k++)
+			bind_key(set, k + 2, (enum exact)k,
+				 exact_text((enum exact)k, col_text(all, 1),
+					    col_text(all, 2),
+					    col_text(all, 3)));
+		if (sqlite3_step(set) != SQLITE_DONE)
+			ret = store_fail(st, err, "indexing stored items");
+		sqlite3_reset(set);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "indexing stored items");
+out:
+	sqlite3_finalize(all);
+	sqlite3_finalize(set);
+	return ret;
+}
+
 static int migrate(struct store *st, struct err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -995,6 +1099,8 @@ static int migrate(struct store *st, struct err *err)
 		ret = exec_sql(st, migrations[v], err, "migrating the schema");
 		if (!ret && v + 1 == 3)
 			ret = migrate_keys(st, err);
+		if (!ret && v + 1 == 8)
+			ret = migrate_exact_keys(st, err);
 		if (!ret)
 			ret = exec_sql(st, pragma, err, "migrating the schema");
 		if (!ret)
@@ -1326,7 +1432,8 @@ static int lookup_id(struct store *st, enum stmt k, const char *name,
 	return ret;
 }
 
-/* Parameters 1-9 are the same in ST_ITEM_INSERT and ST_ITEM_UPDATE. */
+/* Parameters 1-9, 14 and 15 are the same in ST_ITEM_INSERT and
+ * ST_ITEM_UPDATE (13, the id's key, is only inserted). */
 static void bind_item(sqlite3_stmt *s, int64_t source_id,
 		      const struct store_item_new *it)
 {
@@ -1339,6 +1446,10 @@ static void bind_item(sqlite3_stmt *s, int64_t source_id,
 	bind_text(s, 7, it->text);
 	bind_text(s, 8, it->theme ? it->theme : "other");
 	bind_text(s, 9, it->fingerprint);
+	for (int k = 0; k < EXACT__COUNT; k++)
+		bind_key(s, 13 + k, (enum exact)k,
+			 exact_text((enum exact)k, it->guid, it->canon_link,
+				    it->fingerprint));
 }
 
 /* Steps s once: 1 with *id from its first column, 0 for no row. */
@@ -1448,24 +1559,77 @@ static int copy_get(struct store *st, int64_t id, struct copy *c,
 	return ret;
 }
 
-/* The first other item with the exact key bound as ?1 (guid, link or
- * fingerprint) in *match, or 0. */
-static int exact_match(struct store *st, enum stmt k, const char *key,
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The first other item (lowest id, not id; for EXACT_ID not of
+ * source_id either) whose string of kind is text, in *match, or 0. The
+ * key index proposes the holders of text's key; each is read and
+ * compared, since keys may collide. Holders are indexed in id order and
+ * a key keeps its first KEY_MAX_HOLDERS, so the lowest is among them. */
+static int exact_match(struct store *st, enum exact kind, const char *text,
 		       int64_t id, int64_t source_id, int64_t *match,
 		       struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[k];
-	int ret;
+	sqlite3_stmt *s = st->stmt[ST_ITEM_EXACT];
+	uint32_t held[KEY_MAX_HOLDERS];
+	const char *have;
+	size_t n, i;
+	int rc, ret = 0;
 
 	*match = 0;
-	if (!key)
+	if (!text)
 		return 0;
-	bind_text(s, 1, key);
-	bind_int(s, 2, id);
-	if (k == ST_ITEM_BY_GUID)
-		bind_int(s, 3, source_id);
-	ret = find_row(st, s, match, err, "looking for duplicates");
-	return ret < 0 ? ret : 0;
+	n = keyindex_find(st->keys, (uint64_t)exact_key(kind, text), held,
+			  KEY_MAX_HOLDERS);
+	if (n > KEY_MAX_HOLDERS)
+		n = KEY_MAX_HOLDERS;
+	qsort(held, n, sizeof(*held), cmp_u32);
+	for (i = 0; i < n && !ret && !*match; i++) {
+		if (held[i] == id)
+			continue;
+		bind_int(s, 1, held[i]);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			have = exact_text(kind, col_text(s, 1), col_text(s, 2),
+					  col_text(s, 3));
+			if (have && strcmp(have, text) == 0 &&
+			    (kind != EXACT_ID ||
+			     sqlite3_column_int64(s, 0) != source_id))
+				*match = held[i];
+		} else if (rc != SQLITE_DONE) {
+			ret = store_fail(st, err, "looking for duplicates");
+		}
+		unbind(s);
+	}
+	return ret;
+}
+
+/* Indexes the exact keys of item id. */
+static int index_exact(struct store *st, int64_t id,
+		       const struct store_item_new *it, struct err *err)
+{
+	const char *text;
+	int ret = 0;
+
+	if (id <= 0 || id > UINT32_MAX)
+		return 0;
+	for (int k = 0; k < EXACT__COUNT && !ret; k++) {
+		text = exact_text((enum exact)k, it->guid, it->canon_link,
+				  it->fingerprint);
+		if (text)
+			ret = keyindex_add(
+				st->keys,
+				(uint64_t)exact_key((enum exact)k, text),
+				(uint32_t)id, NULL);
+	}
+	if (ret == -ENOMEM)
+		err_set(err, "out of memory indexing an item");
+	return ret;
 }
 
 /* Adds one item's keys (n of them) to the in-memory index; with full
@@ -1516,6 +1680,12 @@ static int index_sync(struct store *st, struct err *err)
 				n = sizeof(keys) / sizeof(*keys);
 			memcpy(keys, blob, n * sizeof(*keys));
 			ret = index_add(st, id, keys, n, NULL);
+		}
+		for (int k = 2; k < 2 + EXACT__COUNT && !ret; k++) {
+			int64_t key = sqlite3_column_int64(s, k);
+
+			if (sqlite3_column_type(s, k) != SQLITE_NULL)
+				ret = index_add(st, id, &key, 1, NULL);
 		}
 		st->keys_upto = id;
 	}
@@ -1656,7 +1826,8 @@ static int candidates(struct store *st, int64_t id,
 	const int64_t *keys;
 	size_t n_keys = neardup_doc_keys(doc, &keys), n = 0, i, k, got,
 	       size = 0;
-	uint32_t held[KEY_MAX_HOLDERS];
+	uint32_t *held = NULL;
+	size_t *counts = NULL;
 	struct holder *all = NULL;
 	struct cand *tab = NULL, *c = NULL;
 	int ret = 0;
@@ -1666,21 +1837,27 @@ static int candidates(struct store *st, int64_t id,
 	if (n_keys == 0 || !st->keys || max == 0)
 		return 0;
 	all = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*all));
-	if (!all) {
+	held = malloc(n_keys * KEY_MAX_HOLDERS * sizeof(*held));
+	counts = malloc(n_keys * sizeof(*counts));
+	if (!all || !held || !counts) {
+		free(all);
+		free(held);
+		free(counts);
 		err_set(err, "out of memory looking for duplicates");
 		return -ENOMEM;
 	}
+	keyindex_find_many(st->keys, (const uint64_t *)keys, n_keys, held,
+			   KEY_MAX_HOLDERS, counts);
 	for (i = 0; i < n_keys; i++) {
-		got = keyindex_find(st->keys, (uint64_t)keys[i], held,
-				    KEY_MAX_HOLDERS);
+		got = counts[i];
 		if (full)
 			full[i] = got >= KEY_MAX_HOLDERS;
 		if (got > KEY_MAX_HOLDERS)
 			got = KEY_MAX_HOLDERS;
 		for (k = 0; k < got; k++) {
-			if (held[k] == id)
+			if (held[i * KEY_MAX_HOLDERS + k] == id)
 				continue;
-			all[n].id = held[k];
+			all[n].id = held[i * KEY_MAX_HOLDERS + k];
 			all[n].got = (uint32_t)got;
 			n++;
 		}
@@ -1714,6 +1891,8 @@ static int candidates(struct store *st, int64_t id,
 	free(c);
 	free(tab);
 	free(all);
+	free(held);
+	free(counts);
 	return ret;
 }
 
@@ -1845,31 +2024,28 @@ static int dedupe_item(struct store *st, int64_t id, int64_t source_id,
 		       const struct cand *c, size_t n_cand, bool *dup,
 		       struct err *err)
 {
+	static const enum dedupe_relation rel[EXACT__COUNT] = {
+		[EXACT_ID] = DEDUPE_ID,
+		[EXACT_LINK] = DEDUPE_LINK,
+		[EXACT_TEXT] = DEDUPE_TEXT,
+	};
 	struct near_match nm;
 	struct dedupe_copy mine = {prio, published, id,
 				   neardup_doc_shingles(doc)};
 	struct copy root;
 	int64_t match = 0;
-	int ret;
+	int ret = 0;
 
 	*dup = false;
 	memset(&nm, 0, sizeof(nm));
-	ret = exact_match(st, ST_ITEM_BY_GUID,
-			  dedupe_id_is_global(it->guid) ? it->guid : NULL, id,
-			  source_id, &match, err);
-	if (!ret && match)
-		nm.rel = DEDUPE_ID;
-	if (!ret && !match) {
-		ret = exact_match(st, ST_ITEM_BY_LINK, it->canon_link, id,
-				  source_id, &match, err);
-		if (!ret && match)
-			nm.rel = DEDUPE_LINK;
-	}
-	if (!ret && !match) {
-		ret = exact_match(st, ST_ITEM_BY_FINGERPRINT, it->fingerprint,
+	/* Same id, else same link, else same text. */
+	for (int k = 0; k < EXACT__COUNT && !ret && !match; k++) {
+		ret = exact_match(st, (enum exact)k,
+				  exact_text((enum exact)k, it->guid,
+					     it->canon_link, it->fingerprint),
 				  id, source_id, &match, err);
 		if (!ret && match)
-			nm.rel = DEDUPE_TEXT;
+			nm.rel = rel[k];
 	}
 	if (!ret && match) {
 		nm.id = match;
@@ -1946,7 +2122,8 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 			 * memory, and only ever propose a candidate that
 			 * is then compared in full. */
 			res->updated++;
-			if (neardup_doc_comparable(doc, &st->near))
+			ret = index_exact(st, id, it, err);
+			if (!ret && neardup_doc_comparable(doc, &st->near))
 				ret = insert_keys(st, id, doc, err);
 		} else if (!ret) {
 			res->known++;
@@ -1968,6 +2145,8 @@ static int item_insert(struct store *st, int64_t source_id, int prio,
 				  c, n_cand, &dup, err);
 	if (!ret && dup)
 		res->duplicates++;
+	if (!ret)
+		ret = index_exact(st, id, it, err);
 out:
 	free(c);
 	neardup_doc_destroy(mine);

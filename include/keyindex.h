@@ -38,6 +38,13 @@ int keyindex_add_new(struct keyindex *ki, const uint64_t *keys, size_t n,
 size_t keyindex_find(const struct keyindex *ki, uint64_t key, uint32_t *ids,
 		     size_t max);
 
+/* keyindex_find() for each of keys (n of them): the ids held under
+ * keys[i] go to ids + i * max (room for n * max), and their number to
+ * got[i]. Faster than n calls when the index is larger than the CPU's
+ * caches. */
+void keyindex_find_many(const struct keyindex *ki, const uint64_t *keys,
+			size_t n, uint32_t *ids, size_t max, size_t *got);
+
 /* Entries held. */
 size_t keyindex_size(const struct keyindex *ki);
 

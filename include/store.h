@@ -19,7 +19,7 @@
 #include "log.h"
 #include "neardup.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_BEAT_BUSY_MS 1000 /* store_daemon_beat's wait for a lock */
 

@@ -119,6 +119,35 @@ static void test_many_entries_survive_merges(void **state)
 	keyindex_destroy(ki);
 }
 
+/* Looking many keys up at once (across blocks, in the sorted part and
+ * among new entries, some absent) gives what one by one gives. */
+static void test_find_many(void **state)
+{
+	struct keyindex *ki = keyindex_create(4);
+	uint64_t keys[100];
+	uint32_t ids[100 * 4], one[4];
+	size_t got[100], n;
+
+	assert_non_null(ki);
+	for (uint32_t i = 1; i <= 20000; i++)
+		assert_int_equal(
+			keyindex_add(ki, key_of(i % 7000 + 1), i, NULL), 0);
+	for (size_t k = 0; k < 100; k++)
+		keys[k] = key_of((uint32_t)(k * 97 % 9000 + 1));
+	keyindex_find_many(ki, keys, 100, ids, 4, got);
+	for (size_t k = 0; k < 100; k++) {
+		n = keyindex_find(ki, keys[k], one, 4);
+		assert_int_equal(got[k], n);
+		assert_memory_equal(ids + k * 4, one,
+				    (n < 4 ? n : 4) * sizeof(*one));
+	}
+	/* 73 * 97 % 9000 + 1 = 7082: held by nobody; 1 * 97 + 1 = 98: by
+	 * items 97, 7097 and 14097 */
+	assert_int_equal(got[73], 0);
+	assert_int_equal(got[1], 3);
+	keyindex_destroy(ki);
+}
+
 /* An item indexed for the first time: every key but the skipped ones
  * holds it, a key repeated in its list holds it once, and the entries
  * survive merges like keyindex_add's. */
@@ -163,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_holders_are_capped),
 		cmocka_unit_test(test_many_entries_survive_merges),
 		cmocka_unit_test(test_add_new),
+		cmocka_unit_test(test_find_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

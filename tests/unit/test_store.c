@@ -570,6 +570,110 @@ static void test_near_copy_of_item_without_kept_shingles(void **state)
 	assert_int_equal(repost_of(f, "d", edited), 2);
 }
 
+/* Takes the database back to before schema 8: no exact keys kept, the
+ * exact lookups' indexes on the strings. */
+static void downgrade_exact_keys(struct fixture *f)
+{
+	sql(f, "ALTER TABLE items DROP COLUMN guid_key;"
+	       "ALTER TABLE items DROP COLUMN link_key;"
+	       "ALTER TABLE items DROP COLUMN fp_key;"
+	       "CREATE INDEX items_guid ON items(guid);"
+	       "CREATE INDEX items_canon_link ON items(canon_link);"
+	       "CREATE INDEX items_fingerprint ON items(fingerprint);");
+}
+
+/* A database of schema 7 (exact duplicates looked up through indexes
+ * of the strings) is migrated: every item gets its exact keys, the old
+ * indexes go, and a copy of an old item by id, link or text is still
+ * found, by a store that builds its key index from what is kept. */
+static void test_schema_7_migrates_exact_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct collected c = {0};
+	struct store_item_new a[3], b[3];
+
+	a[0] = item("tag:blog.example,2026:post-1", "http://x.org/1", "fp1",
+		    100);
+	a[1] = item("a2", "http://x.org/2", "fp2", 200);
+	a[2] = item("a3", "http://x.org/3", "fp3", 300);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 3, 1000, &res, &err), 0);
+	store_close(f->st);
+	downgrade_exact_keys(f);
+	sql(f, "PRAGMA user_version = 7");
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	sql_expect(f,
+		   "SELECT count(*) FROM items WHERE link_key IS NULL OR "
+		   "fp_key IS NULL",
+		   "0");
+	/* Only the global id has an id key. */
+	sql_expect(f,
+		   "SELECT group_concat(title) FROM items WHERE guid_key "
+		   "IS NOT NULL",
+		   "tag:blog.example,2026:post-1");
+	sql_expect(f,
+		   "SELECT count(*) FROM sqlite_master WHERE name IN "
+		   "('items_guid', 'items_canon_link', 'items_fingerprint')",
+		   "0");
+	b[0] = item("tag:blog.example,2026:post-1", "http://y.org/1", "fq1",
+		    400);
+	b[1] = item("b2", "http://x.org/2", "fq2", 500);
+	b[2] = item("b3", "http://y.org/3", "fp3", 600);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 3, 1001, &res, &err), 0);
+	assert_int_equal(res.added, 3);
+	assert_int_equal(res.duplicates, 3);
+	assert_int_equal(
+		store_items_each(f->st, NULL, 0, 0, 0, 5000, collect, &c, &err),
+		0);
+	assert_int_equal(c.n, 6);
+	/* Newest first: b3 repeats a3 (text), b2 a2 (link), b1 a1 (id). */
+	assert_int_equal(c.dup[0], c.ids[3]);
+	assert_int_equal(c.dup[1], c.ids[4]);
+	assert_int_equal(c.dup[2], c.ids[5]);
+	sql_expect(f,
+		   "SELECT group_concat(dup_relation, ' ') FROM (SELECT "
+		   "dup_relation FROM items WHERE duplicate_of IS NOT NULL "
+		   "ORDER BY id)",
+		   "id link text");
+}
+
+/* Many items share one link (a feed whose every item points at its home
+ * page): a copy from another source repeats the first of them, as it
+ * did when a SQL index answered, though the key index keeps only the
+ * first holders of a key. */
+static void test_exact_copy_of_a_much_shared_link(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new a[40], b[1];
+	char guids[40][16];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(guids[i], sizeof(guids[i]), "g%d", i);
+		a[i] = item(guids[i], "http://x.org/", NULL, 100 + i);
+	}
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 40, 1000, &res, &err), 0);
+	assert_int_equal(res.added, 40);
+	/* Within the source too: each repeats the first. */
+	assert_int_equal(res.duplicates, 39);
+	store_close(f->st);
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	b[0] = item("u1", "http://x.org/", NULL, 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1001, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	sql_expect(f, "SELECT dup_match FROM items WHERE guid = 'u1'", "1");
+}
+
 /* A database of schema 4 (no kept shingles) is migrated, and its items
  * are still found as near copies. */
 static void test_schema_4_migrates(void **state)
@@ -590,7 +694,9 @@ static void test_schema_4_migrates(void **state)
 	store_close(f->st);
 	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
 	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
-	       "interrupted; PRAGMA user_version = 4");
+	       "interrupted;");
+	downgrade_exact_keys(f);
+	sql(f, "PRAGMA user_version = 4");
 	f->st = store_open(f->path, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
@@ -1150,6 +1256,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_near_copy_of_item_without_kept_shingles, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_schema_7_migrates_exact_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_exact_copy_of_a_much_shared_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_migrates, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
