@@ -477,7 +477,7 @@ static const char *const migrations[] = {
 	 * newer kept item). near_keys holds an item's neardup keys (native
 	 * int64s), from which each process builds its in-memory index:
 	 * an index table in SQLite, keyed at random, would rewrite most of
-	 * itself at every commit. migrate_keys() fills them for older
+	 * itself at every commit. migrate_near_keys() fills them for older
 	 * items. Older duplicates matched by link or by text. */
 	"ALTER TABLE sources ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE items ADD COLUMN dup_relation TEXT;"
@@ -983,79 +983,28 @@ static int exec_sql(struct store *st, const char *sql, struct err *err,
 	return 0;
 }
 
-/* Indexes the near-duplicate keys of every item stored before schema 3,
- * inside the migration's transaction. */
-static int migrate_keys(struct store *st, struct err *err)
-{
-	sqlite3_stmt *all = NULL, *ins = NULL;
-	struct neardup_doc *doc;
-	const int64_t *keys;
-	size_t n;
-	int rc = SQLITE_DONE, ret = 0;
+/* What a migration does to one stored item: all is the row read (its
+ * columns as the migration selected them), set the update to step. 0,
+ * or an error (err set). */
+typedef int migrate_row_fn(struct store *st, sqlite3_stmt *all,
+			   sqlite3_stmt *set, struct err *err);
 
-	if (sqlite3_prepare_v2(st->db, "SELECT id, title, text FROM items", -1,
-			       &all, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db,
-			       "UPDATE items SET near_keys = ?2 WHERE id = ?1",
-			       -1, &ins, NULL) != SQLITE_OK) {
-		ret = store_fail(st, err, "indexing stored items");
-		goto out;
-	}
-	while (!ret && (rc = sqlite3_step(all)) == SQLITE_ROW) {
-		if (neardup_doc_create(col_text(all, 1), col_text(all, 2),
-				       &doc)) {
-			err_set(err, "out of memory indexing stored items");
-			ret = -ENOMEM;
-			break;
-		}
-		n = neardup_doc_keys(doc, &keys);
-		if (n > 0 && neardup_doc_comparable(doc, &st->near)) {
-			sqlite3_bind_int64(ins, 1,
-					   sqlite3_column_int64(all, 0));
-			sqlite3_bind_blob(ins, 2, keys,
-					  (int)(n * sizeof(*keys)),
-					  SQLITE_TRANSIENT);
-			if (sqlite3_step(ins) != SQLITE_DONE)
-				ret = store_fail(st, err,
-						 "indexing stored items");
-			sqlite3_reset(ins);
-		}
-		neardup_doc_destroy(doc);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_fail(st, err, "indexing stored items");
-out:
-	sqlite3_finalize(all);
-	sqlite3_finalize(ins);
-	return ret;
-}
-
-/* Schema 7 -> 8: the exact keys of each stored item. */
-static int migrate_exact_keys(struct store *st, struct err *err)
+/* Runs row on every stored item, inside the migration's transaction:
+ * select reads them, update is prepared as set. */
+static int migrate_items(struct store *st, const char *select,
+			 const char *update, migrate_row_fn *row,
+			 struct err *err)
 {
 	sqlite3_stmt *all = NULL, *set = NULL;
 	int rc = SQLITE_DONE, ret = 0;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, guid, canon_link, fingerprint "
-			       "FROM items",
-			       -1, &all, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db,
-			       "UPDATE items SET guid_key = ?2, link_key = ?3, "
-			       "fp_key = ?4 WHERE id = ?1",
-			       -1, &set, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, select, -1, &all, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, update, -1, &set, NULL) != SQLITE_OK) {
 		ret = store_fail(st, err, "indexing stored items");
 		goto out;
 	}
 	while (!ret && (rc = sqlite3_step(all)) == SQLITE_ROW) {
-		sqlite3_bind_int64(set, 1, sqlite3_column_int64(all, 0));
-		for (int k = 0; k < EXACT__COUNT; k++)
-			bind_key(set, k + 2, (enum exact)k,
-				 exact_text((enum exact)k, col_text(all, 1),
-					    col_text(all, 2),
-					    col_text(all, 3)));
-		if (sqlite3_step(set) != SQLITE_DONE)
-			ret = store_fail(st, err, "indexing stored items");
+		ret = row(st, all, set, err);
 		sqlite3_reset(set);
 	}
 	if (!ret && rc != SQLITE_DONE)
@@ -1064,6 +1013,46 @@ out:
 	sqlite3_finalize(all);
 	sqlite3_finalize(set);
 	return ret;
+}
+
+/* Schema 2 -> 3: the near-duplicate keys of an item (id, title, text). */
+static int migrate_near_keys(struct store *st, sqlite3_stmt *all,
+			     sqlite3_stmt *set, struct err *err)
+{
+	struct neardup_doc *doc;
+	const int64_t *keys;
+	size_t n;
+	int ret = 0;
+
+	if (neardup_doc_create(col_text(all, 1), col_text(all, 2), &doc)) {
+		err_set(err, "out of memory indexing stored items");
+		return -ENOMEM;
+	}
+	n = neardup_doc_keys(doc, &keys);
+	if (n > 0 && neardup_doc_comparable(doc, &st->near)) {
+		sqlite3_bind_int64(set, 1, sqlite3_column_int64(all, 0));
+		sqlite3_bind_blob(set, 2, keys, (int)(n * sizeof(*keys)),
+				  SQLITE_TRANSIENT);
+		if (sqlite3_step(set) != SQLITE_DONE)
+			ret = store_fail(st, err, "indexing stored items");
+	}
+	neardup_doc_destroy(doc);
+	return ret;
+}
+
+/* Schema 7 -> 8: the exact keys of an item (id, guid, canonical link,
+ * fingerprint). */
+static int migrate_exact_keys(struct store *st, sqlite3_stmt *all,
+			      sqlite3_stmt *set, struct err *err)
+{
+	sqlite3_bind_int64(set, 1, sqlite3_column_int64(all, 0));
+	for (int k = 0; k < EXACT__COUNT; k++)
+		bind_key(set, k + 2, (enum exact)k,
+			 exact_text((enum exact)k, col_text(all, 1),
+				    col_text(all, 2), col_text(all, 3)));
+	if (sqlite3_step(set) != SQLITE_DONE)
+		return store_fail(st, err, "indexing stored items");
+	return 0;
 }
 
 static int migrate(struct store *st, struct err *err)
@@ -1098,9 +1087,19 @@ static int migrate(struct store *st, struct err *err)
 			 v + 1);
 		ret = exec_sql(st, migrations[v], err, "migrating the schema");
 		if (!ret && v + 1 == 3)
-			ret = migrate_keys(st, err);
+			ret = migrate_items(
+				st, "SELECT id, title, text FROM items",
+				"UPDATE items SET near_keys = ?2 WHERE id = ?1",
+				migrate_near_keys, err);
 		if (!ret && v + 1 == 8)
-			ret = migrate_exact_keys(st, err);
+			ret = migrate_items(
+				st,
+				"SELECT id, guid, canon_link, fingerprint "
+				"FROM items",
+				"UPDATE items SET guid_key = ?2, link_key = "
+				"?3, "
+				"fp_key = ?4 WHERE id = ?1",
+				migrate_exact_keys, err);
 		if (!ret)
 			ret = exec_sql(st, pragma, err, "migrating the schema");
 		if (!ret)

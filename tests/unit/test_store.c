@@ -705,6 +705,51 @@ static void test_schema_4_migrates(void **state)
 	assert_int_equal(repost_of(f, "b", edited), 1);
 }
 
+/* A database of schema 2 (no near-duplicate keys) is migrated: its
+ * items get their keys, and are found as near copies. */
+static void test_schema_2_migrates(void **state)
+{
+	static const char text[] =
+		"Colleagues report that every officer carries more than fifty "
+		"cases and that vacant posts have not been filled for months, "
+		"so the branch will raise workload at the next meeting.";
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new it = item("a", NULL, NULL, 100);
+	char edited[512];
+
+	it.text = text;
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
+	store_close(f->st);
+	downgrade_exact_keys(f);
+	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
+	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
+	       "interrupted; DROP TABLE notices; DROP TABLE sub_events;"
+	       "ALTER TABLE subscribers DROP COLUMN via;"
+	       "ALTER TABLE subscribers DROP COLUMN awaiting;"
+	       "ALTER TABLE subscribers DROP COLUMN requested;"
+	       "ALTER TABLE subscribers DROP COLUMN confirm_issued;"
+	       "ALTER TABLE subscribers DROP COLUMN confirmed;"
+	       "ALTER TABLE subscribers DROP COLUMN left_at;"
+	       "DROP INDEX items_guid; DROP INDEX items_duplicate_of;"
+	       "ALTER TABLE items DROP COLUMN dup_relation;"
+	       "ALTER TABLE items DROP COLUMN dup_score;"
+	       "ALTER TABLE items DROP COLUMN dup_match;"
+	       "ALTER TABLE items DROP COLUMN near_keys;"
+	       "ALTER TABLE sources DROP COLUMN priority;"
+	       "PRAGMA user_version = 2");
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	sql_expect(f, "SELECT count(*) FROM items WHERE near_keys IS NOT NULL",
+		   "1");
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	snprintf(edited, sizeof(edited), "%s Thanks.", text);
+	assert_int_equal(repost_of(f, "b", edited), 1);
+}
+
 static void test_ingest_unknown_source_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -1260,6 +1305,8 @@ int main(void)
 			test_schema_7_migrates_exact_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_exact_copy_of_a_much_shared_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_2_migrates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_migrates, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
