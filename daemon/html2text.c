@@ -132,31 +132,32 @@ struct h2t_xtag {
 
 /* Must stay in strcmp order: bsearch()ed. No pre (the two parsers treat
  * its line breaks differently), no script, style or other element the
- * HTML parser reads as raw text, no html, head or body. */
+ * HTML parser reads as raw text, no html, head or body, no address
+ * (which a list starting inside it closes). */
 static const struct h2t_xtag h2t_xtags[] = {
 	{"a", X_LINK},		{"abbr", X_INLINE},	{"acronym", X_INLINE},
-	{"address", X_FLOW},	{"article", X_FLOW},	{"aside", X_FLOW},
-	{"b", X_INLINE},	{"bdi", X_INLINE},	{"bdo", X_INLINE},
-	{"big", X_INLINE},	{"blockquote", X_FLOW}, {"br", X_VOID},
-	{"caption", X_CAPTION}, {"center", X_FLOW},	{"cite", X_INLINE},
-	{"code", X_INLINE},	{"dd", X_DTERM},	{"del", X_INLINE},
-	{"dfn", X_INLINE},	{"div", X_FLOW},	{"dl", X_DLIST},
-	{"dt", X_DTERM},	{"em", X_INLINE},	{"figcaption", X_FLOW},
-	{"figure", X_FLOW},	{"font", X_INLINE},	{"footer", X_FLOW},
-	{"h1", X_PARA},		{"h2", X_PARA},		{"h3", X_PARA},
-	{"h4", X_PARA},		{"h5", X_PARA},		{"h6", X_PARA},
-	{"header", X_FLOW},	{"hr", X_RULE},		{"i", X_INLINE},
-	{"img", X_VOID},	{"ins", X_INLINE},	{"kbd", X_INLINE},
-	{"li", X_ITEM},		{"main", X_FLOW},	{"mark", X_INLINE},
-	{"nav", X_FLOW},	{"ol", X_LIST},		{"p", X_PARA},
-	{"q", X_INLINE},	{"s", X_INLINE},	{"samp", X_INLINE},
-	{"section", X_FLOW},	{"small", X_INLINE},	{"span", X_INLINE},
-	{"strike", X_INLINE},	{"strong", X_INLINE},	{"sub", X_INLINE},
-	{"sup", X_INLINE},	{"table", X_TABLE},	{"tbody", X_TSECT},
-	{"td", X_CELL},		{"tfoot", X_TSECT},	{"th", X_CELL},
-	{"thead", X_TSECT},	{"time", X_INLINE},	{"tr", X_ROW},
-	{"tt", X_INLINE},	{"u", X_INLINE},	{"ul", X_LIST},
-	{"var", X_INLINE},	{"wbr", X_VOID},
+	{"article", X_FLOW},	{"aside", X_FLOW},	{"b", X_INLINE},
+	{"bdi", X_INLINE},	{"bdo", X_INLINE},	{"big", X_INLINE},
+	{"blockquote", X_FLOW}, {"br", X_VOID},		{"caption", X_CAPTION},
+	{"center", X_FLOW},	{"cite", X_INLINE},	{"code", X_INLINE},
+	{"dd", X_DTERM},	{"del", X_INLINE},	{"dfn", X_INLINE},
+	{"div", X_FLOW},	{"dl", X_DLIST},	{"dt", X_DTERM},
+	{"em", X_INLINE},	{"figcaption", X_FLOW}, {"figure", X_FLOW},
+	{"font", X_INLINE},	{"footer", X_FLOW},	{"h1", X_PARA},
+	{"h2", X_PARA},		{"h3", X_PARA},		{"h4", X_PARA},
+	{"h5", X_PARA},		{"h6", X_PARA},		{"header", X_FLOW},
+	{"hr", X_RULE},		{"i", X_INLINE},	{"img", X_VOID},
+	{"ins", X_INLINE},	{"kbd", X_INLINE},	{"li", X_ITEM},
+	{"main", X_FLOW},	{"mark", X_INLINE},	{"nav", X_FLOW},
+	{"ol", X_LIST},		{"p", X_PARA},		{"q", X_INLINE},
+	{"s", X_INLINE},	{"samp", X_INLINE},	{"section", X_FLOW},
+	{"small", X_INLINE},	{"span", X_INLINE},	{"strike", X_INLINE},
+	{"strong", X_INLINE},	{"sub", X_INLINE},	{"sup", X_INLINE},
+	{"table", X_TABLE},	{"tbody", X_TSECT},	{"td", X_CELL},
+	{"tfoot", X_TSECT},	{"th", X_CELL},		{"thead", X_TSECT},
+	{"time", X_INLINE},	{"tr", X_ROW},		{"tt", X_INLINE},
+	{"u", X_INLINE},	{"ul", X_LIST},		{"var", X_INLINE},
+	{"wbr", X_VOID},
 };
 
 /* An HTML entity as the XML reading hands it to libxml2: a predefined
@@ -1227,6 +1228,13 @@ static void h2t_x_cdata(void *ctx, const xmlChar *ch, int len)
 	h2t_decline(ctx);
 }
 
+/* SAX2: a processing instruction. XML ends one at "?>", the HTML parser
+ * at the first '>': which text follows it is not agreed on. */
+static void h2t_x_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	h2t_decline(ctx);
+}
+
 /* Any error or warning: the fragment is not plain well-formed XML. */
 static void h2t_x_error(void *ctx, xmlErrorPtr e)
 {
@@ -1286,6 +1294,7 @@ static xmlParserCtxtPtr h2t_xctxt_new(void)
 	sax.endElementNs = h2t_x_end;
 	sax.characters = h2t_x_text;
 	sax.cdataBlock = h2t_x_cdata;
+	sax.processingInstruction = h2t_x_pi;
 	sax.getEntity = h2t_x_entity;
 	sax.serror = h2t_x_error;
 	memcpy(ctxt->sax, &sax, sizeof(sax));
@@ -1364,8 +1373,9 @@ static void h2t_xml_result(struct html2text *r, int ret)
 		r->misses = 0;
 		return;
 	}
+	/* After a wait, one more miss is enough to wait again. */
 	if (++r->misses >= H2T_XML_MISSES) {
-		r->misses = 0;
+		r->misses = H2T_XML_MISSES - 1;
 		r->wait = H2T_XML_RETRY;
 	}
 }
@@ -1450,6 +1460,13 @@ int html2text_render(struct html2text *r, const char *html, size_t len,
 	buf_init(&clean, SIZE_MAX);
 	buf_init(&h.raw, SIZE_MAX);
 	r->last_xml = false;
+	/* A byte order mark opening the fragment is no text: the HTML
+	 * parser drops it at the start of a document, and the XML reading
+	 * would see it inside its wrapper. */
+	if (len >= 3 && memcmp(html, "\xEF\xBB\xBF", 3) == 0) {
+		html += 3;
+		len -= 3;
+	}
 	if (len == 0)
 		return 0;
 	ret = buf_add(&clean, open, wrap);
