@@ -21,8 +21,12 @@
 
 struct slot {
 	uint32_t key;
-	uint32_t id; /* 0: empty (in the delta) */
+	uint32_t id; /* 0: empty (in the delta) or removed (in the base);
+			TOMB: removed (in the delta) */
 };
+
+/* A removed entry of the delta: probing goes on past it. */
+#define TOMB UINT32_MAX
 
 #define PREFIX_BITS_MIN 12
 #define PREFIX_BITS_MAX 28
@@ -43,6 +47,7 @@ struct keyindex {
 	size_t n_delta;
 	size_t delta_max; /* merged into the base when this full */
 	size_t max_holders;
+	size_t n_removed; /* removed entries still in the base or delta */
 };
 
 static uint32_t fold(uint64_t key)
@@ -204,8 +209,18 @@ static int merge(struct keyindex *ki)
 	}
 	ki->base = base;
 	for (i = 0, j = 0; i <= ki->delta_mask; i++) {
-		if (ki->delta[i].id)
+		if (ki->delta[i].id && ki->delta[i].id != TOMB)
 			add[j++] = ki->delta[i];
+	}
+	n = j;
+	if (ki->n_removed > 0) {
+		/* Removed entries go now: the base keeps its order. */
+		for (i = 0, w = 0; i < ki->n_base; i++) {
+			if (base[i].id)
+				base[w++] = base[i];
+		}
+		ki->n_base = w;
+		ki->n_removed = 0;
 	}
 	sort_slots(add, add + n, n);
 	/* From the end, so that the base's slots move at most once. */
@@ -238,7 +253,7 @@ int keyindex_add(struct keyindex *ki, uint64_t key, uint32_t id, int *full)
 
 	if (full)
 		*full = 0;
-	if (id == 0)
+	if (id == 0 || id == TOMB)
 		return -EINVAL;
 	if (ki->n_delta + 1 > ki->delta_max && merge(ki))
 		return -ENOMEM;
@@ -246,11 +261,11 @@ int keyindex_add(struct keyindex *ki, uint64_t key, uint32_t id, int *full)
 	     i++) {
 		if (ki->base[i].id == id)
 			return 0;
-		held++;
+		held += ki->base[i].id != 0;
 	}
 	for (i = k & ki->delta_mask; ki->delta[i].id;
 	     i = (i + 1) & ki->delta_mask) {
-		if (ki->delta[i].key != k)
+		if (ki->delta[i].key != k || ki->delta[i].id == TOMB)
 			continue;
 		if (ki->delta[i].id == id)
 			return 0;
@@ -273,7 +288,7 @@ int keyindex_add_new(struct keyindex *ki, const uint64_t *keys, size_t n,
 	size_t i, k;
 	uint32_t f;
 
-	if (id == 0)
+	if (id == 0 || id == TOMB)
 		return -EINVAL;
 	/* Room for all of them first: then a key folded onto another of
 	 * the same list is seen in the delta, and held once. */
@@ -309,13 +324,15 @@ size_t keyindex_find(const struct keyindex *ki, uint64_t key, uint32_t *ids,
 
 	for (i = base_first(ki, k, &end); i < end && ki->base[i].key == k;
 	     i++) {
+		if (!ki->base[i].id)
+			continue;
 		if (n < max)
 			ids[n] = ki->base[i].id;
 		n++;
 	}
 	for (i = k & ki->delta_mask; ki->delta[i].id;
 	     i = (i + 1) & ki->delta_mask) {
-		if (ki->delta[i].key != k)
+		if (ki->delta[i].key != k || ki->delta[i].id == TOMB)
 			continue;
 		if (n < max)
 			ids[n] = ki->delta[i].id;
@@ -350,7 +367,30 @@ void keyindex_find_many(const struct keyindex *ki, const uint64_t *keys,
 	}
 }
 
+void keyindex_remove(struct keyindex *ki, uint64_t key, uint32_t id)
+{
+	uint32_t k = fold(key);
+	size_t i, end;
+
+	if (id == 0 || id == TOMB)
+		return;
+	for (i = base_first(ki, k, &end); i < end && ki->base[i].key == k;
+	     i++) {
+		if (ki->base[i].id == id) {
+			ki->base[i].id = 0;
+			ki->n_removed++;
+		}
+	}
+	for (i = k & ki->delta_mask; ki->delta[i].id;
+	     i = (i + 1) & ki->delta_mask) {
+		if (ki->delta[i].key == k && ki->delta[i].id == id) {
+			ki->delta[i].id = TOMB;
+			ki->n_removed++;
+		}
+	}
+}
+
 size_t keyindex_size(const struct keyindex *ki)
 {
-	return ki->n_base + ki->n_delta;
+	return ki->n_base + ki->n_delta - ki->n_removed;
 }

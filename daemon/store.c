@@ -52,6 +52,8 @@ enum stmt {
 	ST_ITEM_REPOINT,
 	ST_KEY_INSERT,
 	ST_KEY_LOOKUP,
+	ST_KEY_CHANGES,
+	ST_KEY_CHANGES_TOP,
 	ST_SHINGLES_PUT,
 	ST_SHINGLES_GET,
 	ST_ITEM_TEXT,
@@ -185,6 +187,14 @@ static const char *const stmt_sql[ST__COUNT] = {
 	 * of what it has. */
 	[ST_KEY_LOOKUP] = "SELECT id, near_keys, guid_key, link_key, fp_key "
 			  "FROM items WHERE id > ?1 ORDER BY id",
+	/* Items whose keys changed since (by any process): their old exact
+	 * keys and their keys now. */
+	[ST_KEY_CHANGES] =
+		"SELECT c.id, c.item_id, c.old_guid_key, c.old_link_key, "
+		"c.old_fp_key, i.near_keys, i.guid_key, i.link_key, i.fp_key "
+		"FROM key_changes c JOIN items i ON i.id = c.item_id "
+		"WHERE c.id > ?1 ORDER BY c.id",
+	[ST_KEY_CHANGES_TOP] = "SELECT coalesce(max(id), 0) FROM key_changes",
 	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
 	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
 			    "shingles) VALUES (?1, ?2)",
@@ -573,7 +583,17 @@ static const char *const migrations[] = {
 	"ALTER TABLE items ADD COLUMN fp_key INTEGER;"
 	"DROP INDEX IF EXISTS items_guid;"
 	"DROP INDEX IF EXISTS items_canon_link;"
-	"DROP INDEX IF EXISTS items_fingerprint;",
+	"DROP INDEX IF EXISTS items_fingerprint;"
+	/* An item whose keys change (an edit at its source) leaves its
+	 * old exact keys here, written by a trigger (made once the keys
+	 * are filled in), so that every process's index drops them and
+	 * takes the new ones (index_sync). */
+	"CREATE TABLE key_changes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  item_id INTEGER NOT NULL,"
+	"  old_guid_key INTEGER,"
+	"  old_link_key INTEGER,"
+	"  old_fp_key INTEGER);",
 };
 
 /* Checkpoints (copying the WAL back into the database, with two fsyncs)
@@ -605,6 +625,7 @@ struct store {
 	struct neardup_params near; /* thresholds for near duplicates */
 	struct keyindex *keys;	    /* owned; NULL until first needed */
 	int64_t keys_upto;	    /* highest item id read into it */
+	int64_t changes_upto;	    /* highest key_changes id read into it */
 	/* Copies behind the strings of the last *_get result: valid until
 	 * the next call of the same function. */
 	char *held_list, *held_address, *held_state, *held_digest_list;
@@ -1100,6 +1121,18 @@ static int migrate(struct store *st, struct err *err)
 				"?3, "
 				"fp_key = ?4 WHERE id = ?1",
 				migrate_exact_keys, err);
+		if (!ret && v + 1 == 8)
+			ret = exec_sql(
+				st,
+				"CREATE TRIGGER items_keys_changed AFTER "
+				"UPDATE "
+				"OF guid_key, link_key, fp_key, near_keys ON "
+				"items BEGIN INSERT INTO key_changes(item_id, "
+				"old_guid_key, old_link_key, old_fp_key) "
+				"VALUES "
+				"(old.id, old.guid_key, old.link_key, "
+				"old.fp_key); END;",
+				err, "migrating the schema");
 		if (!ret)
 			ret = exec_sql(st, pragma, err, "migrating the schema");
 		if (!ret)
@@ -1615,7 +1648,7 @@ static int index_exact(struct store *st, int64_t id,
 	const char *text;
 	int ret = 0;
 
-	if (id <= 0 || id > UINT32_MAX)
+	if (id <= 0 || id >= UINT32_MAX)
 		return 0;
 	for (int k = 0; k < EXACT__COUNT && !ret; k++) {
 		text = exact_text((enum exact)k, it->guid, it->canon_link,
@@ -1628,6 +1661,8 @@ static int index_exact(struct store *st, int64_t id,
 	}
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory indexing an item");
+	if (!ret && id > st->keys_upto)
+		st->keys_upto = id;
 	return ret;
 }
 
@@ -1639,8 +1674,8 @@ static int index_add(struct store *st, int64_t id, const int64_t *keys,
 	size_t k;
 	int f, ret = 0;
 
-	/* Ids past 32 bits are not indexed: exact checks still apply. */
-	if (id <= 0 || id > UINT32_MAX)
+	/* Ids past 32 bits are not indexed. */
+	if (id <= 0 || id >= UINT32_MAX)
 		return 0;
 	for (k = 0; k < n && !ret; k++) {
 		ret = keyindex_add(st->keys, (uint64_t)keys[k], (uint32_t)id,
@@ -1651,47 +1686,96 @@ static int index_add(struct store *st, int64_t id, const int64_t *keys,
 	return ret;
 }
 
+/* Adds the keys stored with item id, in the columns of row s from near
+ * (near_keys, then the three exact keys). */
+static int index_row(struct store *st, int64_t id, sqlite3_stmt *s, int near)
+{
+	const void *blob = sqlite3_column_blob(s, near);
+	size_t n = (size_t)sqlite3_column_bytes(s, near) / sizeof(int64_t);
+	int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS], key;
+	int ret = 0;
+
+	if (blob && n > 0) {
+		if (n > sizeof(keys) / sizeof(*keys))
+			n = sizeof(keys) / sizeof(*keys);
+		memcpy(keys, blob, n * sizeof(*keys));
+		ret = index_add(st, id, keys, n, NULL);
+	}
+	for (int k = near + 1; k <= near + EXACT__COUNT && !ret; k++) {
+		key = sqlite3_column_int64(s, k);
+		if (sqlite3_column_type(s, k) != SQLITE_NULL)
+			ret = index_add(st, id, &key, 1, NULL);
+	}
+	return ret;
+}
+
+/* Takes item id off the exact keys it had (columns old.. of s) that it
+ * no longer has (columns now..). */
+static void index_unrow(struct store *st, int64_t id, sqlite3_stmt *s, int old,
+			int now)
+{
+	for (int k = 0; k < EXACT__COUNT; k++) {
+		if (sqlite3_column_type(s, old + k) == SQLITE_NULL ||
+		    (sqlite3_column_type(s, now + k) != SQLITE_NULL &&
+		     sqlite3_column_int64(s, old + k) ==
+			     sqlite3_column_int64(s, now + k)))
+			continue;
+		if (id > 0 && id < UINT32_MAX)
+			keyindex_remove(
+				st->keys,
+				(uint64_t)sqlite3_column_int64(s, old + k),
+				(uint32_t)id);
+	}
+}
+
 /* Brings the in-memory index up to date with the items stored (by any
- * process) since it last looked; builds it the first time. */
+ * process) since it last looked, and with the keys of items that
+ * changed since (key_changes); builds it the first time. */
 static int index_sync(struct store *st, struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[ST_KEY_LOOKUP];
-	const void *blob;
+	sqlite3_stmt *s;
 	int64_t id;
-	size_t n;
-	int rc, ret = 0;
+	int rc = SQLITE_DONE, ret = 0;
 
 	if (!st->keys) {
+		/* The items are read as they are now: the changes so far
+		 * are in them already. */
+		s = st->stmt[ST_KEY_CHANGES_TOP];
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			st->changes_upto = sqlite3_column_int64(s, 0);
+		unbind(s);
+		if (rc != SQLITE_ROW)
+			return store_fail(st, err, "indexing items");
 		st->keys = keyindex_create(KEY_MAX_HOLDERS);
 		st->keys_upto = 0;
-		if (!st->keys)
-			ret = -ENOMEM;
+		if (!st->keys) {
+			err_set(err, "out of memory indexing items");
+			return -ENOMEM;
+		}
 	}
+	s = st->stmt[ST_KEY_LOOKUP];
 	bind_int(s, 1, st->keys_upto);
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
-		blob = sqlite3_column_blob(s, 1);
-		n = (size_t)sqlite3_column_bytes(s, 1) / sizeof(int64_t);
-		if (blob && n > 0) {
-			int64_t keys[NEARDUP_BANDS + NEARDUP_MAX_MARKS];
-
-			if (n > sizeof(keys) / sizeof(*keys))
-				n = sizeof(keys) / sizeof(*keys);
-			memcpy(keys, blob, n * sizeof(*keys));
-			ret = index_add(st, id, keys, n, NULL);
-		}
-		for (int k = 2; k < 2 + EXACT__COUNT && !ret; k++) {
-			int64_t key = sqlite3_column_int64(s, k);
-
-			if (sqlite3_column_type(s, k) != SQLITE_NULL)
-				ret = index_add(st, id, &key, 1, NULL);
-		}
+		ret = index_row(st, id, s, 1);
 		st->keys_upto = id;
 	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_fail(st, err, "indexing items");
+	unbind(s);
+	s = st->stmt[ST_KEY_CHANGES];
+	bind_int(s, 1, st->changes_upto);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 1);
+		index_unrow(st, id, s, 2, 6);
+		ret = index_row(st, id, s, 5);
+		st->changes_upto = sqlite3_column_int64(s, 0);
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_fail(st, err, "indexing items");
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory indexing items");
-	else if (!ret && rc != SQLITE_DONE)
-		ret = store_fail(st, err, "indexing items");
 	unbind(s);
 	return ret;
 }
@@ -1731,7 +1815,7 @@ static int index_item(struct store *st, int64_t id,
 	bind_int(s, 1, id);
 	sqlite3_bind_blob(s, 2, packed, (int)len, SQLITE_STATIC);
 	ret = exec_stmt(st, ST_SHINGLES_PUT, err, "indexing an item");
-	if (skip && id > 0 && id <= UINT32_MAX) {
+	if (skip && id > 0 && id < UINT32_MAX) {
 		/* A new item: its keys were just looked up. */
 		ret = keyindex_add_new(st->keys, (const uint64_t *)keys, n,
 				       (uint32_t)id, skip);

@@ -20,7 +20,7 @@ struct keyindex;
 struct keyindex *keyindex_create(size_t max_holders);
 void keyindex_destroy(struct keyindex *ki); /* accepts NULL */
 
-/* Adds id (not 0) under key, unless the key holds max_holders ids
+/* Adds id (not 0 or UINT32_MAX) under key, unless the key holds max_holders ids
  * already (then *full, if not NULL, is set). Returns 0 or -ENOMEM. */
 int keyindex_add(struct keyindex *ki, uint64_t key, uint32_t id, int *full);
 
@@ -44,6 +44,10 @@ size_t keyindex_find(const struct keyindex *ki, uint64_t key, uint32_t *ids,
  * caches. */
 void keyindex_find_many(const struct keyindex *ki, const uint64_t *keys,
 			size_t n, uint32_t *ids, size_t max, size_t *got);
+
+/* Takes id off key, if it is there (an item whose key changed): the key
+ * may then take another holder. */
+void keyindex_remove(struct keyindex *ki, uint64_t key, uint32_t id);
 
 /* Entries held. */
 size_t keyindex_size(const struct keyindex *ki);

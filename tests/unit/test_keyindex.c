@@ -119,6 +119,48 @@ static void test_many_entries_survive_merges(void **state)
 	keyindex_destroy(ki);
 }
 
+/* A removed holder is not found, frees its place under a full key,
+ * and stays removed across merges; removing what is not there changes
+ * nothing. */
+static void test_remove(void **state)
+{
+	struct keyindex *ki = keyindex_create(3);
+	uint32_t ids[8];
+	int full;
+
+	assert_non_null(ki);
+	for (uint32_t i = 1; i <= 3; i++)
+		assert_int_equal(keyindex_add(ki, key_of(7), i, NULL), 0);
+	assert_int_equal(keyindex_add(ki, key_of(7), 4, &full), 0);
+	assert_int_equal(full, 1);
+	/* 2 goes (while still among the new entries), 4 takes its place */
+	keyindex_remove(ki, key_of(7), 2);
+	keyindex_remove(ki, key_of(7), 99);
+	keyindex_remove(ki, key_of(8), 1);
+	assert_int_equal(keyindex_find(ki, key_of(7), ids, 8), 2);
+	assert_false(has(ids, 2, 2));
+	assert_int_equal(keyindex_add(ki, key_of(7), 4, &full), 0);
+	assert_int_equal(full, 0);
+	assert_int_equal(keyindex_size(ki), 3);
+	/* Enough other entries to merge them all into the sorted part,
+	 * then 1 goes from there. */
+	for (uint32_t i = 100; i < 30000; i++)
+		assert_int_equal(keyindex_add(ki, key_of(i), i, NULL), 0);
+	keyindex_remove(ki, key_of(7), 1);
+	assert_int_equal(keyindex_find(ki, key_of(7), ids, 8), 2);
+	assert_true(has(ids, 2, 3) && has(ids, 2, 4));
+	assert_int_equal(keyindex_add(ki, key_of(7), 5, &full), 0);
+	assert_int_equal(full, 0);
+	for (uint32_t i = 30000; i < 60000; i++)
+		assert_int_equal(keyindex_add(ki, key_of(i), i, NULL), 0);
+	assert_int_equal(keyindex_find(ki, key_of(7), ids, 8), 3);
+	assert_true(has(ids, 3, 3) && has(ids, 3, 4) && has(ids, 3, 5));
+	assert_int_equal(keyindex_size(ki), 3 + 59900);
+	for (uint32_t i = 100; i < 60000; i += 997)
+		assert_int_equal(keyindex_find(ki, key_of(i), ids, 8), 1);
+	keyindex_destroy(ki);
+}
+
 /* Looking many keys up at once (across blocks, in the sorted part and
  * among new entries, some absent) gives what one by one gives. */
 static void test_find_many(void **state)
@@ -193,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_many_entries_survive_merges),
 		cmocka_unit_test(test_add_new),
 		cmocka_unit_test(test_find_many),
+		cmocka_unit_test(test_remove),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

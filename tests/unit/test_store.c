@@ -574,7 +574,8 @@ static void test_near_copy_of_item_without_kept_shingles(void **state)
  * exact lookups' indexes on the strings. */
 static void downgrade_exact_keys(struct fixture *f)
 {
-	sql(f, "ALTER TABLE items DROP COLUMN guid_key;"
+	sql(f, "DROP TRIGGER items_keys_changed; DROP TABLE key_changes;"
+	       "ALTER TABLE items DROP COLUMN guid_key;"
 	       "ALTER TABLE items DROP COLUMN link_key;"
 	       "ALTER TABLE items DROP COLUMN fp_key;"
 	       "CREATE INDEX items_guid ON items(guid);"
@@ -672,6 +673,80 @@ static void test_exact_copy_of_a_much_shared_link(void **state)
 		store_items_ingest(f->st, "union", b, 1, 1001, &res, &err), 0);
 	assert_int_equal(res.duplicates, 1);
 	sql_expect(f, "SELECT dup_match FROM items WHERE guid = 'u1'", "1");
+}
+
+/* An item edited by another process (its link changed) is found by its
+ * new link: the change reaches this process's key index. */
+static void test_exact_keys_follow_other_process_edits(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new a[2], b[1];
+	struct store *other;
+
+	a[0] = item("a1", "http://x.org/old", NULL, 100);
+	a[1] = item("a2", "http://x.org/2", NULL, 100);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 2, 1000, &res, &err), 0);
+	other = store_open(f->path, &err);
+	assert_non_null(other);
+	a[0].link = a[0].canon_link = "http://x.org/new";
+	assert_int_equal(
+		store_items_ingest(other, "blog", a, 1, 1001, &res, &err), 0);
+	assert_int_equal(res.updated, 1);
+	store_close(other);
+	b[0] = item("u1", "http://x.org/new", NULL, 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1002, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	sql_expect(f,
+		   "SELECT dup_relation || ' ' || dup_match FROM items "
+		   "WHERE guid = 'u1'",
+		   "link 1");
+	/* and no longer by its old one */
+	b[0] = item("u2", "http://x.org/old", NULL, 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1003, &res, &err), 0);
+	assert_int_equal(res.duplicates, 0);
+}
+
+/* Items that once shared a link and were all edited away from it leave
+ * the key free: a later item with that link is indexed under it, and a
+ * copy of that item is found. */
+static void test_exact_keys_freed_by_edits(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new a[30], b[1];
+	char guids[30][16], links[30][32];
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(guids[i], sizeof(guids[i]), "g%d", i);
+		a[i] = item(guids[i], "http://x.org/placeholder", NULL, 100);
+	}
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 30, 1000, &res, &err), 0);
+	for (int i = 0; i < 30; i++) {
+		snprintf(links[i], sizeof(links[i]), "http://x.org/%d", i);
+		a[i].link = a[i].canon_link = links[i];
+	}
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 30, 1001, &res, &err), 0);
+	assert_int_equal(res.updated, 30);
+	b[0] = item("late", "http://x.org/placeholder", NULL, 200);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", b, 1, 1002, &res, &err), 0);
+	assert_int_equal(res.duplicates, 0);
+	b[0] = item("u1", "http://x.org/placeholder", NULL, 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1003, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	sql_expect(f,
+		   "SELECT dup_match = (SELECT id FROM items WHERE guid = "
+		   "'late') FROM items WHERE guid = 'u1'",
+		   "1");
 }
 
 /* A database of schema 4 (no kept shingles) is migrated, and its items
@@ -1305,6 +1380,11 @@ int main(void)
 			test_schema_7_migrates_exact_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_exact_copy_of_a_much_shared_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_exact_keys_follow_other_process_edits, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_exact_keys_freed_by_edits,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2_migrates, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_migrates, setup,
