@@ -553,9 +553,7 @@ static void fp_warn(struct feed_parser *p, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* Decode: whatever the charset, valid UTF-8 comes out                 */
 
-/* Appends the UTF-8 at s (n bytes) to out, each byte of an invalid
- * sequence (U+FFFE and U+FFFF included) becoming U+FFFD. A sequence cut
- * at the end is left unread (*used < n) unless eof. */
+/* Bytes eight at a time (SWAR). */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 #define LOWS 0x7F7F7F7F7F7F7F7Full
@@ -585,6 +583,9 @@ static size_t ascii_run(const unsigned char *s, size_t n)
 	return i;
 }
 
+/* Appends the UTF-8 at s (n bytes) to out, each byte of an invalid
+ * sequence (U+FFFE and U+FFFF included) becoming U+FFFD. A sequence cut
+ * at the end is left unread (*used < n) unless eof. */
 static int dec_utf8(struct buf *out, const unsigned char *s, size_t n, bool eof,
 		    size_t *used)
 {
