@@ -1298,7 +1298,8 @@ static size_t prep_plain_words(const unsigned char *s, size_t n,
 		       (zero_bytes(w & (ONES * 0xE0)) & ~nl);
 		if (stop)
 			break;
-		*lines += (unsigned long)__builtin_popcountll(nl);
+		if (nl) /* without -mpopcnt a call: most words have none */
+			*lines += (unsigned long)__builtin_popcountll(nl);
 		k += 8;
 	}
 	return k;
