@@ -54,6 +54,7 @@ enum stmt {
 	ST_KEY_LOOKUP,
 	ST_KEY_CHANGES,
 	ST_KEY_CHANGES_TOP,
+	ST_KEY_CHANGES_PRUNE,
 	ST_SHINGLES_PUT,
 	ST_SHINGLES_GET,
 	ST_ITEM_TEXT,
@@ -99,6 +100,9 @@ enum stmt {
 /* A key held by this many items already (a phrase every post of a feed
  * carries) tells nothing more: it is not indexed again. */
 #define KEY_MAX_HOLDERS 24
+
+/* Changes of items' keys kept in key_changes for other processes. */
+#define KEY_CHANGES_KEEP 10000
 
 #define ITEM_COLUMNS                                                           \
 	"i.id, s.name, i.guid, i.title, i.link, i.author, i.text, i.theme, "   \
@@ -195,6 +199,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"FROM key_changes c JOIN items i ON i.id = c.item_id "
 		"WHERE c.id > ?1 ORDER BY c.id",
 	[ST_KEY_CHANGES_TOP] = "SELECT coalesce(max(id), 0) FROM key_changes",
+	[ST_KEY_CHANGES_PRUNE] = "DELETE FROM key_changes WHERE id <= ?1",
 	[ST_ITEM_TEXT] = "SELECT title, text FROM items WHERE id = ?1",
 	[ST_SHINGLES_PUT] = "INSERT OR REPLACE INTO item_shingles(item_id, "
 			    "shingles) VALUES (?1, ?2)",
@@ -1735,6 +1740,7 @@ static int index_sync(struct store *st, struct err *err)
 {
 	sqlite3_stmt *s;
 	int64_t id;
+	bool changed = false;
 	int rc = SQLITE_DONE, ret = 0;
 
 	if (!st->keys) {
@@ -1771,12 +1777,24 @@ static int index_sync(struct store *st, struct err *err)
 		index_unrow(st, id, s, 2, 6);
 		ret = index_row(st, id, s, 5);
 		st->changes_upto = sqlite3_column_int64(s, 0);
+		changed = true;
 	}
 	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = store_fail(st, err, "indexing items");
 	if (ret == -ENOMEM)
 		err_set(err, "out of memory indexing items");
 	unbind(s);
+	/* The log keeps the last KEY_CHANGES_KEEP changes, for processes
+	 * that look less often (a source whose items change at every poll
+	 * would grow it without end). One that fell further behind misses
+	 * an edited item's new exact keys (its old ones never match:
+	 * holders are compared in full). */
+	if (!ret && changed && st->changes_upto > KEY_CHANGES_KEEP) {
+		bind_int(st->stmt[ST_KEY_CHANGES_PRUNE], 1,
+			 st->changes_upto - KEY_CHANGES_KEEP);
+		ret = exec_stmt(st, ST_KEY_CHANGES_PRUNE, err,
+				"indexing items");
+	}
 	return ret;
 }
 

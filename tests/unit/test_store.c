@@ -749,6 +749,37 @@ static void test_exact_keys_freed_by_edits(void **state)
 		   "1");
 }
 
+/* The log of key changes keeps its last 10,000 entries, however often
+ * an item changes; the item is still found by its latest link. */
+static void test_key_changes_pruned(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct err err = {{0}};
+	struct store_item_new a[1], b[1];
+	char link[64];
+
+	a[0] = item("a1", "http://x.org/0", NULL, 100);
+	assert_int_equal(
+		store_items_ingest(f->st, "blog", a, 1, 1000, &res, &err), 0);
+	assert_int_equal(store_batch_begin(f->st, &err), 0);
+	for (int i = 1; i <= 10050; i++) {
+		snprintf(link, sizeof(link), "http://x.org/%d", i);
+		a[0].link = a[0].canon_link = link;
+		assert_int_equal(store_items_ingest(f->st, "blog", a, 1, 1000,
+						    &res, &err),
+				 0);
+		assert_int_equal(res.updated, 1);
+	}
+	assert_int_equal(store_batch_commit(f->st, &err), 0);
+	b[0] = item("u1", "http://x.org/10050", NULL, 500);
+	assert_int_equal(
+		store_items_ingest(f->st, "union", b, 1, 1001, &res, &err), 0);
+	assert_int_equal(res.duplicates, 1);
+	sql_expect(f, "SELECT count(*) || ' ' || min(id) FROM key_changes",
+		   "10000 51");
+}
+
 /* A database of schema 4 (no kept shingles) is migrated, and its items
  * are still found as near copies. */
 static void test_schema_4_migrates(void **state)
@@ -1385,6 +1416,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_exact_keys_freed_by_edits,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_changes_pruned, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2_migrates, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_schema_4_migrates, setup,
