@@ -15,8 +15,9 @@
 
 #define DELIVER_BATCH 100 /* rows claimed at a time */
 #define DELIVER_WINDOW 16 /* rows in flight per SMTP connection */
-/* and at most this much rendered mail waiting in the senders' queue: a
- * digest can be big, and memory must not grow with the window */
+/* and at most this much rendered mail waiting in the senders' queue (or
+ * one message per connection, if one is bigger): a digest can be big,
+ * and memory must not grow with the window (claim_room) */
 #define DELIVER_MAX_BYTES ((size_t)8 << 20)
 #define DELIVER_MAX_WAIT 21600 /* the longest wait between tries: 6 h */
 #define DELIVER_ERROR_MAX 400
@@ -60,7 +61,9 @@ struct deliver {
 	struct flight *flights;
 	size_t n_flights, cap_flights;
 	size_t window;
+	size_t connections;	/* the senders' SMTP connections */
 	size_t bytes_in_flight; /* rendered messages the senders hold */
+	size_t msg_bytes;	/* the run's last digest message; 0: none yet */
 	/* The run to refill from. */
 	struct outbox *ob;
 	const struct config *run_cfg; /* the lists, for envelope senders */
@@ -438,6 +441,8 @@ static int fly(struct deliver *dv, int64_t id, int64_t subscriber_id,
 	f->bytes = len;
 	dv->bytes_in_flight += len;
 	dv->n_flights++;
+	if (id > 0)
+		dv->msg_bytes = len;
 	return 0;
 }
 
@@ -544,18 +549,62 @@ static int claim(struct deliver *dv, size_t max, struct err *err)
 	return ret;
 }
 
+/* How many rows to claim now: the room in the window, so long as the
+ * senders hold at most DELIVER_MAX_BYTES of rendered mail, or one
+ * message per connection when a message is bigger than that (a digest
+ * of thousands of stories). The run's messages are about one size; until
+ * its first is rendered, one row. */
+static size_t claim_room(const struct deliver *dv)
+{
+	size_t room, fit, spare;
+
+	if (dv->n_flights >= dv->window)
+		return 0;
+	room = dv->window - dv->n_flights;
+	if (dv->msg_bytes == 0)
+		return 1;
+	fit = dv->bytes_in_flight < DELIVER_MAX_BYTES
+		      ? (DELIVER_MAX_BYTES - dv->bytes_in_flight) /
+				dv->msg_bytes
+		      : 0;
+	spare = dv->connections > dv->n_flights
+			? dv->connections - dv->n_flights
+			: 0;
+	if (fit < spare)
+		fit = spare;
+	return fit < room ? fit : room;
+}
+
+/* Claims what claim_room allows; when that was a run's first message,
+ * whose size is now known, once more. */
+static int fill(struct deliver *dv, struct err *err)
+{
+	bool known = dv->msg_bytes > 0;
+	size_t room = claim_room(dv);
+	int ret;
+
+	if (room == 0)
+		return 0;
+	ret = claim(dv, room, err);
+	if (!ret && !known && dv->msg_bytes > 0 && dv->more) {
+		room = claim_room(dv);
+		if (room > 0)
+			ret = claim(dv, room, err);
+	}
+	return ret;
+}
+
 /* Tops the SMTP window up from the current run. */
 static void refill(struct deliver *dv)
 {
 	struct err err = {{0}};
 
 	if (!dv->smtp || !dv->ob || !dv->more || dv->store_down ||
-	    now_s() < dv->paused_until ||
-	    dv->bytes_in_flight >= DELIVER_MAX_BYTES)
+	    now_s() < dv->paused_until)
 		return;
 	if (dv->n_flights >= dv->window / 2)
 		return;
-	if (claim(dv, dv->window - dv->n_flights, &err))
+	if (fill(dv, &err))
 		log_errorx("%s", err.msg);
 }
 
@@ -568,6 +617,7 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 	dv->run_cfg = cfg;
 	dv->run_digest = digest_id;
 	dv->suspects_done = false;
+	dv->msg_bytes = 0;
 	/* Outcomes a full disk kept back go first. */
 	if (dv->store_down && settle(dv, err))
 		return -EIO;
@@ -579,10 +629,9 @@ int deliver_run(struct deliver *dv, struct outbox *ob, const struct config *cfg,
 		} while (!ret && dv->more);
 		return ret;
 	}
-	if (dv->n_flights >= dv->window || now_s() < dv->paused_until ||
-	    dv->bytes_in_flight >= DELIVER_MAX_BYTES)
+	if (now_s() < dv->paused_until)
 		return 0;
-	return claim(dv, dv->window - dv->n_flights, err);
+	return fill(dv, err);
 }
 
 struct notice_ctx {
@@ -695,6 +744,7 @@ struct deliver *deliver_create(uv_loop_t *loop, struct store *st,
 	dv->cfg = config_ref(cfg);
 	dv->maildir = config_maildir(cfg);
 	dv->window = (size_t)cfg->smtp_connections * DELIVER_WINDOW;
+	dv->connections = (size_t)cfg->smtp_connections;
 	uv_timer_init(loop, &dv->settle);
 	dv->settle.data = dv;
 	if (dv->maildir)
