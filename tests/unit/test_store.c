@@ -583,6 +583,31 @@ static void downgrade_exact_keys(struct fixture *f)
 	       "CREATE INDEX items_fingerprint ON items(fingerprint);");
 }
 
+/* What schemas 5 to 7 added, taken away. */
+#define SCHEMA_5_TO_7                                                          \
+	"DROP TABLE item_shingles; DROP TABLE daemon; "                        \
+	"DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "           \
+	"interrupted;"
+
+/* Closes the store, takes the database back to schema version (down
+ * undoes what came after it, with downgrade_exact_keys for schema 8),
+ * and opens it again: it must migrate to the current schema. */
+static void reopen_from(struct fixture *f, const char *down, int version)
+{
+	struct err err = {{0}};
+	char pragma[64];
+
+	store_close(f->st);
+	downgrade_exact_keys(f);
+	sql(f, down);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+	sql(f, pragma);
+	f->st = store_open(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+}
+
 /* A database of schema 7 (exact duplicates looked up through indexes
  * of the strings) is migrated: every item gets its exact keys, the old
  * indexes go, and a copy of an old item by id, link or text is still
@@ -601,13 +626,7 @@ static void test_schema_7_migrates_exact_keys(void **state)
 	a[2] = item("a3", "http://x.org/3", "fp3", 300);
 	assert_int_equal(
 		store_items_ingest(f->st, "blog", a, 3, 1000, &res, &err), 0);
-	store_close(f->st);
-	downgrade_exact_keys(f);
-	sql(f, "PRAGMA user_version = 7");
-	f->st = store_open(f->path, &err);
-	assert_non_null(f->st);
-	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	reopen_from(f, "", 7);
 	sql_expect(f,
 		   "SELECT count(*) FROM items WHERE link_key IS NULL OR "
 		   "fp_key IS NULL",
@@ -797,16 +816,7 @@ static void test_schema_4_migrates(void **state)
 	it.text = text;
 	assert_int_equal(
 		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
-	store_close(f->st);
-	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
-	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
-	       "interrupted;");
-	downgrade_exact_keys(f);
-	sql(f, "PRAGMA user_version = 4");
-	f->st = store_open(f->path, &err);
-	assert_non_null(f->st);
-	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
+	reopen_from(f, SCHEMA_5_TO_7, 4);
 	snprintf(edited, sizeof(edited), "%s Thanks.", text);
 	assert_int_equal(repost_of(f, "b", edited), 1);
 }
@@ -828,30 +838,24 @@ static void test_schema_2_migrates(void **state)
 	it.text = text;
 	assert_int_equal(
 		store_items_ingest(f->st, "blog", &it, 1, 1000, &res, &err), 0);
-	store_close(f->st);
-	downgrade_exact_keys(f);
-	sql(f, "DROP TABLE item_shingles; DROP TABLE daemon; "
-	       "DROP TABLE daemon_log; ALTER TABLE deliveries DROP COLUMN "
-	       "interrupted; DROP TABLE notices; DROP TABLE sub_events;"
-	       "ALTER TABLE subscribers DROP COLUMN via;"
-	       "ALTER TABLE subscribers DROP COLUMN awaiting;"
-	       "ALTER TABLE subscribers DROP COLUMN requested;"
-	       "ALTER TABLE subscribers DROP COLUMN confirm_issued;"
-	       "ALTER TABLE subscribers DROP COLUMN confirmed;"
-	       "ALTER TABLE subscribers DROP COLUMN left_at;"
-	       "DROP INDEX items_guid; DROP INDEX items_duplicate_of;"
-	       "ALTER TABLE items DROP COLUMN dup_relation;"
-	       "ALTER TABLE items DROP COLUMN dup_score;"
-	       "ALTER TABLE items DROP COLUMN dup_match;"
-	       "ALTER TABLE items DROP COLUMN near_keys;"
-	       "ALTER TABLE sources DROP COLUMN priority;"
-	       "PRAGMA user_version = 2");
-	f->st = store_open(f->path, &err);
-	assert_non_null(f->st);
-	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	reopen_from(f,
+		    SCHEMA_5_TO_7
+		    "DROP TABLE notices; DROP TABLE sub_events;"
+		    "ALTER TABLE subscribers DROP COLUMN via;"
+		    "ALTER TABLE subscribers DROP COLUMN awaiting;"
+		    "ALTER TABLE subscribers DROP COLUMN requested;"
+		    "ALTER TABLE subscribers DROP COLUMN confirm_issued;"
+		    "ALTER TABLE subscribers DROP COLUMN confirmed;"
+		    "ALTER TABLE subscribers DROP COLUMN left_at;"
+		    "DROP INDEX items_guid; DROP INDEX items_duplicate_of;"
+		    "ALTER TABLE items DROP COLUMN dup_relation;"
+		    "ALTER TABLE items DROP COLUMN dup_score;"
+		    "ALTER TABLE items DROP COLUMN dup_match;"
+		    "ALTER TABLE items DROP COLUMN near_keys;"
+		    "ALTER TABLE sources DROP COLUMN priority;",
+		    2);
 	sql_expect(f, "SELECT count(*) FROM items WHERE near_keys IS NOT NULL",
 		   "1");
-	assert_int_equal(store_sync_config(f->st, &f->cfg, &err), 0);
 	snprintf(edited, sizeof(edited), "%s Thanks.", text);
 	assert_int_equal(repost_of(f, "b", edited), 1);
 }
