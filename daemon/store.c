@@ -3042,21 +3042,27 @@ int store_deliveries_recover(struct store *st, int quarantine_after, size_t *n,
 	return ret;
 }
 
+/* Steps s once for its four counts: pending, sending, sent, failed. */
+static int counts_row(struct store *st, sqlite3_stmt *s,
+		      struct store_delivery_counts *out, struct err *err)
+{
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(st, err, "counting deliveries");
+	out->pending = sqlite3_column_int64(s, 0);
+	out->sending = sqlite3_column_int64(s, 1);
+	out->sent = sqlite3_column_int64(s, 2);
+	out->failed = sqlite3_column_int64(s, 3);
+	return 0;
+}
+
 int store_delivery_counts(struct store *st, int64_t digest_id,
 			  struct store_delivery_counts *out, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_DELIVERY_COUNTS];
-	int rc, ret = 0;
+	int ret;
 
 	bind_int(s, 1, digest_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->pending = sqlite3_column_int64(s, 0);
-		out->sending = sqlite3_column_int64(s, 1);
-		out->sent = sqlite3_column_int64(s, 2);
-		out->failed = sqlite3_column_int64(s, 3);
-	} else
-		ret = store_fail(st, err, "counting deliveries");
+	ret = counts_row(st, s, out, err);
 	unbind(s);
 	return ret;
 }
@@ -4081,7 +4087,7 @@ int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 			struct err *err)
 {
 	sqlite3_stmt *s;
-	int rc, ret = 0;
+	int ret;
 
 	/* Each count is a search of the state index, not a table scan. */
 	s = prepare_once(
@@ -4094,14 +4100,7 @@ int store_outbox_counts(struct store *st, struct store_delivery_counts *out,
 		err);
 	if (!s)
 		return -EIO;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->pending = sqlite3_column_int64(s, 0);
-		out->sending = sqlite3_column_int64(s, 1);
-		out->sent = sqlite3_column_int64(s, 2);
-		out->failed = sqlite3_column_int64(s, 3);
-	} else
-		ret = store_fail(st, err, "counting deliveries");
+	ret = counts_row(st, s, out, err);
 	sqlite3_finalize(s);
 	return ret;
 }
